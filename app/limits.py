@@ -1,0 +1,31 @@
+"""Size limits of the protocol and the input check both the CLI and the daemon apply.
+
+Standard library only (on the ``parley say`` path).
+"""
+
+from __future__ import annotations
+
+#: largest frame payload the agent accepts, in bytes: livekit-agents'
+#: ``_TCP_MAX_MESSAGE_SIZE``; a larger frame is dropped silently and the agent stops
+#: reading
+MAX_FRAME_BYTES = 1 << 20
+
+#: longest turn text in UTF-8 bytes: the frame limit less room for the
+#: ``SessionRequest`` envelope (request id, field tags)
+MAX_TEXT_BYTES = MAX_FRAME_BYTES - 1024
+
+
+class InputError(ValueError):
+    """Text that cannot be sent as a turn (empty or oversized); nothing was sent."""
+
+
+def check_text(text: str) -> None:
+    """Raise :class:`InputError` for empty (all-whitespace) or oversized text."""
+    if not text.strip():
+        raise InputError("nothing to say: the text is empty")
+    size = len(text.encode("utf-8"))
+    if size > MAX_TEXT_BYTES:
+        raise InputError(
+            f"the text is {size} bytes; the agent accepts at most {MAX_TEXT_BYTES} bytes "
+            "in one message (livekit-agents drops larger frames)"
+        )

@@ -1,0 +1,268 @@
+"""A live session: the agent process, its engine, the turn queue, the event log and
+everyone following the stream.
+
+The daemon serves one :class:`Session` to its control clients; ``parley chat`` runs
+one in-process. Both front-ends therefore see the very same items, numbered once.
+
+Turns are serialised: :meth:`Session.submit` queues a turn and one worker runs them
+in order, each as ``run_input`` on the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app import items as it
+from app.engine import AgentDied, EngineError, SessionEngine
+from app.eventlog import EVENTS_FILE, EventLog, parley_version
+from app.launcher import AgentSpec, spawn_agent, stop_process_group
+from app.limits import check_text
+from app.state import tail
+
+log = logging.getLogger("parley.session")
+
+
+@dataclass
+class Turn:
+    """A queued or running turn; ``done`` resolves with its ``turn_finished`` item."""
+
+    turn_id: str
+    text: str
+    done: asyncio.Future[it.TurnFinished] = field(repr=False)
+    accepted_at: float = field(default_factory=time.time)
+
+
+class Session:
+    """One agent, its chat items and its turn queue.
+
+    ``items`` holds every item so far (seq order). Followers get an
+    ``asyncio.Queue`` from :meth:`subscribe` that receives the backlog after a given
+    seq and then every new item; ``None`` marks the end of the session.
+    """
+
+    def __init__(self, spec: AgentSpec, *, session_id: str, data_dir: Path) -> None:
+        self.spec = spec
+        self.session_id = session_id
+        self.data_dir = data_dir
+        self.agent_log = data_dir / "agent.log"
+        self.event_log_path = data_dir / EVENTS_FILE
+        self.items: list[it.ChatItem] = []
+        self.agent_info: dict[str, Any] = {}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started_at = time.time()
+        self.engine = SessionEngine(self._on_item)
+        self.running: Turn | None = None
+        self._queue: collections.deque[Turn] = collections.deque()
+        self._wake = asyncio.Event()
+        self._subs: set[asyncio.Queue[it.ChatItem | None]] = set()
+        self._event_log: EventLog | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._turn_ids = 0
+        self._closed = False
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    async def start(self, connect_timeout: float = 60.0) -> None:
+        """Spawn the agent, wait for it to connect in text mode, read its info, open
+        the event log, and settle until the boot greeting (if any) is spoken.
+
+        Raises :class:`app.engine.AgentDied` (with the log tail) or
+        :class:`app.engine.ConnectTimeout`; the agent process is stopped then.
+        """
+        port = await self.engine.listen()
+        self.proc = spawn_agent(self.spec, port, self.agent_log)
+        try:
+            await self.engine.connect(self.proc, str(self.agent_log), connect_timeout)
+            self.agent_info = await self.engine.agent_info()
+        except BaseException:
+            await self._stop_agent()
+            raise
+        self._event_log = EventLog(
+            self.event_log_path,
+            {
+                "parley_version": parley_version(),
+                "session_id": self.session_id,
+                "project": str(self.spec.project),
+                "agent_file": str(self.spec.agent_file),
+                "agent_id": self.agent_info.get("id"),
+                "started_at": self.started_at,
+            },
+        )
+        for item in self.items:
+            self._event_log.append(item)
+        self._tasks = [
+            asyncio.create_task(self._turn_worker(), name="parley-turns"),
+            asyncio.create_task(self._watch_agent(), name="parley-watch"),
+        ]
+        await self._settle()
+
+    async def _settle(self, timeout: float = 10.0, quiet: float = 0.3) -> None:
+        """Wait until the agent has been idle (listening, no tool running) for
+        ``quiet`` seconds, so a boot greeting is in ``items`` before ``start``
+        returns. Gives up after ``timeout`` seconds; the greeting then still arrives,
+        as an unprompted item."""
+        deadline = time.monotonic() + timeout
+        last = len(self.items)
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline and not self.engine.disconnected.is_set():
+            await asyncio.sleep(0.05)
+            if len(self.items) != last or self.engine.agent_state not in ("listening", "idle"):
+                last, quiet_since = len(self.items), time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet:
+                return
+
+    async def stop(self) -> None:
+        """Cancel queued turns, stop the agent process group (SIGTERM, then SIGKILL),
+        close the connection and the event log, and end every follower's stream."""
+        if self._closed:
+            return
+        self._closed = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for turn in [*([self.running] if self.running else []), *self._queue]:
+            if not turn.done.done():
+                turn.done.set_exception(EngineError("the session was stopped"))
+        self._queue.clear()
+        await self._stop_agent()
+        await self.engine.close()
+        if self._event_log is not None:
+            self._event_log.close()
+        for q in self._subs:
+            q.put_nowait(None)
+
+    async def _stop_agent(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            await asyncio.to_thread(stop_process_group, self.proc.pid)
+        if self.proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                await asyncio.to_thread(self.proc.wait, 5)
+
+    async def _watch_agent(self) -> None:
+        """Report an agent that disconnects or exits while the session runs."""
+        await self.engine.disconnected.wait()
+        code = None
+        if self.proc is not None:
+            for _ in range(40):  # the exit follows the disconnect closely
+                code = self.proc.poll()
+                if code is not None:
+                    break
+                await asyncio.sleep(0.05)
+        if code is None:
+            msg = "the agent closed the connection"
+        else:
+            msg = f"the agent exited with code {code}"
+        self.engine.emit(it.AgentError(message=f"{msg}; see its log with `parley logs`"))
+
+    @property
+    def agent_alive(self) -> bool:
+        return not self.engine.disconnected.is_set()
+
+    def agent_exit_reason(self) -> str:
+        """Why the agent is gone, with its log tail (for clients' error messages)."""
+        code = self.proc.poll() if self.proc else None
+        head = (
+            f"the agent exited with code {code}"
+            if code is not None
+            else "the agent is not connected"
+        )
+        return f"{head}. Last lines of {self.agent_log}:\n{tail(self.agent_log, 15)}"
+
+    # -- items ----------------------------------------------------------------------
+
+    def _on_item(self, item: it.ChatItem) -> None:
+        self.items.append(item)
+        if self._event_log is not None:
+            self._event_log.append(item)
+        for q in self._subs:
+            q.put_nowait(item)
+
+    def subscribe(self, since: int = 0) -> asyncio.Queue[it.ChatItem | None]:
+        """A queue with every item whose ``seq`` is greater than ``since``, then each
+        new one live; ``None`` when the session ends. Call :meth:`unsubscribe` when
+        done."""
+        q: asyncio.Queue[it.ChatItem | None] = asyncio.Queue()
+        for item in self.items:
+            if item.seq > since:
+                q.put_nowait(item)
+        if self._closed:
+            q.put_nowait(None)
+        else:
+            self._subs.add(q)
+        return q
+
+    def unsubscribe(self, q: asyncio.Queue[it.ChatItem | None]) -> None:
+        self._subs.discard(q)
+
+    # -- turns ----------------------------------------------------------------------
+
+    def submit(self, text: str) -> Turn:
+        """Queue a turn; it runs after the turns before it.
+
+        Raises :class:`app.limits.InputError` for empty or oversized text and
+        :class:`app.engine.EngineError` when the agent is gone or the session is
+        stopping.
+        """
+        check_text(text)
+        if self._closed:
+            raise EngineError("the session is stopping")
+        if not self.agent_alive:
+            raise EngineError(self.agent_exit_reason())
+        self._turn_ids += 1
+        turn = Turn(f"t{self._turn_ids}", text, asyncio.get_running_loop().create_future())
+        self._queue.append(turn)
+        self._wake.set()
+        return turn
+
+    @property
+    def queued(self) -> list[Turn]:
+        return list(self._queue)
+
+    async def _turn_worker(self) -> None:
+        while True:
+            while not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+            turn = self._queue.popleft()
+            self.running = turn
+            try:
+                finished = await self.engine.run_turn(turn.text, turn.turn_id)
+            finally:
+                self.running = None
+            if not turn.done.done():
+                turn.done.set_result(finished)
+
+    async def agent_history(self) -> list[it.ChatItem]:
+        """The running agent's own chat history (``get_chat_history``)."""
+        if not self.agent_alive:
+            raise AgentDied(self.agent_exit_reason())
+        return await self.engine.chat_history()
+
+    def status(self) -> dict[str, Any]:
+        """A JSON-able snapshot: agent, state, turns, pids, logs."""
+        return {
+            "session_id": self.session_id,
+            "project": str(self.spec.project),
+            "agent_file": str(self.spec.agent_file),
+            "agent_id": self.engine.agent_id or self.agent_info.get("id"),
+            "agent_state": self.engine.agent_state if self.agent_alive else "disconnected",
+            "agent_connected": self.agent_alive,
+            "agent_pid": self.proc.pid if self.proc else None,
+            "agent_exit_code": self.proc.poll() if self.proc else None,
+            "turn_in_progress": self.running.turn_id if self.running else None,
+            "turns_queued": [t.turn_id for t in self._queue],
+            "items": len(self.items),
+            "started_at": self.started_at,
+            "agent_log": str(self.agent_log),
+            "event_log": str(self.event_log_path),
+        }

@@ -1,0 +1,124 @@
+"""Plain-text and JSON-lines rendering of chat items for ``say``, ``history`` and
+``events``.
+
+The text form is the one LiveKit's own daemon prints::
+
+    (blank line)
+      ● You
+        what's the weather in San Francisco?
+    (blank line)
+      ● function_tool: lookup_weather
+        ✓ sunny with a temperature of 70 degrees.
+
+A failed tool shows ``✗ <output>``; an empty successful output shows no ``✓`` line;
+a long output shows its first line, capped at 120 characters with ``…``. Handoffs
+are ``● handoff: <from> → <to>`` (the first agent: ``● agent: <id>``), agent errors
+``✗ <message>``. Items that say nothing to a reader (agent state, usage, a tool
+call still running) render as nothing in text and in full in JSON.
+
+Standard library and :mod:`app.items` only: this is on the ``say`` hot path.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import IO
+
+from app import items as it
+
+OUTPUT_CAP = 120
+
+# ANSI SGR codes per role; used only on a TTY without NO_COLOR
+_STYLE = {
+    "you": "1;36",
+    "agent": "1;32",
+    "tool": "1;33",
+    "handoff": "1;35",
+    "error": "1;31",
+    "ok": "32",
+    "dim": "2",
+}
+
+
+def use_color(stream: IO[str]) -> bool:
+    """Colour only on a TTY and never with ``NO_COLOR`` set (https://no-color.org)."""
+    if "NO_COLOR" in os.environ:
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def first_line(text: str, cap: int = OUTPUT_CAP) -> str:
+    """The first line of ``text``, at most ``cap`` characters; ``…`` marks a cut
+    (a long line, or further lines left out)."""
+    lines = text.strip().splitlines()
+    line = lines[0].rstrip() if lines else ""
+    more = len(lines) > 1
+    if len(line) > cap or (more and len(line) > cap - 2):
+        return line[: cap - 1] + "…"
+    return line + " …" if more else line
+
+
+def _indent(text: str) -> str:
+    return "\n".join(("    " + ln) if ln.strip() else "" for ln in text.splitlines() or [""])
+
+
+class TextRenderer:
+    """Turns chat items into the text blocks above."""
+
+    def __init__(self, color: bool = False) -> None:
+        self.color = color
+
+    def _c(self, role: str, text: str) -> str:
+        return f"\x1b[{_STYLE[role]}m{text}\x1b[0m" if self.color else text
+
+    def _block(self, role: str, title: str, body: str | None = None) -> str:
+        out = f"\n  {self._c(role, '● ' + title)}\n"
+        if body is not None:
+            out += _indent(body) + "\n"
+        return out
+
+    def render(self, item: it.ChatItem) -> str:
+        """The text for one item ('' for items with nothing to show)."""
+        match item:
+            case it.UserMessage(text=text):
+                return self._block("you", "You", text)
+            case it.AgentMessage(text=text):
+                return self._block("agent", "Agent", text) if text.strip() else ""
+            case it.ToolCall(status="running"):
+                return ""
+            case it.ToolCall() as call:
+                return self._block("tool", f"function_tool: {call.name}", self._tool_body(call))
+            case it.Handoff(from_agent=None, to_agent=to):
+                return self._block("handoff", f"agent: {to}")
+            case it.Handoff(from_agent=frm, to_agent=to):
+                return self._block("handoff", f"handoff: {frm} → {to}")
+            case it.AgentError(message=msg):
+                return self._error(msg)
+            case it.TurnFinished(status="error", error=err):
+                return self._error(err or "the turn failed")
+            case it.TurnFinished(status="cancelled"):
+                return self._error("turn cancelled")
+            case it.TurnFinished(status="timeout"):
+                return self._error("turn timed out")
+        return ""
+
+    def _tool_body(self, call: it.ToolCall) -> str | None:
+        output = (call.output or "").strip()
+        if call.status == "cancelled":
+            return self._c("error", "✗") + " cancelled"
+        if call.is_error or call.status == "error":
+            return self._c("error", "✗") + " " + (first_line(output) or "error")
+        if not output:
+            return None
+        return self._c("ok", "✓") + " " + first_line(output)
+
+    def _error(self, message: str) -> str:
+        lines = message.strip().splitlines() or [""]
+        head = f"\n  {self._c('error', '✗')} {lines[0]}\n"
+        return head + "".join(f"    {ln}\n" if ln.strip() else "\n" for ln in lines[1:])
+
+
+def render_json(item: it.ChatItem) -> str:
+    """One JSON line (with newline) for ``--json``."""
+    return item.to_json() + "\n"
