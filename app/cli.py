@@ -8,6 +8,7 @@ never textual, asyncio or protobuf.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -90,74 +91,25 @@ def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> No
     directory or above. Returns once the agent is connected in text mode, printing
     its id, tools and greeting.
     """
-    import subprocess
-
-    from app.client import cleanup_stale, daemon_alive
+    from app.daemonctl import StartError, running_state, start_daemon
+    from app.items import item_from_dict
     from app.launcher import AgentSpec, LaunchError
-    from app.state import SessionState, session_dir, session_key, tail
     from headless.render import TextRenderer, use_color
 
     agent, extra = _split_agent_args(args)
     try:
         spec = AgentSpec.resolve(agent, Path.cwd(), extra)
-    except LaunchError as e:
+        _, cleaned = running_state(spec, name)
+        if cleaned:
+            click.echo("parley: cleaned up a stale session (its daemon had died)", err=True)
+        ready = start_daemon(spec, name, connect_timeout)
+    except (LaunchError, StartError) as e:
         fail(str(e))
-    key = session_key(spec.project, name)
-    sdir = session_dir(key)
-    existing = SessionState.load(sdir)
-    if existing is not None:
-        if daemon_alive(existing) or not cleanup_stale(sdir, existing):
-            fail(
-                f"a session is already running for {existing.project}: agent "
-                f"{existing.agent_file} (daemon pid {existing.daemon_pid}); "
-                "stop it with `parley stop`"
-            )
-        click.echo(
-            f"parley: cleaned up a stale session (daemon pid {existing.daemon_pid} had died)",
-            err=True,
-        )
-    cfg = {
-        "key": key,
-        "name": name,
-        "project": str(spec.project),
-        "agent_file": str(spec.agent_file),
-        "python": spec.python,
-        "extra_args": list(spec.extra_args),
-        "connect_timeout": connect_timeout,
-    }
-    err_path = sdir / "daemon-start.err"
-    with open(err_path, "wb") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app.daemon", json.dumps(cfg)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=err,
-            start_new_session=True,
-            # not the project: a user's own top-level `app` package must not shadow ours
-            cwd=str(sdir),
-        )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    proc.stdout.close()
-    try:
-        ready = json.loads(line) if line else {}
-    except ValueError:
-        ready = {}
-    if not ready.get("ok"):
-        message = ready.get("error") or "the daemon failed to start"
-        detail = ready.get("log_tail") or tail(err_path)
-        if detail:
-            message += "\n" + detail
-        if ready.get("agent_log"):
-            message += f"\n(full agent log: {ready['agent_log']})"
-        fail(message)
     info = ready.get("agent_info", {})
     click.echo(f"Agent file: {spec.agent_file}")
     click.echo(f"Agent:      {info.get('id', '?')}")
     click.echo(f"Tools:      {', '.join(info.get('tools') or []) or '(none)'}")
     renderer = TextRenderer(color=use_color(sys.stdout))
-    from app.items import item_from_dict
-
     for raw in ready.get("items", []):
         text = renderer.render(item_from_dict(raw))
         if text:
@@ -192,9 +144,14 @@ def stop(name: str | None) -> None:
     show_default=True,
     help="Seconds to wait for the turn; then exit 124 (the turn goes on).",
 )
+@click.option("--no-wait", is_flag=True, help="Queue the turn, print its id and exit at once.")
 @_session_option
-def say(text: str | None, as_json: bool, timeout: float, name: str | None) -> None:
-    """Send TEXT as one turn and print it (TEXT '-' or omitted: read stdin)."""
+def say(text: str | None, as_json: bool, timeout: float, no_wait: bool, name: str | None) -> None:
+    """Send TEXT as one turn and print it (TEXT '-' or omitted: read stdin).
+
+    Exits 0 when the turn finished ok, 1 on an agent error, 124 on --timeout (the
+    turn goes on), 130 when it was cancelled or on Ctrl+C (which cancels it).
+    """
     from app.client import ControlClient, ControlError
     from app.items import TurnFinished, item_from_dict
     from app.limits import InputError, check_text
@@ -212,8 +169,16 @@ def say(text: str | None, as_json: bool, timeout: float, name: str | None) -> No
     renderer = TextRenderer(color=use_color(sys.stdout))
     out = sys.stdout
     status = None
+    client = ControlClient(state)
+    turn_id = None
     try:
-        for msg in ControlClient(state).stream("say", timeout=timeout, text=text):
+        for msg in client.stream("say", timeout=timeout, text=text, wait=not no_wait):
+            if msg.get("event") == "accepted":
+                turn_id = msg["turn_id"]
+                if no_wait:
+                    click.echo(json.dumps({"turn_id": turn_id}) if as_json else turn_id)
+                    sys.exit(exitcodes.OK)
+                continue
             if msg.get("event") != "item":
                 continue
             item = item_from_dict(msg["item"])
@@ -230,6 +195,9 @@ def say(text: str | None, as_json: bool, timeout: float, name: str | None) -> No
     except ControlError as e:
         fail(str(e), exitcodes.USAGE if e.kind == "input" else exitcodes.FAILURE)
     except KeyboardInterrupt:
+        if turn_id is not None:  # Ctrl+C cancels this turn only
+            with contextlib.suppress(OSError, ControlError):
+                client.call("cancel", timeout=5, turn_id=turn_id)
         sys.exit(exitcodes.INTERRUPTED)
     except OSError as e:
         fail(f"could not reach the daemon: {e}")
@@ -353,6 +321,54 @@ def history(as_json: bool, from_agent: bool, name: str | None) -> None:
     renderer = TextRenderer(color=use_color(sys.stdout))
     for item in items:
         sys.stdout.write(render_json(item) if as_json else renderer.render(item))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_session_option
+def cancel(as_json: bool, name: str | None) -> None:
+    """Cancel the running turn and every turn queued before this cancel."""
+    from app.client import ControlClient
+
+    state = _locate(name)
+    try:
+        turns = ControlClient(state).call("cancel").get("turns", [])
+    except OSError as e:
+        fail(f"could not reach the daemon: {e}")
+    if as_json:
+        click.echo(json.dumps({"cancelled": turns}))
+    else:
+        click.echo(f"cancelled: {', '.join(turns)}" if turns else "nothing to cancel")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new items until Ctrl+C.")
+@click.option(
+    "--since", type=int, default=0, metavar="SEQ", help="Only items with a seq above SEQ."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per chat item.")
+@_session_option
+def events(follow: bool, since: int, as_json: bool, name: str | None) -> None:
+    """Print the session's chat items (with --follow, live).
+
+    Reconnecting with --since <last seq seen> loses nothing and repeats nothing.
+    """
+    from app.client import ControlClient
+    from app.items import item_from_dict
+    from headless.render import TextRenderer, render_json, use_color
+
+    state = _locate(name)
+    renderer = TextRenderer(color=use_color(sys.stdout))
+    try:
+        for msg in ControlClient(state).stream("events", since=since, follow=follow):
+            if msg.get("event") == "item":
+                item = item_from_dict(msg["item"])
+                sys.stdout.write(render_json(item) if as_json else renderer.render(item))
+                sys.stdout.flush()
+    except KeyboardInterrupt:
+        sys.exit(exitcodes.INTERRUPTED)
+    except OSError as e:
+        fail(f"could not reach the daemon: {e}")
 
 
 def main() -> None:

@@ -18,6 +18,10 @@ side):
                       ``accepted``
 ``events``            items with ``seq > since``; with ``follow`` every new one too
 ``agent_history``     ``{"event": "agent_history", "items": [...]}``
+``cancel``            cancel the running and queued turns (or ``turn_id`` only):
+                      ``{"event": "cancelled", "turns": [...]}``
+``agent_info``        ``get_agent_info`` of the current agent: id, instructions, tools
+``restart``           stop the agent and start it again in the same session
 ``stop``              ``{"event": "stopping"}``; the daemon then stops the agent and
                       exits (clients wait for the pid to go away)
 
@@ -44,7 +48,7 @@ from filelock import FileLock, Timeout
 from app import items as it
 from app.engine import EngineError
 from app.launcher import AgentSpec, LaunchError
-from app.limits import InputError
+from app.limits import CONTROL_LINE_LIMIT, InputError
 from app.session import Session
 from app.state import (
     LOCK_FILE,
@@ -57,9 +61,6 @@ from app.state import (
 )
 
 log = logging.getLogger("parley.daemon")
-
-#: largest control line accepted, bytes (a turn's text is at most 1 MiB)
-CONTROL_LINE_LIMIT = 4 * 1024 * 1024
 
 
 class Daemon:
@@ -244,6 +245,42 @@ class Daemon:
             await _send(writer, {"event": "error", "error": str(e), "kind": "agent"})
             return
         await _send(writer, {"event": "agent_history", "items": [i.to_dict() for i in items]})
+
+    async def _op_cancel(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        assert self.session is not None
+        turns = self.session.cancel(req.get("turn_id"))
+        await _send(writer, {"event": "cancelled", "turns": turns})
+
+    async def _op_agent_info(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        assert self.session is not None
+        try:
+            info = await self.session.engine.agent_info()
+        except EngineError as e:
+            await _send(writer, {"event": "error", "error": str(e), "kind": "agent"})
+            return
+        await _send(writer, {"event": "agent_info", **info})
+
+    async def _op_restart(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        assert self.session is not None and self.state is not None
+        try:
+            await self.session.restart(float(self.cfg.get("connect_timeout", 60)))
+        except (EngineError, OSError) as e:
+            await _send(
+                writer,
+                {
+                    "event": "error",
+                    "error": str(e),
+                    "kind": "agent",
+                    "log_tail": getattr(e, "log_tail", ""),
+                },
+            )
+            return
+        assert self.session.proc is not None
+        self.state.agent_pid = self.session.proc.pid
+        self.state.agent_port = self.session.engine.port
+        self.state.agent_id = self.session.agent_info.get("id")
+        self.state.save(self.sdir)
+        await _send(writer, {"event": "restarted", "agent_info": self.session.agent_info})
 
     async def _op_stop(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         await _send(writer, {"event": "stopping", "daemon_pid": os.getpid()})

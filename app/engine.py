@@ -100,6 +100,7 @@ class SessionEngine:
         self._seen: set[str] = set()
         self._tool_started: dict[str, tuple[float, it.ToolCall]] = {}
         self._tool_finished: set[str] = set()
+        self._cancelled: set[str] = set()
 
     # -- connection -------------------------------------------------------------
 
@@ -214,13 +215,15 @@ class SessionEngine:
 
     # -- turns --------------------------------------------------------------------
 
-    async def run_turn(self, text: str, turn_id: str) -> it.TurnFinished:
+    async def run_turn(self, text: str, turn_id: str) -> it.TurnFinished | None:
         """Run one turn: emit the user message, send ``run_input``, emit what the agent
         does, and finish with a ``turn_finished`` item (also returned).
 
         The agent interrupts its own running speech on a new ``run_input``; callers
         serialise turns. Never raises for agent-side failures: they end the turn with
-        status ``error``.
+        status ``error``. Returns ``None`` when the turn was cancelled meanwhile
+        (:meth:`cancel_turn` already finished it); the response's items are still
+        recorded, under the cancelled turn's id.
         """
         self.turn_id, self._turn_text = turn_id, text
         started = time.monotonic()
@@ -230,14 +233,33 @@ class SessionEngine:
         try:
             resp = await self.request(timeout=None, run_input=pb.SessionRequest.RunInput(text=text))
             for chat_item in resp.run_input.items:
-                self._on_chat_item(chat_item)
+                self._on_chat_item(chat_item, turn_id=turn_id)
             if resp.HasField("error"):
                 status, error = "error", resp.error
         except (EngineError, FrameError) as e:
             status, error = "error", str(e)
         finally:
-            self._turn_text = None
+            if self.turn_id == turn_id:
+                self._turn_text = None
+        if turn_id in self._cancelled:
+            return None
         return self.finish_turn(status, error, (time.monotonic() - started) * 1000)
+
+    def cancel_turn(self) -> it.TurnFinished | None:
+        """End the running turn as ``cancelled`` now, for every follower.
+
+        The protocol has no cancel request: the agent goes on with the turn until the
+        next ``run_input`` interrupts its speech (a running tool runs to its end).
+        Whatever it still sends before the next turn starts is recorded under the
+        cancelled turn's id. Returns the ``turn_finished`` item, or ``None`` when no
+        turn runs.
+        """
+        if self.turn_id is None or self.turn_id in self._cancelled:
+            return None
+        self._cancelled.add(self.turn_id)
+        item = self.emit(it.TurnFinished(status="cancelled"))
+        assert isinstance(item, it.TurnFinished)
+        return item
 
     def finish_turn(
         self, status: it.TurnStatus, error: str | None = None, duration_ms: float | None = None
@@ -327,8 +349,19 @@ class SessionEngine:
         elif kind == "session_usage_updated":
             self.emit(it.Usage(models=usage_models(ev.session_usage_updated.usage)), ts)
 
-    def _on_chat_item(self, ci: pb.ChatContext.ChatItem, ts: float | None = None) -> None:
+    def _on_chat_item(
+        self, ci: pb.ChatContext.ChatItem, ts: float | None = None, turn_id: str | None = None
+    ) -> None:
+        """Convert one ``ChatContext.ChatItem``; ``turn_id`` overrides the running
+        turn (for a response's items arriving after its turn was cancelled)."""
         kind = ci.WhichOneof("item")
+        if turn_id is not None and turn_id != self.turn_id:
+            saved, self.turn_id = self.turn_id, turn_id
+            try:
+                self._on_chat_item(ci, ts)
+            finally:
+                self.turn_id = saved
+            return
         if kind == "function_call":
             self._tool_start(ci.function_call, ts)
             return

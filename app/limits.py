@@ -29,3 +29,7 @@ def check_text(text: str) -> None:
             f"the text is {size} bytes; the agent accepts at most {MAX_TEXT_BYTES} bytes "
             "in one message (livekit-agents drops larger frames)"
         )
+
+
+#: longest control-channel line, bytes: a turn's text (at most 1 MiB) JSON-escaped
+CONTROL_LINE_LIMIT = 4 * 1024 * 1024

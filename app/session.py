@@ -77,14 +77,7 @@ class Session:
         Raises :class:`app.engine.AgentDied` (with the log tail) or
         :class:`app.engine.ConnectTimeout`; the agent process is stopped then.
         """
-        port = await self.engine.listen()
-        self.proc = spawn_agent(self.spec, port, self.agent_log)
-        try:
-            await self.engine.connect(self.proc, str(self.agent_log), connect_timeout)
-            self.agent_info = await self.engine.agent_info()
-        except BaseException:
-            await self._stop_agent()
-            raise
+        await self._boot(connect_timeout)
         self._event_log = EventLog(
             self.event_log_path,
             {
@@ -98,11 +91,44 @@ class Session:
         )
         for item in self.items:
             self._event_log.append(item)
+        await self._settle()
+
+    async def restart(self, connect_timeout: float = 60.0) -> None:
+        """Stop the agent (if it still runs) and start it again in this session.
+
+        Running and queued turns are cancelled; items go on numbering from where they
+        were and land in the same event log. Raises like :meth:`start`.
+        """
+        self.cancel()
+        await self._stop_tasks()
+        await self._stop_agent()
+        await self.engine.close()
+        next_seq = self.items[-1].seq + 1 if self.items else 1
+        self.engine = SessionEngine(self._on_item, first_seq=next_seq)
+        await self._boot(connect_timeout)
+        await self._settle()
+
+    async def _boot(self, connect_timeout: float) -> None:
+        port = await self.engine.listen()
+        self.proc = spawn_agent(self.spec, port, self.agent_log)
+        try:
+            await self.engine.connect(self.proc, str(self.agent_log), connect_timeout)
+            self.agent_info = await self.engine.agent_info()
+        except BaseException:
+            await self._stop_agent()
+            raise
         self._tasks = [
             asyncio.create_task(self._turn_worker(), name="parley-turns"),
             asyncio.create_task(self._watch_agent(), name="parley-watch"),
         ]
-        await self._settle()
+
+    async def _stop_tasks(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
 
     async def _settle(self, timeout: float = 10.0, quiet: float = 0.3) -> None:
         """Wait until the agent has been idle (listening, no tool running) for
@@ -125,11 +151,7 @@ class Session:
         if self._closed:
             return
         self._closed = True
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._stop_tasks()
         for turn in [*([self.running] if self.running else []), *self._queue]:
             if not turn.done.done():
                 turn.done.set_exception(EngineError("the session was stopped"))
@@ -235,12 +257,39 @@ class Session:
                 await self._wake.wait()
             turn = self._queue.popleft()
             self.running = turn
-            try:
-                finished = await self.engine.run_turn(turn.text, turn.turn_id)
-            finally:
-                self.running = None
-            if not turn.done.done():
-                turn.done.set_result(finished)
+            task = asyncio.create_task(self.engine.run_turn(turn.text, turn.turn_id))
+            # a cancel resolves turn.done first; the run_input then goes on unawaited
+            await asyncio.wait({task, turn.done}, return_when=asyncio.FIRST_COMPLETED)
+            self.running = None
+            if task.done() and not turn.done.done():
+                finished = task.result()
+                if finished is not None:
+                    turn.done.set_result(finished)
+
+    def cancel(self, turn_id: str | None = None) -> list[str]:
+        """Cancel the running turn and every queued one (or only ``turn_id``).
+
+        Each ends with a ``turn_finished`` item of status ``cancelled``; a queued turn
+        never reaches the agent but its user message is recorded. Returns the ids of
+        the turns cancelled; an idle cancel is a no-op returning ``[]``.
+        """
+        cancelled: list[str] = []
+        running = self.running
+        if running is not None and turn_id in (None, running.turn_id):
+            finished = self.engine.cancel_turn()
+            if finished is not None and not running.done.done():
+                running.done.set_result(finished)
+                cancelled.append(running.turn_id)
+        for turn in list(self._queue):
+            if turn_id not in (None, turn.turn_id):
+                continue
+            self._queue.remove(turn)
+            self.engine.emit(it.UserMessage(text=turn.text, turn_id=turn.turn_id))
+            finished = self.engine.emit(it.TurnFinished(status="cancelled", turn_id=turn.turn_id))
+            assert isinstance(finished, it.TurnFinished)
+            turn.done.set_result(finished)
+            cancelled.append(turn.turn_id)
+        return cancelled
 
     async def agent_history(self) -> list[it.ChatItem]:
         """The running agent's own chat history (``get_chat_history``)."""

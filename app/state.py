@@ -83,8 +83,10 @@ def session_key(project: Path, name: str | None = None) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def session_dir(key: str) -> Path:
-    return runtime_root() / key
+def session_dir(key: str, create: bool = False) -> Path:
+    """The runtime directory of daemon ``key`` (made 0700 when ``create``)."""
+    path = runtime_root() / key
+    return _private_dir(path) if create else path
 
 
 def new_session_id(key: str) -> str:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import queue
 import signal
 import socket
 import struct
@@ -102,10 +101,14 @@ def event_str(ev: pb.AgentSessionEvent) -> tuple[str, str]:
         e = ev.user_input_transcribed
         return k, f"{e.transcript!r} final={e.is_final}"
     if k == "function_tools_started":
-        return k, ", ".join(f"{f.name}({f.call_id})" for f in ev.function_tools_started.function_calls)
+        return k, ", ".join(
+            f"{f.name}({f.call_id})" for f in ev.function_tools_started.function_calls
+        )
     if k == "function_tools_executed":
         e = ev.function_tools_executed
-        calls = ", ".join(f"{f.name}({clip(f.arguments, 40)}) id={f.call_id}" for f in e.function_calls)
+        calls = ", ".join(
+            f"{f.name}({clip(f.arguments, 40)}) id={f.call_id}" for f in e.function_calls
+        )
         outs = ", ".join(
             f"{o.call_id}->{clip(o.output, 50)!r}{' ERROR' if o.is_error else ''}"
             for o in e.function_call_outputs
@@ -119,13 +122,20 @@ def event_str(ev: pb.AgentSessionEvent) -> tuple[str, str]:
             return f"tool.{sub}", f"{f.name}({clip(f.arguments, 50)}) call_id={f.call_id} id={f.id}"
         if sub == "ended":
             d = e.ended
-            return f"tool.{sub}", f"call_id={d.call_id} status={TCS.get(d.status)} msg={clip(d.message, 60)!r} id={d.id}"
+            return (
+                f"tool.{sub}",
+                f"call_id={d.call_id} status={TCS.get(d.status)} "
+                f"msg={clip(d.message, 60)!r} id={d.id}",
+            )
         if sub == "call_updated":
             d = e.call_updated
             return f"tool.{sub}", f"call_id={d.call_id} msg={clip(d.message, 60)!r}"
         if sub == "reply_updated":
             d = e.reply_updated
-            return f"tool.{sub}", f"status={TRS.get(d.status)} ids={list(d.update_ids)} speech={d.speech_id}"
+            return (
+                f"tool.{sub}",
+                f"status={TRS.get(d.status)} ids={list(d.update_ids)} speech={d.speech_id}",
+            )
         return "tool.?", str(e)
     if k == "session_usage_updated":
         parts = []
@@ -133,7 +143,9 @@ def event_str(ev: pb.AgentSessionEvent) -> tuple[str, str]:
             name = mu.WhichOneof("usage")
             u = getattr(mu, name) if name else None
             if name == "llm":
-                parts.append(f"llm {u.provider}/{u.model} in={u.input_tokens} out={u.output_tokens}")
+                parts.append(
+                    f"llm {u.provider}/{u.model} in={u.input_tokens} out={u.output_tokens}"
+                )
             elif u is not None:
                 parts.append(f"{name} {u.provider}/{u.model}")
         return k, "; ".join(parts)
@@ -264,7 +276,9 @@ class Conn:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("agent")
     ap.add_argument("steps", nargs="*")
     ap.add_argument("--python", default=sys.executable)
@@ -274,6 +288,7 @@ def main() -> int:
     ap.add_argument("--final-wait", type=float, default=0.5)
     ap.add_argument("--log", default=None, help="agent stdout/stderr file (default: a temp file)")
     ap.add_argument("--no-update-io", action="store_true")
+    ap.add_argument("--second-term", action="store_true", help="send a 2nd SIGTERM before SIGKILL")
     args = ap.parse_args()
 
     lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -283,16 +298,26 @@ def main() -> int:
 
     log_path = args.log or f"/tmp/parley-probe-{os.getpid()}.log"
     logf = open(log_path, "wb")
-    cmd = [args.python, "-m", "livekit.agents", "console", args.agent, "--connect-addr", f"127.0.0.1:{port}"]
+    cmd = [
+        args.python,
+        "-m",
+        "livekit.agents",
+        "console",
+        args.agent,
+        "--connect-addr",
+        f"127.0.0.1:{port}",
+    ]
     global T0
     T0 = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+    )
     out("spawn", f"pid={proc.pid} port={port} log={log_path}")
 
     lsock.settimeout(args.timeout)
     try:
         sock, addr = lsock.accept()
-    except socket.timeout:
+    except TimeoutError:
         out("boot-timeout", f"no connection within {args.timeout}s; exit={proc.poll()}")
         kill(proc)
         return 1
@@ -305,6 +330,7 @@ def main() -> int:
 
     if not args.no_update_io:
         U = pb.SessionRequest.UpdateIO
+        out("SEND update_io", "", "io")
         conn.request(
             "io",
             update_io=U(
@@ -312,7 +338,6 @@ def main() -> int:
                 output=U.Output(audio_enabled=False, transcription_enabled=False),
             ),
         )
-        out("SENT update_io", "", "io")
         conn.wait_response("io", args.timeout)
     time.sleep(args.boot_wait)
 
@@ -341,15 +366,15 @@ def main() -> int:
             continue
         rid = f"r{i}"
         if step in simple:
+            out(f"SEND {simple[step]}", "", rid)
             conn.request(rid, **{simple[step]: getattr(pb.SessionRequest, _cls(simple[step]))()})
-            out(f"SENT {simple[step]}", "", rid)
             if conn.wait_response(rid, args.timeout) is None:
                 out("TIMEOUT", "", rid)
             continue
         nowait = step.startswith("@nowait ")
         text = step[len("@nowait ") :] if nowait else step
+        out("SEND run_input", repr(text), rid)
         conn.request(rid, run_input=pb.SessionRequest.RunInput(text=text))
-        out("SENT run_input", repr(text), rid)
         if nowait:
             pending.append(rid)
             continue
@@ -362,7 +387,7 @@ def main() -> int:
             out("TIMEOUT", "", rid)
     time.sleep(args.final_wait)
 
-    rc = kill(proc)
+    rc = kill(proc, second_term=args.second_term)
     try:
         sock.close()
     except OSError:
@@ -382,7 +407,7 @@ def _cls(field: str) -> str:
     }[field]
 
 
-def kill(proc: subprocess.Popen) -> int | None:
+def kill(proc: subprocess.Popen, second_term: bool = False) -> int | None:
     rc = proc.poll()
     if rc is not None:
         out("agent-exited", f"already gone, rc={rc}")
@@ -397,6 +422,16 @@ def kill(proc: subprocess.Popen) -> int | None:
         rc = proc.wait(3.0)
         out("agent-exited", f"rc={rc} after {int((time.monotonic() - t) * 1000)} ms")
     except subprocess.TimeoutExpired:
+        rc = None
+        if second_term:
+            out("SIGTERM#2", "still alive after 3 s")
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                rc = proc.wait(3.0)
+                out("agent-exited", f"rc={rc} after {int((time.monotonic() - t) * 1000)} ms")
+            except subprocess.TimeoutExpired:
+                pass
+    if rc is None:
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:

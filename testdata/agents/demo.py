@@ -2,28 +2,29 @@
 
 Run:  python -m livekit.agents console testdata/agents/demo.py --connect-addr 127.0.0.1:PORT
 
-Agents (explicit ids): "concierge" (first, greets on enter) and "billing" (greets on enter).
-Matching is a case-insensitive regex search in the user's message; first rule wins.
+Agents (explicit ids): "concierge" (first) and "billing"; each greets in on_enter. The model is
+ScriptedLLM (one per agent), the TTS is SilentTTS. A rule matches by case-insensitive regex
+search in the user's message; first rule wins. Exact replies are the constants/lambdas below.
 
-Trigger phrases -- concierge (tests rely on these):
-  greeting on enter -> "Hi! I'm your travel concierge. I can check the weather, look up a booking, or connect you to billing."
-  "weather in <place>"  -> lookup_weather(location=<place>) -> "sunny with a temperature of 70 degrees." -> "The weather in <place> is sunny with a temperature of 70 degrees."
-                           e.g. "what's the weather in San Francisco?"
-  "booking ABC123"      -> lookup_booking(booking_id="ABC123") ok -> "Your booking ABC123 is two nights at the Harbor Hotel, checking in on June 3."
-  "booking <other id>"  -> lookup_booking fails with ToolError("No booking found with number <ID>.") -> "Sorry, I couldn't find that booking. No booking found with number <ID>."
-                           e.g. "look up booking ZZZ999"   (ids are upper-cased)
-  "slow [N]"            -> slow_search(seconds=N, default 3) sleeps N s -> "The search took <N> seconds and found 3 hotels."
-  "billing"             -> transfer_to_billing() -> handoff to "billing" (bare Agent return: no concierge reply)
-  "bye" / "goodbye"     -> end_call (EndCallTool) -> "Goodbye, and have a great trip!" then the session shuts down
-  "explode"             -> scripted model failure: APIStatusError("scripted model failure", 500, retryable=False)
-  anything else         -> "I can check the weather, look up a booking, run a slow search, or connect you to billing."
-Trigger phrases -- billing:
-  greeting on enter -> "Hi, this is billing. I can check your balance or take you back to the concierge."
-  "balance"             -> check_balance() -> "$42.00" -> "Your balance is $42.00."
-  "concierge"           -> transfer_to_concierge() -> handoff to "concierge" (its greeting again)
-  "bye" / "goodbye"     -> end_call -> "Goodbye, and have a great trip!"
-  "explode"             -> scripted model failure (as above)
-  anything else         -> "I can only help with billing here. Say concierge to go back."
+Triggers, concierge (tests rely on these; one line each):
+  (on enter)      -> "Hi! I'm your travel concierge. I can check the weather, look up a ..."
+  "weather in X"  -> lookup_weather(location=X) -> "The weather in X is sunny with a temperature..."
+  "booking ABC123"-> lookup_booking ok -> "Your booking ABC123 is two nights at the Harbor Hotel..."
+  "booking OTHER" -> lookup_booking raises ToolError("No booking found with number OTHER.")
+  "slow [N]"      -> slow_search(seconds=N, default 3) -> "The search took N seconds and found ..."
+  "billing"       -> transfer_to_billing() -> handoff concierge -> billing (no concierge reply)
+  "bye"/"goodbye" -> end_call (EndCallTool) -> "Goodbye, and have a great trip!", session ends
+  "explode"       -> model failure: APIStatusError("scripted model failure", retryable=False)
+  anything else   -> "I can check the weather, look up a booking, run a slow search, or ..."
+Triggers, billing:
+  (on enter)      -> "Hi, this is billing. I can check your balance or take you back to ..."
+  "balance"       -> check_balance() -> "$42.00" -> "Your balance is $42.00."
+  "concierge"     -> transfer_to_concierge() -> handoff billing -> concierge (greets again)
+  "bye"/"goodbye" -> end_call, as above;  "explode" -> model failure, as above
+  anything else   -> "I can only help with billing here. Say concierge to go back."
+Examples: "what's the weather in San Francisco?" -> "The weather in San Francisco is sunny with a
+temperature of 70 degrees." ; "look up booking ZZZ999" -> "Sorry, I couldn't find that booking.
+No booking found with number ZZZ999." (booking ids are upper-cased before the lookup).
 """
 
 from __future__ import annotations
@@ -33,8 +34,6 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from scripted_llm import Rule, ScriptedLLM, SilentTTS  # noqa: E402
 
 from livekit.agents import (  # noqa: E402
     Agent,
@@ -46,6 +45,7 @@ from livekit.agents import (  # noqa: E402
 )
 from livekit.agents.beta import EndCallTool  # noqa: E402
 from livekit.agents.llm import ToolError  # noqa: E402
+from scripted_llm import Rule, ScriptedLLM, SilentTTS  # noqa: E402
 
 WEATHER = "sunny with a temperature of 70 degrees."
 BOOKINGS = {"ABC123": "two nights at the Harbor Hotel, checking in on June 3."}
@@ -114,9 +114,7 @@ def concierge_llm() -> ScriptedLLM:
                 if err
                 else f"Your booking {a.get('booking_id', '')} is {o}"
             ),
-            "slow_search": lambda a, o, err: (
-                f"Sorry, the search failed. {o}" if err else o
-            ),
+            "slow_search": lambda a, o, err: f"Sorry, the search failed. {o}" if err else o,
             "end_call": lambda a, o, err: GOODBYE,
         },
     )

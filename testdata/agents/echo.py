@@ -20,9 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scripted_llm import Rule, ScriptedLLM, SilentTTS  # noqa: E402
-
 from livekit.agents import Agent, AgentServer, AgentSession, JobContext  # noqa: E402
+from scripted_llm import Rule, ScriptedLLM, SilentTTS  # noqa: E402
 
 _SLOW = re.compile(r"^\s*slow\s+(\d+(?:\.\d+)?)\b", re.IGNORECASE)
 

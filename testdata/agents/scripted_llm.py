@@ -47,7 +47,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from livekit.agents import APIConnectOptions, APIStatusError, llm, tts
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr
@@ -64,9 +64,9 @@ _RUNNING_PLACEHOLDER_KEY = "__lk_running_placeholder__"
 _call_ids = itertools.count(1)
 _response_ids = itertools.count(1)
 
-TextSpec = Union[str, Callable[[re.Match, str], str]]
-ArgsSpec = Union[Mapping[str, Any], Callable[[re.Match, str], Mapping[str, Any]]]
-DelaySpec = Union[float, Callable[[re.Match, str], float]]
+TextSpec = str | Callable[[re.Match, str], str]
+ArgsSpec = Mapping[str, Any] | Callable[[re.Match, str], Mapping[str, Any]]
+DelaySpec = float | Callable[[re.Match, str], float]
 ToolReply = Callable[[dict, str, bool], str]
 
 
@@ -319,7 +319,9 @@ class ScriptedLLMStream(llm.LLMStream):
             text = plan.text or ""
             for chunk in _split_chunks(text):
                 self._event_ch.send_nowait(
-                    llm.ChatChunk(id=resp_id, delta=llm.ChoiceDelta(role="assistant", content=chunk))
+                    llm.ChatChunk(
+                        id=resp_id, delta=llm.ChoiceDelta(role="assistant", content=chunk)
+                    )
                 )
                 await asyncio.sleep(0)  # let the pipeline consume, like a real stream
             completion = len(text.split())
