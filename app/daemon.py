@@ -166,7 +166,10 @@ class Daemon:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             line = await reader.readline()
-            req = json.loads(line) if line else {}
+            try:
+                req = json.loads(line) if line else {}
+            except ValueError:
+                req = {}  # an unauthenticated peer learns nothing about the format
             if not isinstance(req, dict) or not hmac.compare_digest(
                 str(req.get("token", "")), self.token
             ):

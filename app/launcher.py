@@ -164,30 +164,25 @@ def spawn_agent(spec: AgentSpec, port: int, log_path: Path) -> subprocess.Popen[
         )
 
 
-def stop_process_group(pid: int, grace: float = 2.0) -> None:
+def stop_process_group(pid: int, grace: float = 1.0) -> None:
     """End the agent whose process-group leader is ``pid`` and wait until it is gone.
 
-    SIGTERM to the group, then SIGKILL to the group after ``grace`` seconds: after an
-    ``end_call`` a Python agent can swallow the first signal (livekit-agents'
-    ``_run_tcp_console`` handler), and Node agents ignore the first SIGINT. Works for
-    a child of this process and for an orphan (after a daemon crash) alike.
+    SIGTERM to the group; if it still runs after ``grace`` seconds a second SIGTERM
+    (after an ``end_call`` a Python agent swallows the first one, and its handler
+    answers the second with ``killpg(SIGKILL)``: livekit-agents' ``_run_tcp_console``);
+    then SIGKILL to the group. Node agents ignore the first SIGINT. Works for a child
+    of this process and for an orphan (after a daemon crash) alike.
     """
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not _group_alive(pid):
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError):
             return
-        time.sleep(0.02)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        return
-    deadline = time.monotonic() + 5
-    while _group_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not _group_alive(pid):
+                return
+            time.sleep(0.02)
 
 
 def _group_alive(pgid: int) -> bool:

@@ -180,11 +180,13 @@ class Session:
                 if code is not None:
                     break
                 await asyncio.sleep(0.05)
-        if code is None:
-            msg = "the agent closed the connection"
+        if code is None:  # e.g. after an end_call tool: the process lingers
+            msg = "the agent closed the connection (it ended the call or stopped)"
         else:
             msg = f"the agent exited with code {code}"
-        self.engine.emit(it.AgentError(message=f"{msg}; see its log with `parley logs`"))
+        self.engine.emit(
+            it.AgentError(message=f"{msg}; see `parley logs`, end the session with `parley stop`")
+        )
 
     @property
     def agent_alive(self) -> bool:

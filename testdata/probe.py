@@ -166,7 +166,7 @@ def response_str(r: pb.SessionResponse) -> tuple[str, str]:
         a = r.get_agent_info
         return f"RESP.{k}", (
             f"id={a.id!r} tools={list(a.tools)} instr={clip(a.instructions, 60)!r} "
-            f"chat_ctx={len(a.chat_ctx)} items{err}"
+            f"chat_ctx={len(a.chat_ctx)} items{err}: " + " ; ".join(item_str(i) for i in a.chat_ctx)
         )
     if k == "get_session_state":
         s = r.get_session_state

@@ -1,0 +1,118 @@
+"""Shared fixtures: an isolated parley home, and the real CLI run as a subprocess.
+
+End-to-end tests drive the real ``parley`` console script against real
+livekit-agents agents from ``testdata/agents`` (only the model is scripted).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+AGENTS = ROOT / "testdata" / "agents"
+DEMO = AGENTS / "demo.py"
+ECHO = AGENTS / "echo.py"
+
+
+def parley_exe() -> list[str]:
+    """The installed console script next to this interpreter (else ``-m app.cli``)."""
+    exe = Path(sys.executable).with_name("parley")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "app.cli"]
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05):
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s: {predicate}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def parley_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private PARLEY_HOME for this test (state, logs and recordings)."""
+    home = tmp_path / "parley-home"
+    home.mkdir()
+    monkeypatch.setenv("PARLEY_HOME", str(home))
+    monkeypatch.setenv("NO_COLOR", "1")
+    return home
+
+
+class Parley:
+    """Runs ``parley`` subcommands with a given PARLEY_HOME and cwd."""
+
+    def __init__(self, home: Path, cwd: Path = ROOT) -> None:
+        self.home = home
+        self.cwd = cwd
+        self.env = {**os.environ, "PARLEY_HOME": str(home), "NO_COLOR": "1"}
+        self.env.pop("PARLEY_SESSION", None)
+
+    def __call__(
+        self, *args: str, input: str | None = None, timeout: float = 90, check: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [*parley_exe(), *args],
+            cwd=self.cwd,
+            env=self.env,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"parley {' '.join(args)} exited {proc.returncode}\n"
+                f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+            )
+        return proc
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [*parley_exe(), *args],
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def stop_quietly(self) -> None:
+        """Teardown: stop whatever session this home may still run."""
+        self("stop", timeout=60)
+
+
+@pytest.fixture
+def parley(parley_home: Path) -> Iterator[Parley]:
+    """The real CLI in an isolated home; any session left running is stopped."""
+    p = Parley(parley_home)
+    yield p
+    p.stop_quietly()
+
+
+@pytest.fixture(scope="module")
+def demo_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Parley]:
+    """One running session of the demo agent shared by a module's tests."""
+    home = tmp_path_factory.mktemp("parley-home")
+    p = Parley(home)
+    p("start", str(DEMO), check=True)
+    yield p
+    p.stop_quietly()
+
+
+def copy_agent(src: Path, dest_dir: Path) -> Path:
+    """Copy a testdata agent (and the scripted LLM it imports) into ``dest_dir``."""
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(AGENTS / "scripted_llm.py", dest_dir / "scripted_llm.py")
+    return Path(shutil.copy(src, dest_dir / src.name))

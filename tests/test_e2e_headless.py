@@ -1,0 +1,243 @@
+"""End to end: the real `parley` CLI, the real daemon, real livekit-agents agents.
+
+Only the model is scripted (testdata/agents/scripted_llm.py); nothing else is faked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+from conftest import DEMO, ECHO, Parley, copy_agent, wait_until
+
+WEATHER_TURN = """
+  ● You
+    what's the weather in San Francisco?
+
+  ● function_tool: lookup_weather
+    ✓ sunny with a temperature of 70 degrees.
+
+  ● Agent
+    The weather in San Francisco is sunny with a temperature of 70 degrees.
+"""
+
+HANDOFF_TURN = """
+  ● You
+    please connect me to billing
+
+  ● function_tool: transfer_to_billing
+
+  ● handoff: concierge → billing
+
+  ● Agent
+    Hi, this is billing. I can check your balance or take you back to the concierge.
+"""
+
+
+def port_is_free(port: int) -> bool:
+    """Nobody listens on the port and it can be bound again (TIME_WAIT aside)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return False
+    except ConnectionRefusedError:
+        pass
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            s.listen()
+        except OSError:
+            return False
+    return True
+
+
+def status_json(parley: Parley) -> dict:
+    proc = parley("status", "--json", check=True)
+    return json.loads(proc.stdout)
+
+
+def test_start_say_tool_say_handoff_stop(parley: Parley) -> None:
+    started = parley("start", str(DEMO), check=True)
+    assert f"Agent file: {DEMO}" in started.stdout
+    assert "Agent:      concierge" in started.stdout
+    assert "lookup_weather" in started.stdout and "transfer_to_billing" in started.stdout
+    assert "Hi! I'm your travel concierge." in started.stdout  # the boot greeting
+    assert started.stdout.rstrip().endswith("Session started.")
+
+    weather = parley("say", "what's the weather in San Francisco?", check=True)
+    assert weather.stdout == WEATHER_TURN
+
+    handoff = parley("say", "please connect me to billing", check=True)
+    assert handoff.stdout == HANDOFF_TURN
+
+    st = status_json(parley)
+    assert st["agent_id"] == "billing"
+    control_port, agent_port = st["control_port"], None
+    state_file = next((parley.home / "run").glob("*/state.json"))
+    agent_port = json.loads(state_file.read_text())["agent_port"]
+    daemon_pid, agent_pid = st["daemon_pid"], st["agent_pid"]
+
+    stopped = parley("stop", check=True)
+    assert stopped.stdout.strip() == "Session ended."
+    # stop returns only after both processes are gone and the ports are closed
+    assert not _alive(daemon_pid) and not _alive(agent_pid)
+    assert port_is_free(control_port) and port_is_free(agent_port)
+
+    after = parley("say", "what's the weather in San Francisco?")
+    assert after.returncode == 1
+    assert after.stderr.startswith("parley: no session running")
+    assert after.stdout == ""
+
+    # the event log outlives the session
+    hist = parley("history", check=True)
+    assert WEATHER_TURN in hist.stdout and HANDOFF_TURN in hist.stdout
+
+
+def test_json_pairs_tool_calls_and_failed_tool(demo_session: Parley) -> None:
+    proc = demo_session("say", "--json", "look up booking ZZZ999")
+    assert proc.returncode == 0, proc.stderr
+    objs = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert all(o["v"] == 1 and o["turn_id"] == objs[0]["turn_id"] for o in objs)
+    assert [o["seq"] for o in objs] == sorted(o["seq"] for o in objs)
+    assert objs[0]["type"] == "user_message" and objs[0]["text"] == "look up booking ZZZ999"
+    assert objs[-1]["type"] == "turn_finished" and objs[-1]["status"] == "ok"
+    calls = [o for o in objs if o["type"] == "tool_call"]
+    started = [c for c in calls if c["status"] == "running"]
+    ended = [c for c in calls if c["status"] != "running"]
+    assert len(started) == len(ended) == 1
+    assert started[0]["call_id"] == ended[0]["call_id"]
+    assert started[0]["name"] == ended[0]["name"] == "lookup_booking"
+    assert json.loads(started[0]["arguments"]) == {"booking_id": "ZZZ999"}
+    assert ended[0]["status"] == "error" and ended[0]["is_error"] is True
+    assert ended[0]["output"] == "No booking found with number ZZZ999."
+
+    text = demo_session("say", "look up booking ZZZ999", check=True).stdout
+    assert "  ● function_tool: lookup_booking\n    ✗ No booking found with number ZZZ999.\n" in text
+    assert "Sorry, I couldn't find that booking." in text
+
+
+def test_model_failure_exits_1_and_shows_error(demo_session: Parley) -> None:
+    proc = demo_session("say", "explode")
+    assert proc.returncode == 1
+    assert "  ● You\n    explode\n" in proc.stdout
+    assert "  ✗ " in proc.stdout and "scripted model failure" in proc.stdout
+    # the session survives a failed turn
+    ok = demo_session("say", "hello", check=True)
+    assert "I can check the weather" in ok.stdout
+
+
+def test_say_reads_stdin_and_keeps_multiline_indent(demo_session: Parley) -> None:
+    proc = demo_session("say", "-", input="hello\nsecond line\n", check=True)
+    assert "  ● You\n    hello\n    second line\n" in proc.stdout
+
+
+def test_bad_input_is_refused_without_sending(demo_session: Parley) -> None:
+    before = status_json(demo_session)["items"]
+    empty = demo_session("say", "   ")
+    assert empty.returncode == 2 and "empty" in empty.stderr and empty.stdout == ""
+    huge = demo_session("say", "-", input="x" * (1 << 20))
+    assert huge.returncode == 2 and "bytes" in huge.stderr and huge.stdout == ""
+    assert status_json(demo_session)["items"] == before  # nothing reached the session
+
+
+def test_second_start_is_refused(demo_session: Parley) -> None:
+    again = demo_session("start", str(ECHO))
+    assert again.returncode == 1
+    assert "already running" in again.stderr and str(DEMO) in again.stderr
+    assert status_json(demo_session)["agent_file"] == str(DEMO)
+
+
+def test_status_history_and_agent_history(demo_session: Parley) -> None:
+    demo_session("say", "what's the weather in Paris?", check=True)
+    st = status_json(demo_session)
+    for key in ("project", "agent_file", "agent_id", "agent_state", "daemon_pid", "agent_pid"):
+        assert st[key], key
+    assert st["turn_in_progress"] is None
+    assert Path(st["agent_log"]).exists() and Path(st["event_log"]).exists()
+    human = demo_session("status", check=True).stdout
+    assert f"daemon_pid:       {st['daemon_pid']}" in human
+
+    hist = demo_session("history", check=True).stdout
+    assert "The weather in Paris is sunny" in hist
+    model_view = demo_session("history", "--agent", check=True).stdout
+    assert "what's the weather in Paris?" in model_view
+    assert "function_tool: lookup_weather" in model_view
+    logs = demo_session("logs", "-n", "5", check=True).stdout
+    assert len(logs.splitlines()) <= 5 and logs.strip()
+
+
+def test_unauthenticated_control_connection_is_refused(demo_session: Parley) -> None:
+    st = status_json(demo_session)
+    for line in (b'{"op": "status"}\n', b'{"token": "wrong", "op": "stop"}\n', b"garbage\n"):
+        with socket.create_connection(("127.0.0.1", st["control_port"]), timeout=5) as s:
+            s.sendall(line)
+            reply = s.makefile("rb").readline()
+        assert json.loads(reply) == {"event": "error", "error": "unauthorized", "kind": "auth"}
+    assert status_json(demo_session)["daemon_pid"] == st["daemon_pid"]  # still alive
+
+
+def test_state_files_are_private(demo_session: Parley) -> None:
+    run_dir = next((demo_session.home / "run").glob("*/state.json")).parent
+    assert run_dir.stat().st_mode & 0o777 == 0o700
+    assert (run_dir / "state.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_say_timeout_exits_124_and_turn_goes_on(demo_session: Parley) -> None:
+    t0 = time.monotonic()
+    proc = demo_session("say", "--timeout", "1", "run a slow search for 3 seconds")
+    assert proc.returncode == 124
+    assert time.monotonic() - t0 < 2.9
+    assert "may still be running" in proc.stderr
+    # the turn was not cancelled: it finishes and is in the log
+    wait_until(lambda: "The search took 3 seconds" in demo_session("history").stdout, timeout=15)
+
+
+def test_missing_agent_file(parley: Parley) -> None:
+    proc = parley("start", "no/such/agent.py")
+    assert proc.returncode == 1
+    assert "agent file not found: no/such/agent.py" in proc.stderr
+
+
+def test_agent_with_syntax_error_fails_fast(parley: Parley, tmp_path: Path) -> None:
+    agent = copy_agent(ECHO, tmp_path / "broken")
+    agent.write_text(agent.read_text() + "\ndef broken(:\n")
+    t0 = time.monotonic()
+    proc = parley("start", str(agent))
+    elapsed = time.monotonic() - t0
+    assert proc.returncode == 1
+    assert elapsed < 10, elapsed
+    assert "exited with code" in proc.stderr and "SyntaxError" in proc.stderr
+    assert parley("status").returncode == 1
+
+
+def test_killed_daemon_leaves_state_that_is_recovered(parley: Parley) -> None:
+    parley("start", str(ECHO), check=True)
+    st = status_json(parley)
+    os.kill(st["daemon_pid"], signal.SIGKILL)
+    wait_until(lambda: not _alive(st["daemon_pid"]))
+    assert _alive(st["agent_pid"])  # the orphaned agent is still there
+
+    status = parley("status")
+    assert status.returncode == 1 and "no session running" in status.stderr
+    assert "stale" in status.stderr
+    assert not _alive(st["agent_pid"])  # cleaned up with the stale state
+    assert not list((parley.home / "run").glob("*/state.json"))
+    # and a new session starts normally
+    parley("start", str(ECHO), check=True)
+    assert "echo: hi" in parley("say", "hi", check=True).stdout
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is not alive
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except OSError:
+        return False
