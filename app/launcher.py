@@ -93,6 +93,15 @@ def check_agents_installed(python: list[str]) -> str:
     """
     code = "import importlib.metadata as m; print(m.version('livekit-agents'))"
     install = f"{' '.join(python)} -m pip install 'livekit-agents>=1.6'"
+    if len(python) == 1 and _same_file(python[0], sys.executable):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:  # our own interpreter: no need for a subprocess
+            return _check_version(version("livekit-agents"), install)
+        except PackageNotFoundError:
+            raise LaunchError(
+                f"livekit-agents is not installed for {python[0]}; install it with: {install}"
+            ) from None
     try:
         out = subprocess.run([*python, "-c", code], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as e:
@@ -101,7 +110,17 @@ def check_agents_installed(python: list[str]) -> str:
         raise LaunchError(
             f"livekit-agents is not installed for {' '.join(python)}; install it with: {install}"
         )
-    version = out.stdout.strip()
+    return _check_version(out.stdout.strip(), install)
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _check_version(version: str, install: str) -> str:
     parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
     if parts < MIN_AGENTS_VERSION:
         raise LaunchError(

@@ -58,6 +58,8 @@ class Session:
         self.agent_info: dict[str, Any] = {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_at = time.time()
+        #: spawn to connected in text mode, milliseconds (the agent's own boot)
+        self.agent_boot_ms: float | None = None
         self.engine = SessionEngine(self._on_item)
         self.running: Turn | None = None
         self._queue: collections.deque[Turn] = collections.deque()
@@ -110,9 +112,11 @@ class Session:
 
     async def _boot(self, connect_timeout: float) -> None:
         port = await self.engine.listen()
+        t0 = time.monotonic()
         self.proc = spawn_agent(self.spec, port, self.agent_log)
         try:
             await self.engine.connect(self.proc, str(self.agent_log), connect_timeout)
+            self.agent_boot_ms = round((time.monotonic() - t0) * 1000, 1)
             self.agent_info = await self.engine.agent_info()
         except BaseException:
             await self._stop_agent()
@@ -130,11 +134,11 @@ class Session:
                 await task
         self._tasks = []
 
-    async def _settle(self, timeout: float = 10.0, quiet: float = 0.3) -> None:
+    async def _settle(self, timeout: float = 10.0, quiet: float = 0.1) -> None:
         """Wait until the agent has been idle (listening, no tool running) for
         ``quiet`` seconds, so a boot greeting is in ``items`` before ``start``
-        returns. Gives up after ``timeout`` seconds; the greeting then still arrives,
-        as an unprompted item."""
+        returns. Gives up after ``timeout`` seconds; a later greeting (a slow model)
+        still arrives, as an unprompted item that the next ``say`` prints first."""
         deadline = time.monotonic() + timeout
         last = len(self.items)
         quiet_since = time.monotonic()
@@ -313,6 +317,7 @@ class Session:
             "turn_in_progress": self.running.turn_id if self.running else None,
             "turns_queued": [t.turn_id for t in self._queue],
             "items": len(self.items),
+            "agent_boot_ms": self.agent_boot_ms,
             "started_at": self.started_at,
             "agent_log": str(self.agent_log),
             "event_log": str(self.event_log_path),
