@@ -291,14 +291,25 @@ def logs(lines: int, follow: bool, name: str | None) -> None:
     is_flag=True,
     help="Show the running agent's own chat context (what the model saw).",
 )
+@click.argument("session", required=False)
 @_session_option
-def history(as_json: bool, from_agent: bool, name: str | None) -> None:
-    """Show the session's chat items (works after `stop` too)."""
+def history(as_json: bool, from_agent: bool, session: str | None, name: str | None) -> None:
+    """Show the session's chat items (works after `stop` too).
+
+    SESSION is a recorded session's id (see `parley sessions`) or an events.jsonl
+    file; by default the running session, else the newest one of this project.
+    """
     from app.items import ChatItem, item_from_dict
     from headless.render import TextRenderer, render_json, use_color
 
     items: list[ChatItem]
-    if from_agent:
+    if from_agent and session is not None:
+        raise click.UsageError("--agent shows the running session; it takes no SESSION")
+    if session is not None:
+        from app.cli_record import load_recording
+
+        items = load_recording(session)[1].items
+    elif from_agent:
         from app.client import ControlClient, ControlError
 
         state = _locate(name)
@@ -369,6 +380,9 @@ def events(follow: bool, since: int, as_json: bool, name: str | None) -> None:
         sys.exit(exitcodes.INTERRUPTED)
     except OSError as e:
         fail(f"could not reach the daemon: {e}")
+
+
+from app.cli_record import register as _register_record; _register_record(cli)  # noqa: E402, E702, I001  # fmt: skip
 
 
 def main() -> None:

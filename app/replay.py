@@ -1,0 +1,85 @@
+"""Playing a recording back: the pacing shared by ``parley replay`` and the cast export.
+
+A recording's items carry the Unix time they arrived (``ts``). Playback shows item
+*i* at offset ``sum(min(gap_k, max_gap) / speed for k <= i)`` seconds from the start,
+where ``gap_k`` is the time between item *k-1* and item *k* as recorded (negative
+gaps count as 0). So ``speed`` 2 plays twice as fast, ``speed`` 0 plays instantly,
+and an idle stretch (the person thinking between turns, a coffee break) is shortened
+to ``max_gap`` seconds (:data:`MAX_GAP` by default, ``inf`` keeps it).
+
+No agent runs during a replay. This module never imports textual.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from app import items as it
+
+#: longest pause between two items during playback, in recorded seconds
+MAX_GAP = 2.0
+
+
+def schedule(
+    items: Sequence[it.ChatItem], speed: float = 1.0, max_gap: float = MAX_GAP
+) -> list[float]:
+    """Playback offsets in seconds (non-decreasing, the first is 0.0), one per item.
+
+    ``speed`` 0 gives all zeros. Items with no timestamp (``ts`` 0) follow the item
+    before them at once. Raises ``ValueError`` for a negative ``speed`` or
+    ``max_gap``.
+    """
+    if speed < 0 or max_gap < 0 or math.isnan(speed) or math.isnan(max_gap):
+        raise ValueError("speed and max_gap must be >= 0")
+    out: list[float] = []
+    t = 0.0
+    prev: float | None = None
+    for item in items:
+        if prev is not None and item.ts and speed > 0:
+            t += min(max(0.0, item.ts - prev), max_gap) / speed
+        out.append(t)
+        if item.ts:
+            prev = item.ts
+    return out
+
+
+def play(
+    items: Sequence[it.ChatItem],
+    render: Callable[[it.ChatItem], str],
+    write: Callable[[str], object],
+    *,
+    speed: float = 1.0,
+    max_gap: float = MAX_GAP,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], object] = time.sleep,
+) -> None:
+    """Write ``render(item)`` for every item at its :func:`schedule` offset.
+
+    Items that render to ``''`` write nothing (their time still passes). Blocking;
+    ``KeyboardInterrupt`` passes through.
+    """
+    start = clock()
+    for item, at in zip(items, schedule(items, speed, max_gap), strict=True):
+        text = render(item)
+        if not text:
+            continue
+        delay = start + at - clock()
+        if delay > 0:
+            sleep(delay)
+        write(text)
+
+
+def timed_text(
+    items: Sequence[it.ChatItem],
+    render: Callable[[it.ChatItem], str],
+    *,
+    speed: float = 1.0,
+    max_gap: float = MAX_GAP,
+) -> Iterable[tuple[float, str]]:
+    """``(offset, text)`` for every item that renders to something, in order."""
+    for item, at in zip(items, schedule(items, speed, max_gap), strict=True):
+        text = render(item)
+        if text:
+            yield at, text
