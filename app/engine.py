@@ -93,14 +93,20 @@ class SessionEngine:
         self.disconnected = asyncio.Event()
         self.port = 0
         # conversation state
+        #: the turn in progress, from the caller's view (None between turns)
         self.turn_id: str | None = None
-        self._turn_text: str | None = None
+        # run_input requests the agent has not answered yet: request_id -> (turn_id, text).
+        # The agent answers them in order, so events belong to the oldest one; with none
+        # outstanding an event is unprompted (turn_id None).
+        self._outstanding: dict[str, tuple[str, str]] = {}
+        self._tag_override: str | None = None
         self.agent_id: str | None = None
         self.agent_state = "initializing"
         self._seen: set[str] = set()
         self._tool_started: dict[str, tuple[float, it.ToolCall]] = {}
         self._tool_finished: set[str] = set()
         self._cancelled: set[str] = set()
+        self._own_inputs: dict[str, str] = {}  # turn_id -> text, until the agent echoes it
 
     # -- connection -------------------------------------------------------------
 
@@ -180,25 +186,32 @@ class SessionEngine:
             raise EngineError("the agent is not connected")
         self._writer.write(encode_frame(msg))
 
-    async def request(self, timeout: float | None = 30.0, **kind: Any) -> pb.SessionResponse:
+    async def request(
+        self, timeout: float | None = 30.0, *, turn: tuple[str, str] | None = None, **kind: Any
+    ) -> pb.SessionResponse:
         """Send ``SessionRequest(<kind>=...)`` and wait for its response.
 
         ``kind`` is exactly one of the request's oneof fields, e.g.
         ``request(get_agent_info=pb.SessionRequest.GetAgentInfo())``. Raises
         :class:`EngineError` if the agent is gone, the response carries ``error``
         (except for ``run_input``, whose caller reads it), or ``timeout`` seconds
-        pass; :class:`app.wire.FrameTooLarge` for an oversized request.
+        pass; :class:`app.wire.FrameTooLarge` for an oversized request. ``turn`` is
+        ``(turn_id, text)`` for a ``run_input``: events are tagged with it until the
+        response arrives.
         """
         req_id = f"parley-{next(self._req_ids)}"
         fut: asyncio.Future[pb.SessionResponse] = asyncio.get_running_loop().create_future()
         self._send(pb.AgentSessionMessage(request=pb.SessionRequest(request_id=req_id, **kind)))
         self._pending[req_id] = fut
+        if turn is not None:
+            self._outstanding[req_id] = turn
         try:
             resp = await asyncio.wait_for(fut, timeout)
         except asyncio.TimeoutError:
             raise EngineError(f"the agent did not answer {next(iter(kind))} in time") from None
         finally:
             self._pending.pop(req_id, None)
+            self._outstanding.pop(req_id, None)
         if resp.HasField("error") and "run_input" not in kind:
             raise EngineError(f"{next(iter(kind))} failed: {resp.error}")
         return resp
@@ -225,22 +238,21 @@ class SessionEngine:
         (:meth:`cancel_turn` already finished it); the response's items are still
         recorded, under the cancelled turn's id.
         """
-        self.turn_id, self._turn_text = turn_id, text
+        self.turn_id = turn_id
+        self._own_inputs[turn_id] = text
         started = time.monotonic()
-        self.emit(it.UserMessage(text=text))
+        self.emit(it.UserMessage(text=text, turn_id=turn_id))
         status: it.TurnStatus = "ok"
         error: str | None = None
         try:
-            resp = await self.request(timeout=None, run_input=pb.SessionRequest.RunInput(text=text))
-            for chat_item in resp.run_input.items:
-                self._on_chat_item(chat_item, turn_id=turn_id)
+            resp = await self.request(
+                timeout=None, turn=(turn_id, text), run_input=pb.SessionRequest.RunInput(text=text)
+            )
             if resp.HasField("error"):
                 status, error = "error", resp.error
         except (EngineError, FrameError) as e:
             status, error = "error", str(e)
-        finally:
-            if self.turn_id == turn_id:
-                self._turn_text = None
+        self._own_inputs.pop(turn_id, None)
         if turn_id in self._cancelled:
             return None
         return self.finish_turn(status, error, (time.monotonic() - started) * 1000)
@@ -250,14 +262,16 @@ class SessionEngine:
 
         The protocol has no cancel request: the agent goes on with the turn until the
         next ``run_input`` interrupts its speech (a running tool runs to its end).
-        Whatever it still sends before the next turn starts is recorded under the
-        cancelled turn's id. Returns the ``turn_finished`` item, or ``None`` when no
-        turn runs.
+        Whatever it sends until it answers the cancelled ``run_input`` is recorded
+        under the cancelled turn's id. Returns the ``turn_finished`` item, or ``None``
+        when no turn runs.
         """
-        if self.turn_id is None or self.turn_id in self._cancelled:
+        turn_id = self.turn_id
+        if turn_id is None or turn_id in self._cancelled:
             return None
-        self._cancelled.add(self.turn_id)
-        item = self.emit(it.TurnFinished(status="cancelled"))
+        self._cancelled.add(turn_id)
+        self.turn_id = None
+        item = self.emit(it.TurnFinished(status="cancelled", turn_id=turn_id))
         assert isinstance(item, it.TurnFinished)
         return item
 
@@ -265,22 +279,31 @@ class SessionEngine:
         self, status: it.TurnStatus, error: str | None = None, duration_ms: float | None = None
     ) -> it.TurnFinished:
         """Emit ``turn_finished`` for the running turn and leave turn context."""
-        item = self.emit(it.TurnFinished(status=status, error=error, duration_ms=duration_ms))
+        item = self.emit(
+            it.TurnFinished(
+                status=status, error=error, duration_ms=duration_ms, turn_id=self.turn_id
+            )
+        )
         self.turn_id = None
         assert isinstance(item, it.TurnFinished)
         return item
 
     def emit(self, item: it.ChatItem, ts: float | None = None) -> it.ChatItem:
-        """Number and stamp ``item`` (with the running turn unless it has one) and hand
-        it to the sink."""
+        """Number and stamp ``item`` and hand it to the sink. Unless it names its turn,
+        it belongs to the oldest unanswered ``run_input`` (or to none)."""
         item = dataclasses.replace(
             item,
             seq=next(self._seq),
             ts=ts if ts is not None else time.time(),
-            turn_id=item.turn_id or self.turn_id,
+            turn_id=item.turn_id or self._event_turn(),
         )
         self._sink(item)
         return item
+
+    def _event_turn(self) -> str | None:
+        if self._tag_override is not None:
+            return self._tag_override
+        return next(iter(self._outstanding.values()), (None, ""))[0]
 
     # -- receiving ----------------------------------------------------------------
 
@@ -307,6 +330,14 @@ class SessionEngine:
     def _dispatch(self, msg: pb.AgentSessionMessage) -> None:
         kind = msg.WhichOneof("message")
         if kind == "response":
+            turn = self._outstanding.pop(msg.response.request_id, None)
+            if turn is not None:
+                # The response is the turn's authoritative content: merge its items now,
+                # before any frame that follows, so events that trail it (the agent
+                # writes events from another task) are recognised as duplicates. From
+                # here on, events belong to the next outstanding run_input, if any.
+                for chat_item in msg.response.run_input.items:
+                    self._on_chat_item(chat_item, turn_id=turn[0])
             fut = self._pending.get(msg.response.request_id)
             if fut is not None and not fut.done():
                 fut.set_result(msg.response)
@@ -355,12 +386,12 @@ class SessionEngine:
         """Convert one ``ChatContext.ChatItem``; ``turn_id`` overrides the running
         turn (for a response's items arriving after its turn was cancelled)."""
         kind = ci.WhichOneof("item")
-        if turn_id is not None and turn_id != self.turn_id:
-            saved, self.turn_id = self.turn_id, turn_id
+        if turn_id is not None:
+            saved, self._tag_override = self._tag_override, turn_id
             try:
                 self._on_chat_item(ci, ts)
             finally:
-                self.turn_id = saved
+                self._tag_override = saved
             return
         if kind == "function_call":
             self._tool_start(ci.function_call, ts)
@@ -377,9 +408,8 @@ class SessionEngine:
             m = ci.message
             text = message_text(m)
             if m.role == pb.USER:
-                if self._turn_text is not None and text == self._turn_text:
-                    self._turn_text = None  # our own input, already emitted
-                    return
+                if self._is_own_input(text):
+                    return  # the user message we emitted when sending run_input
                 self.emit(it.UserMessage(text=text), ts)
             elif m.role == pb.ASSISTANT:
                 metrics = (
@@ -411,6 +441,20 @@ class SessionEngine:
                 ),
                 ts,
             )
+
+    def _is_own_input(self, text: str) -> bool:
+        """Whether a USER message echoes the text of the turn it belongs to (matched
+        once: a turn's own input is recorded when parley sends it)."""
+        turn = self._event_turn()
+        if turn is not None and self._own_inputs.get(turn) == text:
+            del self._own_inputs[turn]
+            return True
+        # the echo can trail its turn's response by a frame: any turn still running
+        for turn_id, sent in self._own_inputs.items():
+            if sent == text:
+                del self._own_inputs[turn_id]
+                return True
+        return False
 
     def _on_tool_update(
         self, up: pb.AgentSessionEvent.ToolExecutionUpdated, ts: float | None

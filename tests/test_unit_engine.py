@@ -280,3 +280,30 @@ async def test_disconnect_fails_pending_requests() -> None:
     else:
         raise AssertionError("expected EngineError")
     task.cancel()
+
+
+async def test_after_a_cancel_events_belong_to_the_oldest_unanswered_run_input() -> None:
+    requests: list[str] = []
+
+    def on_run(text: str, req_id: str) -> list[Msg]:
+        requests.append(req_id)
+        return []
+
+    engine, agent, got, task = await connected(on_run)
+    first = asyncio.create_task(engine.run_turn("slow tool", "t1"))
+    await settle(lambda: len(requests) == 1)
+    engine.cancel_turn()
+    second = asyncio.create_task(engine.run_turn("next", "t2"))
+    await settle(lambda: len(requests) == 2)
+    # the agent finishes the cancelled turn's tool, answers it, then runs the next turn
+    agent.send(added(assistant("tool result for t1", id="a1")))
+    agent.send(response(requests[0]))
+    agent.send(added(assistant("reply for t2", id="a2")))
+    agent.send(response(requests[1]))
+    assert await first is None
+    finished = await second
+    assert finished is not None and finished.status == "ok"
+    by_text = {i.text: i.turn_id for i in got if isinstance(i, it.AgentMessage)}
+    assert by_text == {"tool result for t1": "t1", "reply for t2": "t2"}
+    await engine.close()
+    await task
