@@ -7,7 +7,6 @@ the ``parley say`` hot path, so it imports neither asyncio nor protobuf nor text
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 from collections.abc import Iterator
@@ -152,13 +151,3 @@ class ControlClient:
                 return True
             time.sleep(0.02)
         return False
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

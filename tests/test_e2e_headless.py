@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -241,3 +242,45 @@ def _alive(pid: int) -> bool:
             return f.read().split(") ")[1][0] != "Z"
     except OSError:
         return False
+
+
+def test_agent_that_never_connects_times_out_and_is_stopped(parley: Parley, tmp_path: Path) -> None:
+    agent = tmp_path / "hang" / "agent.py"
+    agent.parent.mkdir()
+    agent.write_text("import time\ntime.sleep(600)  # never builds an AgentServer\n")
+    t0 = time.monotonic()
+    proc = parley("start", "--connect-timeout", "4", str(agent))
+    assert proc.returncode == 1
+    assert "did not connect within 4 s" in proc.stderr
+    assert time.monotonic() - t0 < 15
+    leftovers = subprocess.run(
+        ["pgrep", "-f", f"livekit.agents console {agent}"], capture_output=True, text=True
+    )
+    assert leftovers.stdout.strip() == ""  # the hanging agent was stopped
+
+
+def test_agent_crash_mid_session_is_reported(parley: Parley) -> None:
+    parley("start", str(ECHO), check=True)
+    st = status_json(parley)
+    os.killpg(st["agent_pid"], signal.SIGKILL)
+    wait_until(lambda: status_json(parley)["agent_state"] == "disconnected")
+    proc = parley("say", "are you there?")
+    assert proc.returncode == 1
+    assert "the agent exited with code -9" in proc.stderr
+    assert proc.stdout == ""
+    hist = parley("history", check=True).stdout
+    assert "✗ the agent exited with code -9" in hist
+    assert parley("stop", check=True).stdout.strip() == "Session ended."
+
+
+def test_end_call_ends_the_session_cleanly(parley: Parley) -> None:
+    parley("start", str(DEMO), check=True)
+    bye = parley("say", "goodbye", check=True)
+    assert "  ● function_tool: end_call\n" in bye.stdout
+    assert "Goodbye, and have a great trip!" in bye.stdout
+    wait_until(lambda: status_json(parley)["agent_state"] == "disconnected")
+    after = parley("say", "hello?")
+    assert after.returncode == 1 and "the agent is not connected" in after.stderr
+    t0 = time.monotonic()
+    parley("stop", check=True)  # the agent swallows the first SIGTERM after end_call
+    assert time.monotonic() - t0 < 5
