@@ -114,10 +114,9 @@ def check_agents_installed(python: list[str]) -> str:
 
 
 def _same_file(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
+    # not samefile(): every venv's python links to the same base binary, but each
+    # venv has its own site-packages
+    return os.path.abspath(a) == os.path.abspath(b)
 
 
 def _check_version(version: str, install: str) -> str:
