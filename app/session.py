@@ -150,16 +150,13 @@ class Session:
                 return
 
     async def stop(self) -> None:
-        """Cancel queued turns, stop the agent process group (SIGTERM, then SIGKILL),
+        """Cancel running and queued turns, stop the agent process group (SIGTERM, then SIGKILL),
         close the connection and the event log, and end every follower's stream."""
         if self._closed:
             return
+        self.cancel()  # waiting clients see their turns end as cancelled
         self._closed = True
         await self._stop_tasks()
-        for turn in [*([self.running] if self.running else []), *self._queue]:
-            if not turn.done.done():
-                turn.done.set_exception(EngineError("the session was stopped"))
-        self._queue.clear()
         await self._stop_agent()
         await self.engine.close()
         if self._event_log is not None:

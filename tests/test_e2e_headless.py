@@ -81,6 +81,8 @@ def test_start_say_tool_say_handoff_stop(parley: Parley) -> None:
     state_file = next((parley.home / "run").glob("*/state.json"))
     agent_port = json.loads(state_file.read_text())["agent_port"]
     daemon_pid, agent_pid = st["daemon_pid"], st["agent_pid"]
+    # detached: each leads its own session, so closing the terminal reaches neither
+    assert os.getsid(daemon_pid) == daemon_pid and os.getsid(agent_pid) == agent_pid
 
     stopped = parley("stop", check=True)
     assert stopped.stdout.strip() == "Session ended."
