@@ -1,0 +1,347 @@
+"""What the chat UI talks to: a small protocol and its two implementations.
+
+The Textual app (``widgets/``) never reaches the agent, the daemon or a file on its
+own: it consumes one :class:`ChatBackend`.
+
+- :class:`DaemonBackend` starts the project's daemon (the launcher of ``parley
+  start``, :func:`app.daemonctl.start_daemon`) or attaches to the one already
+  running, and then speaks only through :class:`app.aclient.AsyncControlClient`. A
+  person in the UI and an AI agent running ``parley say`` thus share one session.
+- :class:`ItemsBackend` serves a fixed list of recorded chat items (snapshot tests,
+  the parity test, the benchmark), plus any item :meth:`ItemsBackend.push`-ed later.
+  A paced replay backend implements the same protocol.
+
+No textual import here: this module belongs to the core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from app import items as it
+
+
+class BackendError(Exception):
+    """A backend operation failed; the message is meant for the user as is (it
+    includes the agent log's tail when the agent failed to start)."""
+
+
+@runtime_checkable
+class ChatBackend(Protocol):
+    """The session as the chat UI sees it.
+
+    Call :meth:`start` once, then iterate :meth:`follow` (in a worker) while calling
+    the other methods; :meth:`close` last. ``agent_info`` dicts are
+    ``{"id": str, "instructions": str, "tools": [str, ...]}`` (``get_agent_info`` of
+    livekit-agents). Every method raises :class:`BackendError` with a user-facing
+    message when the operation fails.
+    """
+
+    #: ``True`` for a recorded session: it cannot take turns or restart.
+    is_replay: bool
+
+    @property
+    def agent_log_path(self) -> Path | None:
+        """The agent's log file (stdout and stderr), or ``None`` when there is none."""
+        ...
+
+    async def start(self) -> dict[str, Any]:
+        """Boot the agent (or attach) and return its agent info. Takes seconds for a
+        real agent."""
+        ...
+
+    def follow(self) -> AsyncIterator[it.ChatItem]:
+        """Every item of the session from the start, then each new one as it
+        happens; ends when the session ends. Calling it again resumes after the
+        last item it yielded."""
+        ...
+
+    async def say(self, text: str) -> str:
+        """Queue a turn (it runs after the turns before it); returns its turn id at
+        once. Its items arrive through :meth:`follow`."""
+        ...
+
+    async def cancel(self) -> list[str]:
+        """Cancel the running and queued turns; returns their ids."""
+        ...
+
+    async def agent_info(self) -> dict[str, Any]:
+        """The current agent (it changes on a handoff)."""
+        ...
+
+    async def agent_alive(self) -> bool:
+        """Whether the agent is connected (``False`` after it crashed or ended the
+        call)."""
+        ...
+
+    async def restart(self) -> dict[str, Any]:
+        """Start the agent again in the same session; returns its agent info."""
+        ...
+
+    async def close(self) -> None:
+        """Release the session: stop the agent if this backend started it."""
+        ...
+
+
+# -- recorded items -------------------------------------------------------------------
+
+
+class ItemsBackend:
+    """A read-only session made of recorded items.
+
+    ``follow`` yields ``items`` at once, then whatever :meth:`push` adds, until
+    :meth:`close`. ``info`` is the agent info to report; by default it is derived
+    from the items (the last agent handed to, and the tools it called).
+    """
+
+    is_replay = True
+
+    def __init__(
+        self,
+        items: Iterable[it.ChatItem],
+        *,
+        info: dict[str, Any] | None = None,
+        agent_log: Path | None = None,
+    ) -> None:
+        self.items: list[it.ChatItem] = list(items)
+        self._info = info
+        self._agent_log = agent_log
+        self._new: asyncio.Queue[it.ChatItem | None] = asyncio.Queue()
+        self._cursor = 0
+
+    @classmethod
+    def from_log(cls, path: Path | str, **kwargs: Any) -> ItemsBackend:
+        """Items of an event log (``events.jsonl``, see :mod:`app.eventlog`); raises
+        :class:`app.eventlog.LogFormatError`."""
+        from app.eventlog import read_log
+
+        rec = read_log(path)
+        if "agent_log" not in kwargs:
+            log = Path(path).with_name("agent.log")
+            kwargs["agent_log"] = log if log.exists() else None
+        return cls(rec.items, **kwargs)
+
+    @property
+    def agent_log_path(self) -> Path | None:
+        return self._agent_log
+
+    def push(self, item: it.ChatItem) -> None:
+        """Add one item to the stream (tests and the benchmark feed live items so)."""
+        self.items.append(item)
+        self._new.put_nowait(item)
+
+    async def start(self) -> dict[str, Any]:
+        return await self.agent_info()
+
+    async def follow(self) -> AsyncIterator[it.ChatItem]:
+        backlog = self.items[self._cursor :]
+        # items pushed before follow() started are in the backlog already
+        while not self._new.empty():
+            self._new.get_nowait()
+        for item in backlog:
+            self._cursor += 1
+            yield item
+        while True:
+            item = await self._new.get()
+            if item is None:
+                return
+            self._cursor += 1
+            yield item
+
+    async def say(self, text: str) -> str:
+        raise BackendError("this is a recorded session: it cannot take new turns")
+
+    async def cancel(self) -> list[str]:
+        return []
+
+    async def agent_info(self) -> dict[str, Any]:
+        if self._info is not None:
+            return dict(self._info)
+        return derive_agent_info(self.items)
+
+    async def agent_alive(self) -> bool:
+        return True
+
+    async def restart(self) -> dict[str, Any]:
+        raise BackendError("this is a recorded session: there is no agent to restart")
+
+    async def close(self) -> None:
+        self._new.put_nowait(None)
+
+
+def derive_agent_info(items: Iterable[it.ChatItem]) -> dict[str, Any]:
+    """Agent info reconstructed from items: the last agent handed to, the tools it
+    was seen calling (sorted), and no instructions."""
+    agent: str | None = None
+    tools: dict[str | None, set[str]] = {}
+    for item in items:
+        if isinstance(item, it.Handoff):
+            agent = item.to_agent
+        elif isinstance(item, it.ToolCall):
+            tools.setdefault(item.agent_id, set()).add(item.name)
+    return {"id": agent or "agent", "instructions": "", "tools": sorted(tools.get(agent, ()))}
+
+
+# -- a daemon -------------------------------------------------------------------------
+
+
+class DaemonBackend:
+    """The project's daemon, started by this backend or already running.
+
+    ``spec`` says which agent to run (:class:`app.launcher.AgentSpec`); with
+    ``attach_only`` the backend only attaches to the daemon of the project
+    containing ``cwd`` and never starts an agent (``spec`` may then be ``None``).
+    :meth:`close` stops the daemon only if this backend started it: ``stop``, then
+    wait until the daemon process is gone; if it hangs, kill the agent's process
+    group and the daemon.
+    """
+
+    is_replay = False
+
+    def __init__(
+        self,
+        spec: Any = None,
+        *,
+        name: str | None = None,
+        cwd: Path | None = None,
+        attach_only: bool = False,
+        connect_timeout: float = 60.0,
+        stop_timeout: float = 10.0,
+    ) -> None:
+        if spec is None and not attach_only:
+            raise ValueError("DaemonBackend needs an AgentSpec unless attach_only")
+        self.spec = spec
+        self.name = name
+        self.cwd = cwd or Path.cwd()
+        self.attach_only = attach_only
+        self.connect_timeout = connect_timeout
+        self.stop_timeout = stop_timeout
+        self.state: Any = None  # app.state.SessionState once started
+        self.client: Any = None  # app.aclient.AsyncControlClient
+        self.started_daemon = False
+        self.closed = False
+        self.last_seq = 0
+        self._starting: asyncio.Future[dict[str, Any]] | None = None
+
+    @property
+    def agent_log_path(self) -> Path | None:
+        return Path(self.state.agent_log) if self.state else None
+
+    async def start(self) -> dict[str, Any]:
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._start())
+        return await asyncio.shield(self._starting)
+
+    async def _start(self) -> dict[str, Any]:
+        from app.aclient import AsyncControlClient
+
+        if self.attach_only:
+            self.state = await asyncio.to_thread(self._locate)
+        else:
+            self.state = await asyncio.to_thread(self._start_or_attach)
+        self.client = AsyncControlClient(self.state)
+        return await self.agent_info()
+
+    def _locate(self) -> Any:
+        from app.client import NoSession, locate
+
+        try:
+            return locate(self.cwd, self.name)
+        except NoSession as e:
+            raise BackendError(str(e)) from None
+
+    def _start_or_attach(self) -> Any:
+        from app.daemonctl import AlreadyRunning, StartError, start_daemon
+        from app.state import SessionState, session_dir, session_key
+
+        try:
+            start_daemon(self.spec, self.name, self.connect_timeout)
+        except AlreadyRunning as e:
+            if Path(e.state.agent_file).resolve() != Path(self.spec.agent_file).resolve():
+                raise BackendError(str(e)) from None
+            return e.state
+        except StartError as e:
+            raise BackendError(f"the agent failed to start: {e}") from None
+        self.started_daemon = True
+        state = SessionState.load(session_dir(session_key(self.spec.project, self.name)))
+        if state is None:
+            raise BackendError("the daemon started but left no state file")
+        return state
+
+    async def follow(self) -> AsyncIterator[it.ChatItem]:
+        try:
+            async for item in self.client.follow(since=self.last_seq):
+                self.last_seq = max(self.last_seq, item.seq)
+                yield item
+        except OSError as e:
+            raise BackendError(f"lost the connection to the daemon: {e}") from None
+
+    async def say(self, text: str) -> str:
+        return str(await self._call(self.client.say, text))
+
+    async def cancel(self) -> list[str]:
+        return list(await self._call(self.client.cancel))
+
+    async def agent_info(self) -> dict[str, Any]:
+        return dict(await self._call(self.client.agent_info))
+
+    async def agent_alive(self) -> bool:
+        try:
+            st = await self.client.status()
+        except Exception:
+            return False
+        return bool(st.get("agent_connected"))
+
+    async def restart(self) -> dict[str, Any]:
+        return dict(await self._call(self.client.restart))
+
+    async def _call(self, fn: Any, *args: Any) -> Any:
+        from app.client import ControlError
+
+        if self.client is None:
+            raise BackendError("the session has not started yet")
+        try:
+            return await fn(*args)
+        except ControlError as e:
+            raise BackendError(str(e)) from None
+        except (OSError, ConnectionError) as e:
+            raise BackendError(f"could not reach the daemon: {e}") from None
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        if self._starting is not None and not self._starting.done():
+            # a quit during boot: let the boot finish, then stop what it started
+            with contextlib.suppress(Exception):
+                await self._starting
+        if self.started_daemon and self.state is not None:
+            await asyncio.to_thread(self._stop_daemon)
+        self.closed = True
+
+    def _stop_daemon(self) -> None:
+        import psutil
+
+        from app.client import ControlClient
+        from app.launcher import stop_process_group
+
+        client = ControlClient(self.state)
+        agent_pid = self.state.agent_pid
+        with contextlib.suppress(Exception):
+            agent_pid = client.call("status", timeout=2).get("agent_pid") or agent_pid
+        with contextlib.suppress(Exception):
+            client.call("stop", timeout=5)
+        if client.wait_gone(timeout=self.stop_timeout):
+            return
+        # the daemon hangs: kill the agent's group (SIGTERM, then SIGKILL) and the daemon
+        if agent_pid:
+            stop_process_group(agent_pid)
+        if psutil.pid_exists(self.state.daemon_pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.state.daemon_pid, signal.SIGKILL)
+        client.wait_gone(timeout=5)

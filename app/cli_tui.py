@@ -1,0 +1,136 @@
+"""The ``chat``, ``demo`` and ``attach`` commands: the Textual chat UI.
+
+``chat`` and ``demo`` start the project's daemon for the agent (the launcher of
+``parley start``) or attach to the one already running, and open the app; quitting
+stops the daemon only if this command started it. ``attach`` never starts an agent.
+Textual and the widgets are imported inside the commands, so the headless commands
+never load them. Registered on the ``parley`` group by :func:`register`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import click
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+def demo_agent_path() -> Path:
+    """The bundled demo agent (it ships with the source tree)."""
+    import app
+
+    return Path(app.__file__).resolve().parent.parent / "testdata/agents/demo.py"
+
+
+def _session_option(f: Any) -> Any:
+    return click.option(
+        "-s",
+        "--session",
+        "name",
+        metavar="NAME",
+        envvar="PARLEY_SESSION",
+        help="Name of the session, to run more than one per project.",
+    )(f)
+
+
+def _timeout_option(f: Any) -> Any:
+    return click.option(
+        "--connect-timeout",
+        type=float,
+        default=60.0,
+        show_default=True,
+        help="Seconds to wait for the agent to connect.",
+    )(f)
+
+
+def run_chat(backend: Any, title: str) -> None:
+    """Run the app on ``backend`` until the user quits; make sure a daemon this
+    command started is stopped even if the app ended abnormally."""
+    from widgets.app import make_app
+
+    try:
+        make_app(backend, title=title).run()
+    finally:
+        if getattr(backend, "started_daemon", False) and not getattr(backend, "closed", True):
+            with contextlib.suppress(Exception):
+                asyncio.run(backend.close())
+
+
+def _spec_or_fail(agent: str | None, extra: tuple[str, ...]) -> Any:
+    from app.cli import fail
+    from app.launcher import AgentSpec, LaunchError
+
+    try:
+        return AgentSpec.resolve(agent, Path.cwd(), extra)
+    except LaunchError as e:
+        fail(str(e))
+
+
+@click.command(context_settings={**CONTEXT, "ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="[AGENT] [-- AGENT_ARGS]")
+@_session_option
+@_timeout_option
+def chat(args: tuple[str, ...], name: str | None, connect_timeout: float) -> None:
+    """Chat with AGENT in a terminal UI.
+
+    Starts AGENT (by default agent.py or src/agent.py here or above) in a
+    background session, or attaches to the session already running for this
+    project, so `parley say` from another terminal shares it. Quitting stops the
+    agent if this command started it.
+    """
+    from app.backend import DaemonBackend
+    from app.cli import _split_agent_args
+
+    agent, extra = _split_agent_args(args)
+    spec = _spec_or_fail(agent, extra)
+    backend = DaemonBackend(spec, name=name, connect_timeout=connect_timeout)
+    run_chat(backend, title=spec.agent_file.name)
+
+
+@click.command(context_settings=CONTEXT)
+@_session_option
+@_timeout_option
+def demo(name: str | None, connect_timeout: float) -> None:
+    """Chat with the bundled demo agent (a travel concierge and a billing desk).
+
+    Try: "what's the weather in Paris?", "look up booking ABC123", "slow 5" (then
+    Esc), "billing", "explode".
+    """
+    from app.backend import DaemonBackend
+    from app.cli import fail
+
+    path = demo_agent_path()
+    if not path.is_file():
+        fail(f"the demo agent is missing: {path} (it ships with parley's source tree)")
+    spec = _spec_or_fail(str(path), ())
+    backend = DaemonBackend(spec, name=name, connect_timeout=connect_timeout)
+    run_chat(backend, title="demo")
+
+
+@click.command(context_settings=CONTEXT)
+@_session_option
+def attach(name: str | None) -> None:
+    """Open the chat UI on this project's running session (never starts an agent).
+
+    Exits 1 with `no session running` when there is none.
+    """
+    from app.backend import DaemonBackend
+    from app.cli import fail
+    from app.client import NoSession, locate
+
+    try:
+        state = locate(Path.cwd(), name)
+    except NoSession as e:
+        fail(str(e))
+    backend = DaemonBackend(None, name=name, cwd=Path.cwd(), attach_only=True)
+    run_chat(backend, title=f"{Path(state.agent_file).name} (attached)")
+
+
+def register(cli: click.Group) -> None:
+    """Add the UI commands to the ``parley`` group."""
+    for command in (chat, demo, attach):
+        cli.add_command(command)

@@ -1,0 +1,96 @@
+"""The agents pane: the current agent (id, tools, first lines of its instructions,
+from ``get_agent_info``) and the handoff timeline (from → to, when)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from app import items as it
+
+INSTRUCTION_LINES = 3
+
+
+def first_lines(text: str, n: int = INSTRUCTION_LINES, width: int = 200) -> str:
+    """The first ``n`` non-empty lines of ``text``, ``…`` marking a cut."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    out = [ln if len(ln) <= width else ln[: width - 1] + "…" for ln in lines[:n]]
+    if len(lines) > n:
+        out[-1] += " …"
+    return "\n".join(out)
+
+
+def clock(seconds: float) -> str:
+    """``+M:SS`` since the session's first item (deterministic, no time zone)."""
+    s = max(0, int(seconds))
+    return f"+{s // 60}:{s % 60:02d}"
+
+
+def agent_card(info: dict[str, Any]) -> Content:
+    tools = info.get("tools") or []
+    instructions = first_lines(info.get("instructions") or "")
+    parts: list[Any] = [
+        Content.styled(str(info.get("id") or "?"), "bold $text-success"),
+        "\n",
+        Content.assemble(("tools  ", "$text-muted"), Content(", ".join(tools) or "(none)")),
+    ]
+    if instructions:
+        parts += ["\n", Content.styled(instructions, "italic")]
+    return Content.assemble(*parts)
+
+
+class AgentsPane(VerticalScroll):
+    """``info`` is the current agent's info dict; :meth:`add_handoff` extends the
+    timeline."""
+
+    info: reactive[dict[str, Any]] = reactive(dict, always_update=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.handoffs: list[it.Handoff] = []
+        self.t0: float | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content.styled("starting…", "italic"), id="agent-card")
+        yield Static("", id="handoffs")
+
+    def on_mount(self) -> None:
+        self.border_title = "Agents"
+
+    def watch_info(self, info: dict[str, Any]) -> None:
+        if info and self.is_mounted:
+            self.query_one("#agent-card", Static).update(agent_card(info))
+
+    def set_origin(self, ts: float) -> None:
+        """The timestamp that handoff times are counted from."""
+        if self.t0 is None:
+            self.t0 = ts
+
+    def add_handoff(self, handoff: it.Handoff) -> None:
+        self.handoffs.append(handoff)
+        self._render_timeline()
+
+    def _render_timeline(self) -> None:
+        t0 = self.t0 if self.t0 is not None else 0.0
+        parts: list[Any] = [Content.styled("Handoffs", "bold underline")]
+        for h in self.handoffs[-50:]:
+            when = clock(h.ts - t0) if h.ts else ""
+            parts += ["\n", Content.styled(f"{when:>6} ", "$text-muted")]
+            if h.from_agent is None:
+                parts += [Content("start → "), Content.styled(h.to_agent, "bold")]
+            else:
+                parts += [
+                    Content(h.from_agent),
+                    " → ",
+                    Content.styled(h.to_agent, "bold"),
+                ]
+        self.query_one("#handoffs", Static).update(Content.assemble(*parts))
+
+    def clear(self) -> None:
+        self.handoffs.clear()
+        self.query_one("#handoffs", Static).update("")
