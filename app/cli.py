@@ -385,6 +385,9 @@ def events(follow: bool, since: int, as_json: bool, name: str | None) -> None:
 from app.cli_record import register as _register_record; _register_record(cli)  # noqa: E402, E702, I001  # fmt: skip
 
 
+from app.cli_tui import register as _register_tui; _register_tui(cli)  # noqa: E402, E702, I001  # fmt: skip
+
+
 def main() -> None:
     cli(prog_name="parley")
 
