@@ -160,7 +160,17 @@ def _replay_headless(recorded: Any, speed: float, max_gap: float, as_json: bool)
 
 
 def _replay_tui(rec: Any, recorded: Any, speed: float, max_gap: float) -> None:
-    _fail("the chat UI replay is not available yet; use --headless or --json", 2)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        _fail("the chat UI needs a terminal; use --headless or --json to print the replay", 2)
+    from app.cli_tui import run_chat
+    from app.replay import ReplayBackend
+
+    agent_log = rec.agent_log if rec.log is None and rec.agent_log.exists() else None
+    backend = ReplayBackend(
+        recorded.items, speed=speed, max_gap=max_gap, header=recorded.header, agent_log=agent_log
+    )
+    pace = "instant" if speed == 0 else f"×{speed:g}"
+    run_chat(backend, title=f"REPLAY {rec.session_id} ({pace})")
 
 
 @click.command(context_settings=CONTEXT)

@@ -7,14 +7,18 @@ gaps count as 0). So ``speed`` 2 plays twice as fast, ``speed`` 0 plays instantl
 and an idle stretch (the person thinking between turns, a coffee break) is shortened
 to ``max_gap`` seconds (:data:`MAX_GAP` by default, ``inf`` keeps it).
 
-No agent runs during a replay. This module never imports textual.
+No agent runs during a replay. :class:`ReplayBackend` plays a recording in the chat
+UI (the :class:`app.backend.ChatBackend` protocol). This module never imports
+textual, and asyncio only when a backend is made.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
 
 from app import items as it
 
@@ -83,3 +87,101 @@ def timed_text(
         text = render(item)
         if text:
             yield at, text
+
+
+class ReplayBackend:
+    """A recorded session played back at its recorded pace, for the chat UI.
+
+    Implements :class:`app.backend.ChatBackend`: :meth:`follow` yields the recording's
+    items at their :func:`schedule` offsets from the moment it is first iterated
+    (resuming after the last item it yielded when called again) and then stays open,
+    without an end, until :meth:`close`, so the screen keeps the finished replay.
+    ``done`` is set once every item has been yielded. The agent info follows the
+    handoffs played so far (tools: those the agent was seen calling anywhere in the
+    recording). No agent runs: :meth:`say` and :meth:`restart` raise
+    :class:`app.backend.BackendError`.
+    """
+
+    is_replay = True
+
+    def __init__(
+        self,
+        items: Sequence[it.ChatItem],
+        *,
+        speed: float = 1.0,
+        max_gap: float = MAX_GAP,
+        header: dict[str, Any] | None = None,
+        agent_log: Path | None = None,
+    ) -> None:
+        import asyncio
+
+        self.items = list(items)
+        self.header = header or {}
+        self.speed = speed
+        self.offsets = schedule(self.items, speed, max_gap)
+        self.done = asyncio.Event()
+        self._agent_log = agent_log
+        self._cursor = 0
+        self._closed = asyncio.Event()
+
+    @classmethod
+    def from_log(cls, path: Path | str, **kwargs: Any) -> ReplayBackend:
+        """Replay an event log; raises :class:`app.eventlog.LogFormatError`."""
+        from app.eventlog import read_log
+
+        rec = read_log(path)
+        log = Path(path).with_name("agent.log")
+        kwargs.setdefault("agent_log", log if log.exists() else None)
+        return cls(rec.items, header=rec.header, **kwargs)
+
+    @property
+    def agent_log_path(self) -> Path | None:
+        return self._agent_log
+
+    async def start(self) -> dict[str, Any]:
+        return await self.agent_info()
+
+    async def follow(self) -> AsyncIterator[it.ChatItem]:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        first = self._cursor
+        # resuming: the next item keeps its gap to the last one yielded
+        base = self.offsets[first - 1] if 0 < first <= len(self.items) else 0.0
+        t0 = loop.time()
+        while self._cursor < len(self.items):
+            n = self._cursor
+            delay = t0 + self.offsets[n] - base - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._cursor += 1
+            yield self.items[n]
+        self.done.set()
+        await self._closed.wait()
+
+    async def say(self, text: str) -> str:
+        from app.backend import BackendError
+
+        raise BackendError("this is a replay of a recorded session: it cannot take new turns")
+
+    async def cancel(self) -> list[str]:
+        return []
+
+    async def agent_info(self) -> dict[str, Any]:
+        agent = self.header.get("agent_id")
+        for item in self.items[: self._cursor]:
+            if isinstance(item, it.Handoff):
+                agent = item.to_agent
+        tools = {i.name for i in self.items if isinstance(i, it.ToolCall) and i.agent_id == agent}
+        return {"id": agent or "agent", "instructions": "", "tools": sorted(tools)}
+
+    async def agent_alive(self) -> bool:
+        return True
+
+    async def restart(self) -> dict[str, Any]:
+        from app.backend import BackendError
+
+        raise BackendError("this is a replay of a recorded session: there is no agent")
+
+    async def close(self) -> None:
+        self._closed.set()

@@ -1,0 +1,115 @@
+"""Replaying a recording in the chat UI (Textual pilot), and the paced replay backend.
+
+The recording is ``testdata/recordings/rec_demo.jsonl``, a real session of the demo
+agent (see tests/test_recordings_unit.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from app import items as it
+from app.backend import BackendError, ChatBackend
+from app.eventlog import read_log
+from app.export import transcript
+from app.replay import ReplayBackend
+from widgets.app import make_app
+
+DEMO = Path(__file__).resolve().parent.parent / "testdata" / "recordings" / "rec_demo.jsonl"
+
+
+async def wait_for(predicate: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.02)
+
+
+def _key(item: it.ChatItem) -> tuple[str, str]:
+    match item:
+        case it.UserMessage(text=t) | it.AgentMessage(text=t):
+            return item.type, t
+        case it.ToolCall(call_id=c, status=s):
+            return item.type, f"{c}:{s}"
+        case it.Handoff(from_agent=f, to_agent=to):
+            return item.type, f"{f}->{to}"
+    return item.type, str(item.seq)
+
+
+async def test_replay_in_the_ui_shows_every_item() -> None:
+    rec = read_log(DEMO)
+    backend = ReplayBackend(rec.items, speed=0, header=rec.header)
+    assert isinstance(backend, ChatBackend)
+    app = make_app(backend, title="REPLAY demo", frozen=True)
+    async with app.run_test(size=(140, 60)) as pilot:
+        await wait_for(lambda: backend.done.is_set() and app.items_seen == len(rec.items))
+        await pilot.pause()
+        shown = [e.item for e in app.transcript.entries]
+        assert [_key(i) for i in shown] == [_key(i) for i in transcript(rec.items)]
+        text = "\n".join(row.plain for row in app.transcript.rows)
+        for item in rec.items:
+            if isinstance(item, (it.UserMessage, it.AgentMessage)):
+                assert item.text in text
+        calls = {i.call_id for i in rec.items if isinstance(i, it.ToolCall)}
+        assert len(calls) == 6 and len(app.transcript.rows) == len(shown)
+        assert app.agents.info["id"] == "concierge"  # billing, then back to the concierge
+        assert app.sub_title == "REPLAY demo" and app.backend.is_replay
+        await pilot.press("h", "i", "enter")  # a replay takes no turns
+        await pilot.pause()
+        assert len(app.transcript.entries) == len(shown)
+        assert not app.stream_ended  # the finished replay stays on screen
+
+
+async def test_replay_in_the_ui_is_paced() -> None:
+    items = [
+        it.UserMessage(seq=1, ts=100.0, turn_id="t1", text="first"),
+        it.AgentMessage(seq=2, ts=100.1, turn_id="t1", text="reply one"),
+        it.UserMessage(seq=3, ts=101.0, turn_id="t2", text="second"),
+        it.AgentMessage(seq=4, ts=101.1, turn_id="t2", text="reply two"),
+    ]
+    backend = ReplayBackend(items, speed=2)  # 1.1 s recorded -> 0.55 s
+    app = make_app(backend, frozen=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        t0 = time.monotonic()
+        await wait_for(lambda: len(app.transcript.entries) >= 2)
+        assert len(app.transcript.entries) == 2  # the second turn is 0.45 s away
+        await wait_for(lambda: len(app.transcript.entries) == 4)
+        elapsed = time.monotonic() - t0
+        assert 0.4 <= elapsed < 2.0, elapsed
+        await pilot.pause()
+        assert [r.plain.splitlines()[-1] for r in app.transcript.rows] == [
+            "first",
+            "reply one",
+            "second",
+            "reply two",
+        ]
+
+
+async def test_replay_backend_paces_resumes_and_refuses_turns() -> None:
+    items = [it.AgentMessage(seq=n, ts=10.0 + n * 0.2, text=f"m{n}") for n in range(1, 5)]
+    backend = ReplayBackend(items, speed=1, header={"agent_id": "concierge"})
+    assert (await backend.start())["id"] == "concierge"
+    got: list[tuple[float, int]] = []
+    t0 = time.monotonic()
+    stream = backend.follow()
+    async for item in stream:
+        got.append((time.monotonic() - t0, item.seq))
+        if item.seq == 2:
+            break
+    await stream.aclose()
+    async for item in backend.follow():  # resumes after m2, paced from now
+        got.append((time.monotonic() - t0, item.seq))
+        if item.seq == 4:
+            break
+    assert [s for _, s in got] == [1, 2, 3, 4]
+    assert got[0][0] < 0.1 and 0.15 <= got[1][0] < 0.4 and 0.55 <= got[3][0] < 0.9
+    with pytest.raises(BackendError, match="cannot take new turns"):
+        await backend.say("hello")
+    with pytest.raises(BackendError):
+        await backend.restart()
