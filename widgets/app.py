@@ -335,7 +335,7 @@ class ParleyApp(App[None]):
         if log_tail and path is not None:
             lines = tail(path, 12)
             if lines:
-                detail = f"{detail}\n\nLast lines of {path}:\n{lines}"
+                detail = f"{detail}\n\nLast lines of the agent log (F4 shows it live):\n{lines}"
         self.banner.show(title, detail, keys)
         self.refresh_bindings()
 

@@ -1,0 +1,90 @@
+"""Parity: for one recorded stream of chat items, the TUI transcript shows the same
+items, in the same order, with the same text as the headless renderer (styling aside).
+
+The headless text is rendered item by item (its concatenation is exactly what `parley
+say` / `history` print) and cut into blocks. One intended difference, both derived
+from the stream: the headless renderer prints a tool call when it ends, the TUI shows
+its row where it started and updates it in place, so a tool call is placed by the
+seq of its first item on both sides before comparing. (In the recording a cancelled
+turn's slow tool ends after the "turn cancelled" line.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from test_tui_support import RECORDING, SIZE, recorded_app, wait_until
+
+from app import items as it
+from app.eventlog import read_log
+from headless.render import TextRenderer
+
+GLYPHS = ("●", "✓", "✗", "⊘", "⇄", "→")
+
+
+def norm(text: str) -> str:
+    """Whitespace folded, glyphs and cut marks dropped: text without its styling."""
+    for g in (*GLYPHS, "…"):
+        text = text.replace(g, " ")
+    return " ".join(text.split())
+
+
+def headless_blocks(items: list[it.ChatItem]) -> list[tuple[Any, list[str]]]:
+    """``(key, payload parts)`` for each item the headless renderer shows, in
+    display order (tool calls at their first seq). Payload parts are the block's
+    text lines that carry content (its title when it has no body)."""
+    first_seq: dict[str, int] = {}
+    for item in items:
+        if isinstance(item, it.ToolCall):
+            first_seq.setdefault(item.call_id, item.seq)
+    renderer = TextRenderer(color=False)
+    shown: list[tuple[int, Any, list[str]]] = []
+    for item in items:
+        text = renderer.render(item)
+        if not text.strip():
+            continue
+        lines = [ln.strip() for ln in text.strip("\n").splitlines() if ln.strip()]
+        title, body = lines[0], lines[1:]
+        if title.startswith("● function_tool: "):
+            parts = [title.removeprefix("● function_tool: "), *body]
+        elif title in ("● You", "● Agent"):
+            parts = body
+        else:
+            parts = lines
+        if isinstance(item, it.ToolCall):
+            key: Any = ("tool", item.call_id)
+            pos = first_seq[item.call_id]
+        else:
+            key = ("item", item.seq)
+            pos = item.seq
+        shown.append((pos, key, parts))
+    shown.sort(key=lambda s: s[0])
+    return [(key, parts) for _, key, parts in shown]
+
+
+def tui_rows(app: Any) -> list[tuple[Any, str]]:
+    out = []
+    for row in app.transcript.rows:
+        item = row.item
+        key = ("tool", item.call_id) if isinstance(item, it.ToolCall) else ("item", item.seq)
+        out.append((key, row.plain))
+    return out
+
+
+async def test_tui_transcript_matches_headless_text() -> None:
+    items = read_log(RECORDING).items
+    expected = headless_blocks(items)
+    app = recorded_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.loaded.is_set() and app.items_seen == len(items))
+        shown = tui_rows(app)
+    # the same items in the same order
+    assert [k for k, _ in shown] == [k for k, _ in expected]
+    # with the same text
+    for (key, plain), (_, parts) in zip(shown, expected, strict=True):
+        for part in parts:
+            assert norm(part) in norm(plain), f"{key}: {part!r} not in {plain!r}"
+    # and the recording has every kind worth comparing
+    kinds = {type(i).__name__ for i in items}
+    assert {"ToolCall", "Handoff", "AgentError", "TurnFinished", "UserMessage"} <= kinds
+    assert any(isinstance(i, it.TurnFinished) and i.status == "cancelled" for i in items)

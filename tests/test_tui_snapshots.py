@@ -1,0 +1,106 @@
+"""Snapshot tests of the main screen on a recorded demo session
+(testdata/recordings/demo-session.jsonl): fixed terminal size, spinners and cursor
+frozen, no live agent. Update with `pytest tests/test_tui_snapshots.py --snapshot-update`
+after checking the new look by eye."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from test_tui_support import RECORDING, SIZE, recorded_app, wait_until
+
+from app import items as it
+from app.backend import ItemsBackend
+from app.eventlog import read_log
+from widgets.app import make_app
+from widgets.rows import ToolRow
+
+
+async def loaded(pilot: Any) -> None:
+    await wait_until(pilot, lambda: pilot.app.loaded.is_set(), what="items shown")
+    await pilot.pause()
+
+
+def test_main_screen_end_of_session(snap_compare: Any) -> None:
+    """Transcript end: tool calls, a cancelled turn with a late tool result, two
+    handoffs; the tool pane lists every call; the agents pane the timeline."""
+    assert snap_compare(recorded_app(title="demo.py"), terminal_size=SIZE, run_before=loaded)
+
+
+def test_failed_tool_selected(snap_compare: Any) -> None:
+    """The failed booking lookup selected: its detail in the tool pane; the transcript
+    scrolled back to it, with the model failure's error rows below."""
+
+    async def select_failed(pilot: Any) -> None:
+        await loaded(pilot)
+        app = pilot.app
+        row = next(r for r in app.query(ToolRow) if r.item.status == "error")
+        app.transcript.scroll_to_widget(row, animate=False, top=True)
+        row.post_message(ToolRow.Selected(row.item.call_id))
+        await pilot.pause()
+
+    assert snap_compare(recorded_app(title="demo.py"), terminal_size=SIZE, run_before=select_failed)
+
+
+class DeadAgent(ItemsBackend):
+    """The recorded session, then the agent died."""
+
+    async def agent_alive(self) -> bool:
+        return False
+
+
+def test_crash_banner(snap_compare: Any, tmp_path: Path) -> None:
+    """The agent died: a banner with the log's tail and the restart key."""
+    items = read_log(RECORDING).items
+    last = items[-1]
+    died = it.AgentError(
+        message="the agent exited with code -9; see its log with `parley logs`",
+        seq=last.seq + 1,
+        ts=last.ts + 1,
+    )
+    log = tmp_path / "agent.log"
+    log.write_text("INFO livekit.agents starting worker\nKilled\n")
+    backend = DeadAgent([*items, died], agent_log=log)
+    backend.is_replay = False  # a live session, as far as the app knows
+    app = make_app(backend, title="demo.py", frozen=True)
+
+    async def crashed(pilot: Any) -> None:
+        await loaded(pilot)
+        await wait_until(pilot, lambda: pilot.app.banner.display, what="banner")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=crashed)
+
+
+def test_light_theme(snap_compare: Any) -> None:
+    """The same screen in a light theme: looks come from theme variables."""
+
+    async def light(pilot: Any) -> None:
+        pilot.app.theme = "textual-light"
+        await loaded(pilot)
+
+    assert snap_compare(recorded_app(title="demo.py"), terminal_size=SIZE, run_before=light)
+
+
+def test_long_session_is_windowed(snap_compare: Any) -> None:
+    """A session longer than the window: the oldest rows are not mounted and the
+    "earlier items" button says how many."""
+    base = read_log(RECORDING).items
+    items: list[it.ChatItem] = []
+    span = base[-1].ts - base[0].ts + 60
+    for copy in range(5):  # 5 x 31 rows: more than the window of 120
+        for i in base:
+            changes: dict[str, Any] = {"seq": len(items) + 1, "ts": i.ts + copy * span}
+            if isinstance(i, it.ToolCall):
+                changes["call_id"] = f"{i.call_id}-{copy}"
+            items.append(dataclasses.replace(i, **changes))
+    app = make_app(ItemsBackend(items), title="demo.py", frozen=True)
+
+    async def top(pilot: Any) -> None:
+        await loaded(pilot)
+        pilot.app.transcript.scroll_home(animate=False)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=top)
