@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +48,14 @@ def _timeout_option(f: Any) -> Any:
     )(f)
 
 
-def run_chat(backend: Any, title: str) -> None:
+def run_chat(backend: Any, title: str, auto_pilot: Any = None) -> None:
     """Run the app on ``backend`` until the user quits; make sure a daemon this
-    command started is stopped even if the app ended abnormally."""
+    command started is stopped even if the app ended abnormally. ``auto_pilot``
+    drives the app (``chat --script``, see :mod:`widgets.script`)."""
     from widgets.app import make_app
 
     try:
-        make_app(backend, title=title).run()
+        make_app(backend, title=title).run(auto_pilot=auto_pilot)
     finally:
         if getattr(backend, "started_daemon", False) and not getattr(backend, "closed", True):
             with contextlib.suppress(Exception):
@@ -74,7 +76,41 @@ def _spec_or_fail(agent: str | None, extra: tuple[str, ...]) -> Any:
 @click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="[AGENT] [-- AGENT_ARGS]")
 @_session_option
 @_timeout_option
-def chat(args: tuple[str, ...], name: str | None, connect_timeout: float) -> None:
+@click.option(
+    "--script",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Type each line of FILE as a person would (# lines are comments).",
+)
+@click.option(
+    "--type-delay",
+    type=click.FloatRange(min=0),
+    default=0.04,
+    show_default=True,
+    help="With --script: seconds between keystrokes.",
+)
+@click.option(
+    "--pause",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="With --script: seconds to wait after each turn.",
+)
+@click.option("--exit-after", is_flag=True, help="With --script: quit when it is done.")
+@click.option(
+    "--screenshot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --script: save an SVG screenshot to PATH.svg at the end.",
+)
+def chat(
+    args: tuple[str, ...],
+    name: str | None,
+    connect_timeout: float,
+    script: Path | None,
+    type_delay: float,
+    pause: float,
+    exit_after: bool,
+    screenshot: Path | None,
+) -> None:
     """Chat with AGENT in a terminal UI.
 
     Starts AGENT (by default agent.py or src/agent.py here or above) in a
@@ -85,10 +121,26 @@ def chat(args: tuple[str, ...], name: str | None, connect_timeout: float) -> Non
     from app.backend import DaemonBackend
     from app.cli import _split_agent_args
 
+    if script is None and (exit_after or screenshot):
+        raise click.UsageError("--exit-after and --screenshot go with --script")
     agent, extra = _split_agent_args(args)
     spec = _spec_or_fail(agent, extra)
     backend = DaemonBackend(spec, name=name, connect_timeout=connect_timeout)
-    run_chat(backend, title=spec.agent_file.name)
+    if script is None:
+        run_chat(backend, title=spec.agent_file.name)
+        return
+    from widgets.script import run_scripted
+
+    code = run_scripted(
+        backend,
+        script,
+        title=spec.agent_file.name,
+        type_delay=type_delay,
+        pause=pause,
+        exit_after=exit_after,
+        screenshot=screenshot,
+    )
+    sys.exit(code)
 
 
 @click.command(context_settings=CONTEXT)

@@ -1,0 +1,232 @@
+"""Scripted takes: ``parley chat --script FILE`` plays a person at the keyboard.
+
+:class:`ScriptRunner` is a Textual auto-pilot (``App.run(auto_pilot=...)``, or called
+with the pilot of ``run_test``). For each line of the script it presses the line's
+keys into the input box one by one (``type_delay`` seconds apart, so the typing is
+visible), presses Enter, waits until that turn's ``turn_finished`` has arrived and
+is on screen, then pauses ``pause`` seconds. At the end it can save an SVG screenshot
+and quit the app.
+
+It learns when a turn is over from :class:`TurnWatcher`, a pass-through
+:class:`app.backend.ChatBackend` that notes the turn ids ``say`` returns and the
+items ``follow`` yields; the app itself is driven only through keys and its public
+attributes (``prompt``, ``items_seen``, ``quitting``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app import items as it
+
+#: seconds a scripted turn may take before the script gives up
+TURN_TIMEOUT = 120.0
+
+
+def read_script(path: Path | str) -> list[str]:
+    """The lines to type: every line of the file, without its line ending, except
+    blank lines and lines whose first non-blank character is ``#`` (comments).
+    Tabs become four spaces (Tab would move the focus). Raises ``OSError``."""
+    text = Path(path).read_text(encoding="utf-8")
+    lines = []
+    for raw in text.splitlines():
+        line = raw.replace("\t", "    ").rstrip()
+        if line.strip() and not line.lstrip().startswith("#"):
+            lines.append(line)
+    return lines
+
+
+class TurnWatcher:
+    """Wraps a :class:`app.backend.ChatBackend` and records what passes through it:
+    ``turns`` (the ids ``say`` returned, or the exception it raised, in order),
+    ``finished`` (turn id → its ``turn_finished`` item), ``items_seen`` and whether
+    :meth:`start` completed (``start_done``, ``start_error``). Every other attribute
+    is the wrapped backend's."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        self.is_replay = backend.is_replay
+        self.turns: list[str | BaseException] = []
+        self.finished: dict[str, it.TurnFinished] = {}
+        self.items_seen = 0
+        self.start_done = False
+        self.start_error: BaseException | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.backend, name)
+
+    @property
+    def agent_log_path(self) -> Path | None:
+        return self.backend.agent_log_path  # type: ignore[no-any-return]
+
+    async def start(self) -> dict[str, Any]:
+        try:
+            info: dict[str, Any] = await self.backend.start()
+        except BaseException as e:
+            self.start_error = e
+            raise
+        finally:
+            self.start_done = True
+        return info
+
+    async def follow(self) -> AsyncIterator[it.ChatItem]:
+        async for item in self.backend.follow():
+            self.items_seen += 1
+            if isinstance(item, it.TurnFinished) and item.turn_id:
+                self.finished[item.turn_id] = item
+            yield item
+
+    async def say(self, text: str) -> str:
+        try:
+            turn_id: str = await self.backend.say(text)
+        except Exception as e:
+            self.turns.append(e)
+            raise
+        self.turns.append(turn_id)
+        return turn_id
+
+    async def cancel(self) -> list[str]:
+        return list(await self.backend.cancel())
+
+    async def agent_info(self) -> dict[str, Any]:
+        return dict(await self.backend.agent_info())
+
+    async def agent_alive(self) -> bool:
+        return bool(await self.backend.agent_alive())
+
+    async def restart(self) -> dict[str, Any]:
+        return dict(await self.backend.restart())
+
+    async def close(self) -> None:
+        await self.backend.close()
+
+
+class ScriptAborted(Exception):
+    """The script cannot go on (the message says why)."""
+
+
+@dataclass
+class ScriptRunner:
+    """See the module docstring. After the run, ``error`` says why the script
+    stopped early (``None`` when every line was sent and answered), ``statuses``
+    holds each turn's ``turn_finished`` status and ``screenshot_path`` the SVG
+    written."""
+
+    lines: list[str]
+    watcher: TurnWatcher
+    type_delay: float = 0.04
+    pause: float = 1.0
+    exit_after: bool = False
+    screenshot: Path | None = None
+    start_timeout: float = 90.0
+    turn_timeout: float = TURN_TIMEOUT
+    error: str | None = None
+    statuses: list[str] = field(default_factory=list)
+    screenshot_path: str | None = None
+
+    async def __call__(self, pilot: Any) -> None:
+        app = pilot.app
+        try:
+            await self._run(pilot, app)
+        except ScriptAborted as e:
+            self.error = str(e)
+        except Exception as e:  # the app must still get its screenshot and quit
+            self.error = f"the script failed: {type(e).__name__}: {e}"
+        if not app.is_running:
+            return
+        if self.error:
+            app.notify(f"Script stopped: {self.error}", severity="error")
+        elif not self.exit_after:
+            app.notify(f"Script done: {len(self.statuses)} turns.")
+        if self.screenshot is not None:
+            await pilot.pause()
+            path = self.screenshot.resolve()
+            self.screenshot_path = app.save_screenshot(filename=path.name, path=str(path.parent))
+        if self.exit_after:
+            await app.action_quit()
+
+    async def _wait(self, app: Any, ready: Callable[[], object], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if not app.is_running or getattr(app, "quitting", False):
+                raise ScriptAborted("the app was closed")
+            if time.monotonic() > deadline:
+                raise ScriptAborted(f"{what} took more than {timeout:g} s")
+            await asyncio.sleep(0.02)
+
+    async def _run(self, pilot: Any, app: Any) -> None:
+        w = self.watcher
+        await self._wait(app, lambda: w.start_done, self.start_timeout, "starting the agent")
+        if w.start_error is not None:
+            raise ScriptAborted(f"the agent did not start: {w.start_error}")
+        with contextlib.suppress(ScriptAborted):  # a session with no items yet never loads
+            await self._wait(app, app.loaded.is_set, 5, "loading the session")
+        for n, line in enumerate(self.lines):
+            app.prompt.focus()
+            for ch in line:
+                await pilot.press(ch)
+                if self.type_delay > 0:
+                    await asyncio.sleep(self.type_delay)
+            sent = len(w.turns)
+            await pilot.press("enter")
+            await self._wait(app, lambda s=sent: len(w.turns) > s, 30, f"sending line {n + 1}")
+            turn = w.turns[sent]
+            if isinstance(turn, BaseException):
+                raise ScriptAborted(f"line {n + 1} was not sent: {turn}")
+            await self._wait(app, lambda t=turn: t in w.finished, self.turn_timeout, f"turn {turn}")
+            await self._wait(app, lambda: app.items_seen >= w.items_seen, 10, "showing the turn")
+            await pilot.pause()
+            self.statuses.append(w.finished[turn].status)
+            if self.pause > 0 and n < len(self.lines) - 1:
+                await asyncio.sleep(self.pause)
+
+
+def run_scripted(
+    backend: Any,
+    script: Path,
+    *,
+    title: str,
+    type_delay: float,
+    pause: float,
+    exit_after: bool,
+    screenshot: Path | None,
+) -> int:
+    """``parley chat --script``: run the chat app on ``backend`` with the script as
+    its auto-pilot, then say on stderr how it went. Returns the exit code: 0 when
+    every line was sent and every turn finished ``ok``, else 1."""
+    from app.cli_tui import run_chat
+
+    try:
+        lines = read_script(script)
+    except (OSError, UnicodeDecodeError) as e:
+        print(f"parley: cannot read the script {script}: {e}", file=sys.stderr)
+        return 1
+    watcher = TurnWatcher(backend)
+    runner = ScriptRunner(
+        lines,
+        watcher,
+        type_delay=type_delay,
+        pause=pause,
+        exit_after=exit_after,
+        screenshot=screenshot,
+    )
+    run_chat(watcher, title=title, auto_pilot=runner)
+    failed = [f"{n + 1}: {s}" for n, s in enumerate(runner.statuses) if s != "ok"]
+    done = f"{len(runner.statuses)} of {len(lines)} lines sent"
+    if runner.screenshot_path:
+        print(f"parley: screenshot saved to {runner.screenshot_path}", file=sys.stderr)
+    if runner.error:
+        print(f"parley: script stopped ({done}): {runner.error}", file=sys.stderr)
+        return 1
+    if failed:
+        print(f"parley: script done ({done}); turns not ok: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print(f"parley: script done ({done}, all ok)", file=sys.stderr)
+    return 0
