@@ -234,7 +234,12 @@ class DaemonBackend:
         return Path(self.state.agent_log) if self.state else None
 
     async def start(self) -> dict[str, Any]:
-        if self._starting is None:
+        failed = (
+            self._starting is not None
+            and self._starting.done()
+            and (self._starting.cancelled() or self._starting.exception() is not None)
+        )
+        if self._starting is None or failed:  # a failed start may be retried
             self._starting = asyncio.ensure_future(self._start())
         return await asyncio.shield(self._starting)
 

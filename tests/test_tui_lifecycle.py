@@ -96,6 +96,11 @@ async def test_a_failed_start_shows_a_banner_with_the_log(tmp_path: Path) -> Non
         assert "The agent failed to start" in app.banner.text
         assert "boom at import" in app.banner.text  # the log's tail
         assert not app.started
+        # Ctrl+R retries the start (and fails the same way)
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: not app.banner.display, what="retrying")
+        await wait_until(pilot, lambda: app.banner.display, timeout=60, what="failed again")
+        assert "boom at import" in app.banner.text
         await pilot.press("ctrl+q")
         await wait_until(pilot, lambda: backend.closed, what="closed")
     assert not backend.started_daemon

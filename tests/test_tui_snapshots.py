@@ -20,6 +20,22 @@ from widgets.rows import ToolRow
 
 async def loaded(pilot: Any) -> None:
     await wait_until(pilot, lambda: pilot.app.loaded.is_set(), what="items shown")
+    await settled(pilot)
+
+
+async def settled(pilot: Any) -> None:
+    """Wait until the transcript's layout and scroll position stop changing (the
+    anchored view scrolls after the layout that follows a mount or a banner)."""
+    transcript = pilot.app.transcript
+    last = None
+    for _ in range(50):
+        await pilot.pause()
+        now = (transcript.scroll_y, transcript.max_scroll_y, transcript.virtual_size)
+        if now == last:
+            break
+        last = now
+    # a scrollbar may still show its thumb from before the last layout: redraw it
+    transcript.vertical_scrollbar.refresh()
     await pilot.pause()
 
 
@@ -39,7 +55,7 @@ def test_failed_tool_selected(snap_compare: Any) -> None:
         row = next(r for r in app.query(ToolRow) if r.item.status == "error")
         app.transcript.scroll_to_widget(row, animate=False, top=True)
         row.post_message(ToolRow.Selected(row.item.call_id))
-        await pilot.pause()
+        await settled(pilot)
 
     assert snap_compare(recorded_app(title="demo.py"), terminal_size=SIZE, run_before=select_failed)
 
@@ -69,7 +85,7 @@ def test_crash_banner(snap_compare: Any, tmp_path: Path) -> None:
     async def crashed(pilot: Any) -> None:
         await loaded(pilot)
         await wait_until(pilot, lambda: pilot.app.banner.display, what="banner")
-        await pilot.pause()
+        await settled(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=crashed)
 
@@ -101,6 +117,6 @@ def test_long_session_is_windowed(snap_compare: Any) -> None:
     async def top(pilot: Any) -> None:
         await loaded(pilot)
         pilot.app.transcript.scroll_home(animate=False)
-        await pilot.pause()
+        await settled(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=top)

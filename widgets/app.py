@@ -184,7 +184,7 @@ class ParleyApp(App[None]):
         if self.frozen:
             prompt.cursor_blink = False
         if self.backend.is_replay:
-            prompt.placeholder = "A recorded session: read only"
+            prompt.idle_placeholder = prompt.placeholder = "A recorded session: read only"
         prompt.focus()
         self._starting_notice = await self.transcript.add_notice(
             "Starting the agent… (this takes a few seconds)", classes="starting"

@@ -33,13 +33,14 @@ class PromptInput(TextArea):
             compact=True,
             **kwargs,
         )
+        self.idle_placeholder = PLACEHOLDER
         self.sent_history: list[str] = []
         self._history_pos: int | None = None
         self._draft = ""
 
     def set_busy(self, busy: bool) -> None:
         self.set_class(busy, "-busy")
-        self.placeholder = BUSY_PLACEHOLDER if busy else PLACEHOLDER
+        self.placeholder = BUSY_PLACEHOLDER if busy else self.idle_placeholder
 
     async def _on_key(self, event: events.Key) -> None:
         if event.key == "enter":

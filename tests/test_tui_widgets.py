@@ -1,0 +1,265 @@
+"""Chat UI behaviour on fed items (no agent): following the bottom, tool rows updated
+in place, unprompted items, text that looks like markup, the input box (send,
+new lines, paste, history, busy, Esc), windowing, the spinner, Markdown rendering."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from test_tui_support import RECORDING, SIZE, rows, send, wait_until
+from textual import events
+
+from app import items as it
+from app.backend import ItemsBackend
+from app.eventlog import read_log
+from widgets.app import ParleyApp, make_app
+from widgets.markdown import markdown_content
+from widgets.rows import AgentRow, ToolRow, TurnEndRow, UserRow
+from widgets.status_bar import Spinner
+
+
+class ScriptedBackend(ItemsBackend):
+    """Recorded items plus a live-looking session: ``say`` records the text and emits
+    the user message; ``cancel`` ends the open turns as cancelled."""
+
+    is_replay = False
+
+    def __init__(self, items: list[it.ChatItem] | None = None) -> None:
+        super().__init__(items or [])
+        self.said: list[str] = []
+        self.open_turns: list[str] = []
+        self.seq = self.items[-1].seq if self.items else 0
+
+    def emit(self, item: it.ChatItem) -> it.ChatItem:
+        self.seq += 1
+        item = dataclasses.replace(item, seq=self.seq, ts=1000.0 + self.seq)
+        self.push(item)
+        return item
+
+    async def say(self, text: str) -> str:
+        self.said.append(text)
+        turn_id = f"t{len(self.said)}"
+        self.open_turns.append(turn_id)
+        self.emit(it.UserMessage(text=text, turn_id=turn_id))
+        return turn_id
+
+    async def cancel(self) -> list[str]:
+        ids, self.open_turns = self.open_turns, []
+        for turn_id in ids:
+            self.emit(it.TurnFinished(status="cancelled", turn_id=turn_id))
+        return ids
+
+    def finish(self, reply: str) -> None:
+        turn_id = self.open_turns.pop(0)
+        self.emit(it.AgentMessage(text=reply, turn_id=turn_id, agent_id="concierge"))
+        self.emit(it.TurnFinished(status="ok", turn_id=turn_id, duration_ms=12.0))
+
+
+def recorded(copies: int = 1) -> list[it.ChatItem]:
+    base = read_log(RECORDING).items
+    out: list[it.ChatItem] = []
+    for copy in range(copies):
+        for item in base:
+            changes: dict[str, Any] = {"seq": len(out) + 1}
+            if isinstance(item, it.ToolCall):
+                changes["call_id"] = f"{item.call_id}-{copy}"
+            out.append(dataclasses.replace(item, **changes))
+    return out
+
+
+async def loaded(pilot: Any) -> ParleyApp:
+    app: ParleyApp = pilot.app
+    backend: Any = app.backend
+    await wait_until(
+        pilot, lambda: app.started and app.items_seen == len(backend.items), what="loaded"
+    )
+    await pilot.pause()
+    return app
+
+
+def at_bottom(app: ParleyApp) -> bool:
+    t = app.transcript
+    return t.scroll_y >= t.max_scroll_y
+
+
+async def test_follows_the_bottom_but_never_yanks_a_reader_back() -> None:
+    backend = ScriptedBackend(recorded())
+    async with make_app(backend, frozen=True).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        assert at_bottom(app) and app.transcript.max_scroll_y > 0
+        backend.emit(it.AgentMessage(text="one more", agent_id="concierge"))
+        await wait_until(pilot, lambda: getattr(rows(app)[-1].item, "text", None) == "one more")
+        await pilot.pause()
+        assert at_bottom(app)
+        # the user scrolls back: new items do not move the view
+        app.transcript.scroll_home(animate=False)
+        await pilot.pause()
+        assert app.transcript.scroll_y == 0
+        backend.emit(it.AgentMessage(text="while reading", agent_id="concierge"))
+        await wait_until(
+            pilot, lambda: getattr(rows(app)[-1].item, "text", None) == "while reading"
+        )
+        await pilot.pause()
+        assert app.transcript.scroll_y == 0
+        # back at the bottom, it follows again
+        app.transcript.scroll_end(animate=False)
+        await pilot.pause()
+        backend.emit(it.AgentMessage(text="following again", agent_id="concierge"))
+        await wait_until(
+            pilot, lambda: getattr(rows(app)[-1].item, "text", None) == "following again"
+        )
+        await pilot.pause()
+        assert at_bottom(app)
+
+
+async def test_tool_call_row_is_updated_in_place_and_unprompted_items_show() -> None:
+    backend = ScriptedBackend()
+    async with make_app(backend, frozen=True).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        call = it.ToolCall(call_id="c1", name="lookup_weather", arguments='{"location": "Oslo"}')
+        backend.emit(call)
+        row = await wait_until(pilot, lambda: rows(app, ToolRow))
+        assert row[0].has_class("-running") and "running" in row[0].plain
+        backend.emit(
+            dataclasses.replace(call, status="done", output="sunny [b]x[/b]", duration_ms=3.0)
+        )
+        await wait_until(pilot, lambda: row[0].item.status == "done")
+        await pilot.pause()
+        assert len(rows(app, ToolRow)) == 1
+        assert row[0].has_class("-done") and not row[0].has_class("-running")
+        assert "sunny [b]x[/b]" in row[0].plain and "3.0 ms" in row[0].plain
+        assert list(app.tools.calls) == ["c1"] and app.tools.calls["c1"].status == "done"
+        # a late, unprompted item (no turn) is shown as it arrives
+        backend.emit(it.AgentMessage(text="Background result is in.", turn_id=None))
+        await wait_until(
+            pilot, lambda: getattr(rows(app)[-1].item, "text", None) == "Background result is in."
+        )
+
+
+async def test_text_that_looks_like_markup_is_shown_as_text() -> None:
+    backend = ScriptedBackend()
+    nasty = "[bold red]not markup[/] [link=http://x]y[/link] [/] [@click=app.quit]q[/]"
+    async with make_app(backend, frozen=True).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        backend.emit(it.UserMessage(text=nasty))
+        backend.emit(it.AgentMessage(text=f"**bold** and {nasty}", agent_id="[red]a[/red]"))
+        backend.emit(it.ToolCall(call_id="c", name="t[/]", arguments="[", status="error",
+                                 output=nasty, is_error=True))  # fmt: skip
+        backend.emit(it.AgentError(message=nasty))
+        backend.emit(it.Handoff(from_agent="[b]", to_agent="[/b]"))
+        await wait_until(pilot, lambda: len(rows(app)) == 5)
+        await pilot.pause()
+        for row in rows(app):
+            rendered = row.render_content().plain
+            assert "[/]" in rendered or "[/b]" in rendered, rendered
+        agent = rows(app, AgentRow)[0].render_content().plain
+        assert "bold and [bold red]not markup[/]" in agent  # Markdown, not markup
+        app.tools.select("c")
+        await pilot.pause()
+        assert nasty in str(app.tools.query_one("#tool-detail").visual)
+        app.action_show_agent_info()
+        await pilot.pause()
+        assert app.is_running
+
+
+async def test_input_box_send_newline_paste_history_busy_and_escape() -> None:
+    backend = ScriptedBackend()
+    async with make_app(backend, frozen=True).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        prompt = app.prompt
+        await pilot.press(*"first")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: backend.said == ["first"])
+        assert prompt.text == ""
+        # our turn runs: the box looks disabled but still takes text, which queues
+        await wait_until(pilot, lambda: app.busy and prompt.has_class("-busy"))
+        await pilot.press(*"line one", "shift+enter", *"line two", "ctrl+j", *"three")
+        assert prompt.text == "line one\nline two\nthree"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: backend.said[-1] == "line one\nline two\nthree")
+        await wait_until(pilot, lambda: app.status.queued == 1)
+        # a multi-line paste stays in the box
+        app.post_message(events.Paste("pasted 1\npasted 2"))  # as the driver does
+        await pilot.pause()
+        assert prompt.text == "pasted 1\npasted 2" and len(backend.said) == 2
+        prompt.clear()
+        # Up / Down walk the history
+        await pilot.press("up")
+        assert prompt.text == "line one\nline two\nthree"
+        await pilot.press("up", "up")  # within the multi-line entry, to its first line
+        assert prompt.text == "line one\nline two\nthree"
+        await pilot.press("up")  # then on to the entry before
+        assert prompt.text == "first"
+        await pilot.press("down", "down", "down", "down")
+        assert prompt.text == ""
+        # Esc cancels the waiting turns and puts the first one back
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not app.busy)
+        assert prompt.text == "first"
+        cancelled = [r for r in rows(app, TurnEndRow) if r.item.status == "cancelled"]
+        assert len(cancelled) == 2
+        # and the next turn works
+        prompt.clear()
+        await send(pilot, "again")
+        await wait_until(pilot, lambda: app.busy)
+        backend.finish("Here you go.")
+        await wait_until(pilot, lambda: not app.busy)
+        assert getattr(rows(app)[-1].item, "text", None) == "Here you go."
+        assert app.status.latency_ms == 12.0
+        assert [r.item.text for r in rows(app, UserRow)] == [
+            "first", "line one\nline two\nthree", "again"
+        ]  # fmt: skip
+
+
+async def test_a_recorded_session_takes_no_turns() -> None:
+    app = make_app(ItemsBackend(recorded()), frozen=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        before = len(app.transcript.entries)
+        await send(pilot, "hello")
+        await pilot.pause()
+        assert len(app.transcript.entries) == before
+        assert "read only" in app.prompt.placeholder
+        assert not app.check_action("restart_agent", ())
+
+
+async def test_long_session_mounts_a_window_and_shows_earlier_rows_on_demand() -> None:
+    items = recorded(copies=6)
+    async with make_app(ItemsBackend(items), frozen=True).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        total = len(app.transcript.entries)
+        window = app.transcript.window
+        assert total > window and len(rows(app)) == window
+        button = app.transcript.query_one("#earlier")
+        assert f"{total - window:,} earlier items" in str(button.label)
+        app.transcript.scroll_home(animate=False)
+        await pilot.pause()
+        await pilot.click(button)
+        await wait_until(pilot, lambda: len(rows(app)) == min(total, window + 100))
+        assert rows(app)[0].item is app.transcript.entries[total - len(rows(app))].item
+
+
+async def test_spinner_turns_while_the_agent_thinks() -> None:
+    backend = ScriptedBackend()
+    async with make_app(backend).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        spinner = app.query_one(Spinner)
+        backend.emit(it.AgentState(old_state="listening", new_state="thinking"))
+        await wait_until(pilot, lambda: app.status.state == "thinking" and spinner.spinning)
+        backend.emit(it.AgentState(old_state="thinking", new_state="listening"))
+        await wait_until(pilot, lambda: app.status.state == "listening" and not spinner.spinning)
+        backend.emit(it.Usage(models=[{"kind": "llm", "input_tokens": 10, "output_tokens": 5}]))
+        await wait_until(pilot, lambda: app.status.tokens == (10, 5))
+
+
+def test_markdown_rendering() -> None:
+    src = (
+        "# Title\nSome **bold**, *it*, `code`.\n\n- a\n- b\n  1. c\n\n> quote\n\n```\nx = [1]\n```"
+    )
+    plain = markdown_content(src).plain
+    assert plain.splitlines() == [
+        "Title", "", "Some bold, it, code.", "", "• a", "• b", "  1. c", "",
+        "▌ quote", "", "x = [1]",
+    ]  # fmt: skip
+    assert markdown_content("[red]x[/red] | a |").plain == "[red]x[/red] | a |"
