@@ -9,7 +9,6 @@ never load them. Registered on the ``parley`` group by :func:`register`.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sys
 from pathlib import Path
@@ -52,6 +51,8 @@ def run_chat(backend: Any, title: str, auto_pilot: Any = None) -> None:
     """Run the app on ``backend`` until the user quits; make sure a daemon this
     command started is stopped even if the app ended abnormally. ``auto_pilot``
     drives the app (``chat --script``, see :mod:`widgets.script`)."""
+    import asyncio
+
     from widgets.app import make_app
 
     try:
