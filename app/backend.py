@@ -337,10 +337,11 @@ class DaemonBackend:
 
         client = ControlClient(self.state)
         agent_pid = self.state.agent_pid
+        answer = min(5.0, self.stop_timeout)  # a hung daemon does not answer at all
         with contextlib.suppress(Exception):
-            agent_pid = client.call("status", timeout=2).get("agent_pid") or agent_pid
+            agent_pid = client.call("status", timeout=answer).get("agent_pid") or agent_pid
         with contextlib.suppress(Exception):
-            client.call("stop", timeout=5)
+            client.call("stop", timeout=answer)
         if client.wait_gone(timeout=self.stop_timeout):
             return
         # the daemon hangs: kill the agent's group (SIGTERM, then SIGKILL) and the daemon

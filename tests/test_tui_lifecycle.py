@@ -3,6 +3,7 @@ quitting (which stops what the app started), a failed start, and `attach`."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -82,6 +83,31 @@ async def test_chat_starts_the_agent_survives_a_crash_and_stops_it_on_quit() -> 
         await wait_until(pilot, lambda: backend.closed, timeout=30, what="closed")
     assert not psutil.pid_exists(daemon_pid) or psutil.Process(daemon_pid).status() == "zombie"
     assert not psutil.pid_exists(new_pid)
+
+
+def gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+async def test_quit_force_kills_a_hung_daemon_and_its_agent() -> None:
+    backend = DaemonBackend(demo_spec(), stop_timeout=1.5)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        status = await backend.client.status()
+        daemon_pid, agent_pid = status["daemon_pid"], status["agent_pid"]
+        os.kill(daemon_pid, signal.SIGSTOP)  # the daemon hangs: it answers nothing
+        try:
+            await pilot.press("ctrl+q")
+            await wait_until(pilot, lambda: backend.closed, timeout=40, what="closed")
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(daemon_pid, signal.SIGCONT)
+    assert gone(daemon_pid)
+    assert gone(agent_pid)
 
 
 async def test_a_failed_start_shows_a_banner_with_the_log(tmp_path: Path) -> None:

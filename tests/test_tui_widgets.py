@@ -263,3 +263,42 @@ def test_markdown_rendering() -> None:
         "▌ quote", "", "x = [1]",
     ]  # fmt: skip
     assert markdown_content("[red]x[/red] | a |").plain == "[red]x[/red] | a |"
+
+
+class BrokenBackend(ScriptedBackend):
+    """Operations that fail in ways the app did not plan for."""
+
+    async def cancel(self) -> list[str]:
+        raise RuntimeError("cancel exploded [bold]")
+
+    async def agent_info(self) -> dict[str, Any]:
+        if self.said:
+            raise RuntimeError("info exploded")
+        return await super().agent_info()
+
+
+async def test_unexpected_backend_errors_never_kill_the_app() -> None:
+    backend = BrokenBackend()
+    async with make_app(backend, frozen=True).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        await send(pilot, "hello")
+        await wait_until(pilot, lambda: app.busy)
+        await pilot.press("escape")
+        await wait_until(
+            pilot,
+            lambda: any("cancel exploded [bold]" in n.message for n in app._notifications),
+            what="error notification",
+        )
+        backend.emit(it.Handoff(from_agent="a", to_agent="b"))  # info refresh fails
+        await wait_until(pilot, lambda: any(isinstance(r.item, it.Handoff) for r in rows(app)))
+        await pilot.pause()
+        assert app.is_running and app.busy  # still there, turn still open
+
+
+async def test_ctrl_c_quits() -> None:
+    backend = ScriptedBackend()
+    app = make_app(backend, frozen=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("ctrl+c")
+        await wait_until(pilot, lambda: not app.is_running, what="exited")

@@ -24,6 +24,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Header
+from textual.worker import Worker, WorkerState
 
 from app import items as it
 from app.backend import BackendError, ChatBackend
@@ -193,7 +194,7 @@ class ParleyApp(App[None]):
 
     # -- backend → UI ---------------------------------------------------------------
 
-    @work(group="boot", exclusive=True)
+    @work(group="boot", exclusive=True, exit_on_error=False)
     async def boot(self) -> None:
         """Start (or attach to) the session, then follow its items."""
         self.status.state = "starting"
@@ -216,7 +217,7 @@ class ParleyApp(App[None]):
             await self._starting_notice.remove()
             self._starting_notice = None
 
-    @work(group="follow", exclusive=True)
+    @work(group="follow", exclusive=True, exit_on_error=False)
     async def follow(self) -> None:
         """Read the backend's items and post them in batches: whatever arrived while
         the UI was busy goes in one :class:`ItemsArrived`."""
@@ -314,12 +315,12 @@ class ParleyApp(App[None]):
             keys="Quit (Ctrl+Q) and run `parley chat` again to start a new session.",
         )
 
-    @work(group="info", exclusive=True)
+    @work(group="info", exclusive=True, exit_on_error=False)
     async def refresh_agent_info(self) -> None:
-        with contextlib.suppress(BackendError):
+        with contextlib.suppress(Exception):
             self.agents.info = await self.backend.agent_info()
 
-    @work(group="check", exclusive=True)
+    @work(group="check", exclusive=True, exit_on_error=False)
     async def check_agent(self) -> None:
         """After an agent error: if the agent is gone, say so with the log's tail."""
         if await self.backend.agent_alive():
@@ -339,6 +340,16 @@ class ParleyApp(App[None]):
         self.banner.show(title, detail, keys)
         self.refresh_bindings()
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that failed unexpectedly: say so, keep the app running."""
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(
+                f"{event.worker.name} failed: {_message(error) if error else 'unknown error'}",
+                severity="error",
+                timeout=10,
+            )
+
     # -- UI → backend ---------------------------------------------------------------
 
     def on_prompt_input_submitted(self, message: PromptInput.Submitted) -> None:
@@ -348,7 +359,7 @@ class ParleyApp(App[None]):
             return
         self.send(message.text)
 
-    @work(group="say")
+    @work(group="say", exit_on_error=False)
     async def send(self, text: str) -> None:
         """Queue ``text`` as a turn (turns sent in a row keep their order)."""
         async with self._say_lock:
@@ -387,7 +398,7 @@ class ParleyApp(App[None]):
         if self.busy:
             self.cancel_turn()
 
-    @work(group="cancel", exclusive=True)
+    @work(group="cancel", exclusive=True, exit_on_error=False)
     async def cancel_turn(self) -> None:
         texts = list(self._own_turns.values())
         try:
@@ -407,7 +418,7 @@ class ParleyApp(App[None]):
         else:
             self.restart_agent()
 
-    @work(group="restart", exclusive=True)
+    @work(group="restart", exclusive=True, exit_on_error=False)
     async def restart_agent(self) -> None:
         self.status.state = "restarting"
         await self.transcript.add_notice("Restarting the agent…")
@@ -431,7 +442,7 @@ class ParleyApp(App[None]):
         self.status.state = "stopping"
         self.shutdown()
 
-    @work(group="shutdown", exclusive=True)
+    @work(group="shutdown", exclusive=True, exit_on_error=False)
     async def shutdown(self) -> None:
         self.workers.cancel_group(self, "follow")
         with contextlib.suppress(Exception):
