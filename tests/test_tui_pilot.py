@@ -22,7 +22,9 @@ from test_tui_support import (
 )
 
 from app import items as it
+from app.backend import DaemonBackend
 from app.client import locate
+from widgets.app import make_app
 from widgets.rows import AgentRow, ErrorRow, HandoffRow, ToolRow, TurnEndRow, UserRow
 
 pytestmark = pytest.mark.usefixtures("demo_daemon")
@@ -274,3 +276,19 @@ def test_item_types_are_all_routed() -> None:
     source = inspect.getsource(ParleyApp.route)
     for cls in it.ITEM_TYPES.values():
         assert f"it.{cls.__name__}(" in source, cls.__name__
+
+
+async def test_attach_only_backend_joins_the_running_session() -> None:
+    backend = DaemonBackend(None, cwd=ROOT, attach_only=True)
+    app = make_app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        assert any(t.startswith(GREETING) for t in agent_texts(rows(app)))
+        await send(pilot, "hello from attach")
+        await wait_until(
+            pilot, lambda: FALLBACK in agent_texts(after_user(app, "hello from attach"))
+        )
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: backend.closed)
+    assert not backend.started_daemon
+    assert psutil.pid_exists(locate(ROOT).daemon_pid)

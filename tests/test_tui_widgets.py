@@ -302,3 +302,9 @@ async def test_ctrl_c_quits() -> None:
         await loaded(pilot)
         await pilot.press("ctrl+c")
         await wait_until(pilot, lambda: not app.is_running, what="exited")
+
+
+def test_bindings_explain_themselves() -> None:
+    for binding in ParleyApp.BINDINGS:
+        assert binding.id and binding.description, binding  # type: ignore[union-attr]
+    assert len({b.id for b in ParleyApp.BINDINGS}) == len(ParleyApp.BINDINGS)  # type: ignore[union-attr]
