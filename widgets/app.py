@@ -132,6 +132,7 @@ class ParleyApp(App[None]):
         self.loaded = asyncio.Event()  # the first batch is on screen
         self._own_turns: dict[str, str] = {}  # running/queued turns this window sent
         self._finished: set[str] = set()
+        self._open_turns: set[str] = set()  # turns of the session not yet finished
         self._say_lock = asyncio.Lock()
         self._starting_notice: NoticeRow | None = None
         # set while routing a batch, applied once after it
@@ -274,6 +275,8 @@ class ParleyApp(App[None]):
         match item:
             case it.UserMessage():
                 self.transcript.add(item, UserRow)
+                if item.turn_id and item.turn_id not in self._finished:
+                    self._open_turns.add(item.turn_id)  # whoever sent it
             case it.AgentMessage(text=text):
                 if text.strip():
                     self.transcript.add(item, AgentRow)
@@ -296,6 +299,7 @@ class ParleyApp(App[None]):
                 if item.turn_id:
                     self._finished.add(item.turn_id)
                     self._own_turns.pop(item.turn_id, None)
+                    self._open_turns.discard(item.turn_id)
             case it.AgentState(new_state=state):
                 self._status_updates["state"] = state
             case it.Usage():
@@ -391,11 +395,13 @@ class ParleyApp(App[None]):
         if action == "restart_agent":
             return not self.backend.is_replay
         if action == "cancel_turn":
-            return True if self.busy else None
+            return True if self.busy or self._open_turns else None
         return True
 
     def action_cancel_turn(self) -> None:
-        if self.busy:
+        """Esc: cancel the running turn and the queued ones, this app's or another
+        client's (a `parley say` on the same session)."""
+        if self.busy or self._open_turns:
             self.cancel_turn()
 
     @work(group="cancel", exclusive=True, exit_on_error=False)
