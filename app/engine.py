@@ -28,6 +28,7 @@ import contextlib
 import dataclasses
 import itertools
 import logging
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -110,8 +111,9 @@ class SessionEngine:
 
     # -- connection -------------------------------------------------------------
 
-    async def listen(self) -> int:
-        """Bind ``127.0.0.1:0`` and return the port the agent must dial."""
+    async def listen(self, sock: socket.socket | None = None) -> int:
+        """Bind ``127.0.0.1:0`` (or take ``sock``, already listening there) and return
+        the port the agent must dial."""
         loop = asyncio.get_running_loop()
         self._accepted = loop.create_future()
 
@@ -122,7 +124,10 @@ class SessionEngine:
                 return
             self._accepted.set_result((r, w))
 
-        self._server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+        if sock is not None:
+            self._server = await asyncio.start_server(on_connect, sock=sock)
+        else:
+            self._server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 

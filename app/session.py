@@ -14,6 +14,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -72,14 +73,21 @@ class Session:
 
     # -- lifecycle ------------------------------------------------------------------
 
-    async def start(self, connect_timeout: float = 60.0) -> None:
+    async def start(
+        self,
+        connect_timeout: float = 60.0,
+        booting: tuple[socket.socket, subprocess.Popen[bytes], float] | None = None,
+    ) -> None:
         """Spawn the agent, wait for it to connect in text mode, read its info, open
         the event log, and settle until the boot greeting (if any) is spoken.
+
+        ``booting`` is an agent already spawned by the caller: the listening socket it
+        dials, its process, and when it was spawned (``time.monotonic()``).
 
         Raises :class:`app.engine.AgentDied` (with the log tail) or
         :class:`app.engine.ConnectTimeout`; the agent process is stopped then.
         """
-        await self._boot(connect_timeout)
+        await self._boot(connect_timeout, booting)
         self._event_log = EventLog(
             self.event_log_path,
             {
@@ -110,10 +118,18 @@ class Session:
         await self._boot(connect_timeout)
         await self._settle()
 
-    async def _boot(self, connect_timeout: float) -> None:
-        port = await self.engine.listen()
+    async def _boot(
+        self,
+        connect_timeout: float,
+        booting: tuple[socket.socket, subprocess.Popen[bytes], float] | None = None,
+    ) -> None:
         t0 = time.monotonic()
-        self.proc = spawn_agent(self.spec, port, self.agent_log)
+        if booting is not None:
+            sock, self.proc, t0 = booting
+            await self.engine.listen(sock)
+        else:
+            port = await self.engine.listen()
+            self.proc = spawn_agent(self.spec, port, self.agent_log)
         try:
             await self.engine.connect(self.proc, str(self.agent_log), connect_timeout)
             self.agent_boot_ms = round((time.monotonic() - t0) * 1000, 1)
