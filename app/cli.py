@@ -28,7 +28,8 @@ def fail(message: str, code: int = exitcodes.FAILURE) -> NoReturn:
     sys.exit(code)
 
 
-def _session_option(f: Any) -> Any:
+def session_option(f: Any) -> Any:
+    """The ``-s/--session NAME`` option of every command that finds a session."""
     return click.option(
         "-s",
         "--session",
@@ -48,6 +49,43 @@ def _locate(name: str | None) -> Any:
         fail(str(e))
 
 
+def _call(state: Any, op: str, timeout: float = 30.0, **args: Any) -> dict[str, Any]:
+    """One request to the daemon; any failure becomes ``fail()`` with a clear message."""
+    from app.client import ControlClient, ControlError
+
+    try:
+        return ControlClient(state).call(op, timeout=timeout, **args)
+    except ControlError as e:
+        fail(str(e))
+    except TimeoutError:
+        fail(f"the daemon (pid {state.daemon_pid}) did not answer within {timeout:g} s")
+    except OSError as e:
+        fail(f"could not reach the daemon (pid {state.daemon_pid}): {e}")
+
+
+def _printer(as_json: bool) -> Any:
+    """A function printing one chat item to stdout (text or a JSON line), flushed, so
+    a reader sees each item as it arrives."""
+    from headless.render import TextRenderer, render_json, use_color
+
+    renderer = TextRenderer(color=use_color(sys.stdout))
+
+    def print_item(item: Any) -> None:
+        text = render_json(item) if as_json else renderer.render(item)
+        if text:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+    return print_item
+
+
+def _stdout_closed() -> NoReturn:
+    """stdout's reader went away (``parley say … | head``): stop quietly."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+    sys.exit(exitcodes.FAILURE)
+
+
 def _split_agent_args(args: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
     """``[AGENT] [-- ARGS…]``: click drops the ``--``, so find it in argv."""
     argv = sys.argv[1:]
@@ -61,7 +99,18 @@ def _split_agent_args(args: tuple[str, ...]) -> tuple[str | None, tuple[str, ...
     return (before[0] if before else None), extra
 
 
-@click.group(context_settings=CONTEXT)
+class _Group(click.Group):
+    """Ctrl+C in any command exits 130 (not click's "Aborted!" and 1)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("", err=True)
+            sys.exit(exitcodes.INTERRUPTED)
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
 @click.version_option(package_name="parley")
 def cli() -> None:
     """Talk to LiveKit voice agents in text mode.
@@ -76,7 +125,7 @@ def cli() -> None:
 
 @cli.command(context_settings={**CONTEXT, "ignore_unknown_options": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="[AGENT] [-- AGENT_ARGS]")
-@_session_option
+@session_option
 @click.option(
     "--connect-timeout",
     type=float,
@@ -94,7 +143,6 @@ def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> No
     from app.daemonctl import StartError, running_state, start_daemon
     from app.items import item_from_dict
     from app.launcher import AgentSpec, LaunchError
-    from headless.render import TextRenderer, use_color
 
     agent, extra = _split_agent_args(args)
     try:
@@ -109,27 +157,21 @@ def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> No
     click.echo(f"Agent file: {spec.agent_file}")
     click.echo(f"Agent:      {info.get('id', '?')}")
     click.echo(f"Tools:      {', '.join(info.get('tools') or []) or '(none)'}")
-    renderer = TextRenderer(color=use_color(sys.stdout))
+    print_item = _printer(as_json=False)
     for raw in ready.get("items", []):
-        text = renderer.render(item_from_dict(raw))
-        if text:
-            click.echo(text, nl=False)
+        print_item(item_from_dict(raw))
     click.echo("\nSession started.")
 
 
 @cli.command(context_settings=CONTEXT)
-@_session_option
+@session_option
 def stop(name: str | None) -> None:
     """End the session: stop the agent and the daemon."""
     from app.client import ControlClient
 
     state = _locate(name)
-    client = ControlClient(state)
-    try:
-        client.call("stop")
-    except (ConnectionError, OSError) as e:
-        fail(f"could not reach the daemon: {e}")
-    if not client.wait_gone(timeout=20):
+    _call(state, "stop")
+    if not ControlClient(state).wait_gone(timeout=20):
         fail(f"the daemon (pid {state.daemon_pid}) did not exit in time")
     click.echo("Session ended.")
 
@@ -145,7 +187,7 @@ def stop(name: str | None) -> None:
     help="Seconds to wait for the turn; then exit 124 (the turn goes on).",
 )
 @click.option("--no-wait", is_flag=True, help="Queue the turn, print its id and exit at once.")
-@_session_option
+@session_option
 def say(text: str | None, as_json: bool, timeout: float, no_wait: bool, name: str | None) -> None:
     """Send TEXT as one turn and print it (TEXT '-' or omitted: read stdin).
 
@@ -155,7 +197,6 @@ def say(text: str | None, as_json: bool, timeout: float, no_wait: bool, name: st
     from app.client import ControlClient, ControlError
     from app.items import TurnFinished, item_from_dict
     from app.limits import InputError, check_text
-    from headless.render import TextRenderer, render_json, use_color
 
     if text is None or text == "-":
         if sys.stdin.isatty():
@@ -166,8 +207,7 @@ def say(text: str | None, as_json: bool, timeout: float, no_wait: bool, name: st
     except InputError as e:
         fail(str(e), exitcodes.USAGE)
     state = _locate(name)
-    renderer = TextRenderer(color=use_color(sys.stdout))
-    out = sys.stdout
+    print_item = _printer(as_json)
     status = None
     client = ControlClient(state)
     turn_id = None
@@ -182,8 +222,7 @@ def say(text: str | None, as_json: bool, timeout: float, no_wait: bool, name: st
             if msg.get("event") != "item":
                 continue
             item = item_from_dict(msg["item"])
-            out.write(render_json(item) if as_json else renderer.render(item))
-            out.flush()
+            print_item(item)
             if isinstance(item, TurnFinished):
                 status = item.status
     except TimeoutError:
@@ -199,6 +238,8 @@ def say(text: str | None, as_json: bool, timeout: float, no_wait: bool, name: st
             with contextlib.suppress(OSError, ControlError):
                 client.call("cancel", timeout=5, turn_id=turn_id)
         sys.exit(exitcodes.INTERRUPTED)
+    except BrokenPipeError:
+        _stdout_closed()  # the turn goes on; its items are in the log
     except OSError as e:
         fail(f"could not reach the daemon: {e}")
     if status is None:
@@ -208,16 +249,10 @@ def say(text: str | None, as_json: bool, timeout: float, no_wait: bool, name: st
 
 @cli.command(context_settings=CONTEXT)
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-@_session_option
+@session_option
 def status(as_json: bool, name: str | None) -> None:
     """Show the running session (exit 1 when none runs)."""
-    from app.client import ControlClient
-
-    state = _locate(name)
-    try:
-        st = ControlClient(state).call("status")
-    except (OSError, ConnectionError) as e:
-        fail(f"could not reach the daemon: {e}")
+    st = _call(_locate(name), "status")
     st.pop("event", None)
     if as_json:
         click.echo(json.dumps(st, indent=2))
@@ -253,7 +288,7 @@ def _recorded_or_live(name: str | None) -> tuple[Any, Any]:
 @cli.command(context_settings=CONTEXT)
 @click.option("-n", "--lines", default=40, show_default=True, help="How many lines to show.")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
-@_session_option
+@session_option
 def logs(lines: int, follow: bool, name: str | None) -> None:
     """Show the agent's log (of the running session, else the last one)."""
     import time
@@ -280,7 +315,7 @@ def logs(lines: int, follow: bool, name: str | None) -> None:
                 else:
                     time.sleep(0.2)
         except KeyboardInterrupt:
-            sys.exit(exitcodes.OK)
+            sys.exit(exitcodes.INTERRUPTED)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -292,7 +327,7 @@ def logs(lines: int, follow: bool, name: str | None) -> None:
     help="Show the running agent's own chat context (what the model saw).",
 )
 @click.argument("session", required=False)
-@_session_option
+@session_option
 def history(as_json: bool, from_agent: bool, session: str | None, name: str | None) -> None:
     """Show the session's chat items (works after `stop` too).
 
@@ -300,7 +335,6 @@ def history(as_json: bool, from_agent: bool, session: str | None, name: str | No
     file; by default the running session, else the newest one of this project.
     """
     from app.items import ChatItem, item_from_dict
-    from headless.render import TextRenderer, render_json, use_color
 
     items: list[ChatItem]
     if from_agent and session is not None:
@@ -310,13 +344,7 @@ def history(as_json: bool, from_agent: bool, session: str | None, name: str | No
 
         items = load_recording(session)[1].items
     elif from_agent:
-        from app.client import ControlClient, ControlError
-
-        state = _locate(name)
-        try:
-            reply = ControlClient(state).call("agent_history")
-        except ControlError as e:
-            fail(str(e))
+        reply = _call(_locate(name), "agent_history")
         items = [item_from_dict(d) for d in reply.get("items", [])]
     else:
         from app.eventlog import LogFormatError, read_log
@@ -329,23 +357,20 @@ def history(as_json: bool, from_agent: bool, session: str | None, name: str | No
             items = read_log(path).items
         except LogFormatError as e:
             fail(str(e))
-    renderer = TextRenderer(color=use_color(sys.stdout))
-    for item in items:
-        sys.stdout.write(render_json(item) if as_json else renderer.render(item))
+    print_item = _printer(as_json)
+    try:
+        for item in items:
+            print_item(item)
+    except BrokenPipeError:
+        _stdout_closed()
 
 
 @cli.command(context_settings=CONTEXT)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@_session_option
+@session_option
 def cancel(as_json: bool, name: str | None) -> None:
     """Cancel the running turn and every turn queued before this cancel."""
-    from app.client import ControlClient
-
-    state = _locate(name)
-    try:
-        turns = ControlClient(state).call("cancel").get("turns", [])
-    except OSError as e:
-        fail(f"could not reach the daemon: {e}")
+    turns = _call(_locate(name), "cancel").get("turns", [])
     if as_json:
         click.echo(json.dumps({"cancelled": turns}))
     else:
@@ -358,26 +383,27 @@ def cancel(as_json: bool, name: str | None) -> None:
     "--since", type=int, default=0, metavar="SEQ", help="Only items with a seq above SEQ."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per chat item.")
-@_session_option
+@session_option
 def events(follow: bool, since: int, as_json: bool, name: str | None) -> None:
     """Print the session's chat items (with --follow, live).
 
     Reconnecting with --since <last seq seen> loses nothing and repeats nothing.
     """
-    from app.client import ControlClient
+    from app.client import ControlClient, ControlError
     from app.items import item_from_dict
-    from headless.render import TextRenderer, render_json, use_color
 
     state = _locate(name)
-    renderer = TextRenderer(color=use_color(sys.stdout))
+    print_item = _printer(as_json)
     try:
         for msg in ControlClient(state).stream("events", since=since, follow=follow):
             if msg.get("event") == "item":
-                item = item_from_dict(msg["item"])
-                sys.stdout.write(render_json(item) if as_json else renderer.render(item))
-                sys.stdout.flush()
+                print_item(item_from_dict(msg["item"]))
     except KeyboardInterrupt:
         sys.exit(exitcodes.INTERRUPTED)
+    except BrokenPipeError:
+        _stdout_closed()
+    except ControlError as e:
+        fail(str(e))
     except OSError as e:
         fail(f"could not reach the daemon: {e}")
 

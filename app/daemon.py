@@ -34,7 +34,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from app.launcher import AgentSpec, spawn_agent
+from app.launcher import AgentSpec, spawn_agent, stop_process_group
 from app.state import LOCK_FILE, new_session_id, session_data_dir, session_dir
 
 
@@ -61,6 +61,11 @@ def main() -> int:
     # fd 1 is the pipe to `parley start`; keep a private copy for the ready line
     ready = os.fdopen(os.dup(1), "w")
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # until the event loop takes over, a stop request is remembered, not fatal: dying
+    # here would orphan the agent spawned below
+    stop_requested: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: stop_requested.append(signum))
     key: str = cfg["key"]
     lock = FileLock(str(session_dir(key, create=True) / LOCK_FILE), timeout=0)
     try:
@@ -88,14 +93,24 @@ def main() -> int:
         except OSError as e:
             report(ready, ok=False, error=f"cannot start the agent: {e}")
             return 1
-        # the agent boots now; import the rest meanwhile
-        import asyncio
+        try:
+            # the agent boots now; import the rest meanwhile
+            import asyncio
 
-        from app.daemon_server import Daemon
+            from app.daemon_server import Daemon
 
-        code = asyncio.run(
-            Daemon(cfg).run(ready, session_id, data_dir, spec, (sock, proc, spawned_at))
-        )
+            booting = (sock, proc, spawned_at)
+            code = asyncio.run(
+                Daemon(cfg).run(ready, session_id, data_dir, spec, booting, stop_requested)
+            )
+        except BaseException as e:
+            logging.getLogger("parley.daemon").exception("daemon failed")
+            report(
+                ready, ok=False, error=f"the daemon failed: {e!r}; see {data_dir / 'daemon.log'}"
+            )
+            if proc.poll() is None:
+                stop_process_group(proc.pid)
+            raise
         report(ready, ok=False, error="the daemon exited before it was ready")
         logging.getLogger("parley.daemon").info("exit %d", code)
         return code

@@ -70,30 +70,50 @@ class Daemon:
         data_dir: Path,
         spec: AgentSpec,
         agent: tuple[socket.socket, subprocess.Popen[bytes], float],
+        stop_requested: list[int] | None = None,
     ) -> int:
-        """Finish starting the session whose agent is already booting (``agent`` is
-        its listening socket, process and spawn time), serve clients until ``stop``, then stop
-        the session. Returns the process exit code."""
+        """Finish starting the session whose agent is already booting (``agent`` is its
+        listening socket, process and spawn time), serve clients until ``stop``, then
+        stop the session. Returns the process exit code. ``stop_requested`` holds the
+        signals that arrived before the event loop ran (the daemon then stops at once).
+        """
+        session = Session(spec, session_id=session_id, data_dir=data_dir)
+        self.stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # also while the agent boots
+            loop.add_signal_handler(sig, self.stopping.set)
+        if stop_requested:
+            self.stopping.set()
         try:
-            return await self._serve(ready, session_id, data_dir, spec, agent)
+            return await self._serve(ready, session, agent)
         finally:
+            # whatever happened, the agent does not outlive its daemon
+            await session.stop()
             with contextlib.suppress(OSError):
                 (self.sdir / STATE_FILE).unlink()
 
     async def _serve(
         self,
         ready: Any,
-        session_id: str,
-        data_dir: Path,
-        spec: AgentSpec,
+        session: Session,
         agent: tuple[socket.socket, subprocess.Popen[bytes], float],
     ) -> int:
-        self.stopping = asyncio.Event()
-        self.session = session = Session(spec, session_id=session_id, data_dir=data_dir)
+        self.session = session
+        spec, data_dir, session_id = session.spec, session.data_dir, session.session_id
+        start = asyncio.create_task(
+            session.start(connect_timeout=float(self.cfg.get("connect_timeout", 60)), booting=agent)
+        )
+        stop = asyncio.create_task(self.stopping.wait())
+        await asyncio.wait({start, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not start.done():
+            start.cancel()
+            with contextlib.suppress(BaseException):
+                await start
+            report(ready, ok=False, error="the daemon was stopped while the agent was starting")
+            return 1
         try:
-            await session.start(
-                connect_timeout=float(self.cfg.get("connect_timeout", 60)), booting=agent
-            )
+            start.result()
         except (EngineError, LaunchError, OSError) as e:
             log.error("start failed: %s", e)
             report(
@@ -112,7 +132,6 @@ class Daemon:
             project=str(spec.project),
             name=self.cfg.get("name"),
             agent_file=str(spec.agent_file),
-            agent_cmd=spec.command(session.engine.port),
             daemon_pid=os.getpid(),
             agent_pid=session.proc.pid,
             control_port=server.sockets[0].getsockname()[1],
@@ -128,14 +147,13 @@ class Daemon:
         boot = [i.to_dict() for i in session.items]
         self.unprompted_cursor = session.items[-1].seq if session.items else 0
         report(ready, ok=True, state=self.status(), agent_info=session.agent_info, items=boot)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.stopping.set)
-        await self.stopping.wait()
-        log.info("stopping")
-        await session.stop()
-        server.close()
-        await server.wait_closed()
+        try:
+            await self.stopping.wait()
+            log.info("stopping")
+            await session.stop()
+        finally:
+            server.close()
+            await server.wait_closed()
         return 0
 
     def status(self) -> dict[str, Any]:

@@ -5,6 +5,7 @@ Blocking (subprocess + one pipe read); the TUI runs it in a worker thread.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -78,8 +79,15 @@ def start_daemon(
             cwd=str(sdir),
         )
     assert proc.stdout is not None
-    with proc.stdout:
-        line = proc.stdout.readline()
+    try:
+        with proc.stdout:
+            line = proc.stdout.readline()
+    except KeyboardInterrupt:
+        # the daemon stops its booting agent on SIGTERM; leave nothing behind
+        proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(15)
+        raise
     try:
         ready = json.loads(line) if line else {}
     except ValueError:

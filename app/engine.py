@@ -104,9 +104,10 @@ class SessionEngine:
         self.agent_id: str | None = None
         self.agent_state = "initializing"
         self._seen: set[str] = set()
-        self._tool_started: dict[str, tuple[float, it.ToolCall]] = {}
+        self._tool_started: dict[str, tuple[float | None, it.ToolCall]] = {}
         self._tool_finished: set[str] = set()
         self._cancelled: set[str] = set()
+        self._turn_started = 0.0
         self._own_inputs: dict[str, str] = {}  # turn_id -> text, until the agent echoes it
 
     # -- connection -------------------------------------------------------------
@@ -233,20 +234,31 @@ class SessionEngine:
 
     # -- turns --------------------------------------------------------------------
 
+    def begin_turn(self, text: str, turn_id: str) -> None:
+        """Make ``turn_id`` the running turn and emit its user message (synchronous,
+        so a cancel right after it always finds the turn)."""
+        self.turn_id = turn_id
+        self._own_inputs[turn_id] = text
+        self._turn_started = time.monotonic()
+        self.emit(it.UserMessage(text=text, turn_id=turn_id))
+
     async def run_turn(self, text: str, turn_id: str) -> it.TurnFinished | None:
-        """Run one turn: emit the user message, send ``run_input``, emit what the agent
-        does, and finish with a ``turn_finished`` item (also returned).
+        """Run one turn: emit the user message (unless :meth:`begin_turn` did), send
+        ``run_input``, emit what the agent does, and finish with a ``turn_finished``
+        item (also returned).
 
         The agent interrupts its own running speech on a new ``run_input``; callers
         serialise turns. Never raises for agent-side failures: they end the turn with
         status ``error``. Returns ``None`` when the turn was cancelled meanwhile
-        (:meth:`cancel_turn` already finished it); the response's items are still
-        recorded, under the cancelled turn's id.
+        (:meth:`cancel_turn` already finished it): before it was sent, it is not sent;
+        after, the agent's items for it are still recorded under its id.
         """
-        self.turn_id = turn_id
-        self._own_inputs[turn_id] = text
-        started = time.monotonic()
-        self.emit(it.UserMessage(text=text, turn_id=turn_id))
+        if turn_id in self._cancelled:  # cancelled before it was sent: never send it
+            self._own_inputs.pop(turn_id, None)
+            return None
+        if self.turn_id != turn_id:
+            self.begin_turn(text, turn_id)
+        started = self._turn_started
         status: it.TurnStatus = "ok"
         error: str | None = None
         try:
@@ -262,8 +274,9 @@ class SessionEngine:
             return None
         return self.finish_turn(status, error, (time.monotonic() - started) * 1000)
 
-    def cancel_turn(self) -> it.TurnFinished | None:
-        """End the running turn as ``cancelled`` now, for every follower.
+    def cancel_turn(self, turn_id: str | None = None) -> it.TurnFinished | None:
+        """End the running turn (if ``turn_id`` is given: only if it is that one) as
+        ``cancelled`` now, for every follower.
 
         The protocol has no cancel request: the agent goes on with the turn until the
         next ``run_input`` interrupts its speech (a running tool runs to its end).
@@ -271,8 +284,9 @@ class SessionEngine:
         under the cancelled turn's id. Returns the ``turn_finished`` item, or ``None``
         when no turn runs.
         """
-        turn_id = self.turn_id
-        if turn_id is None or turn_id in self._cancelled:
+        if turn_id is None:
+            turn_id = self.turn_id
+        if turn_id is None or turn_id != self.turn_id or turn_id in self._cancelled:
             return None
         self._cancelled.add(turn_id)
         self.turn_id = None
@@ -471,7 +485,9 @@ class SessionEngine:
             # a cancelled call has no output in function_tools_executed
             self._tool_end_status(up.ended.call_id, "cancelled", up.ended.message or None, ts)
 
-    def _tool_start(self, fc: pb.FunctionCall, ts: float | None) -> None:
+    def _tool_start(self, fc: pb.FunctionCall, ts: float | None, seen: bool = True) -> None:
+        """Emit the ``running`` item of a call; ``seen=False`` when only its end was
+        reported (Node agents, history): its duration is then unknown."""
         if fc.call_id in self._tool_started or fc.call_id in self._tool_finished:
             return
         call = it.ToolCall(
@@ -479,7 +495,7 @@ class SessionEngine:
         )
         item = self.emit(call, ts)
         assert isinstance(item, it.ToolCall)
-        self._tool_started[fc.call_id] = (time.monotonic(), item)
+        self._tool_started[fc.call_id] = (time.monotonic() if seen else None, item)
 
     def _tool_end(
         self, fc: pb.FunctionCall | None, out: pb.FunctionCallOutput, ts: float | None
@@ -487,7 +503,7 @@ class SessionEngine:
         if fc is not None:
             self._tool_start(fc, ts)
         elif out.call_id not in self._tool_started:
-            self._tool_start(pb.FunctionCall(call_id=out.call_id, name=out.name), ts)
+            self._tool_start(pb.FunctionCall(call_id=out.call_id, name=out.name), ts, seen=False)
         self._tool_end_status(
             out.call_id, "error" if out.is_error else "done", out.output, ts, out.is_error
         )
@@ -510,7 +526,7 @@ class SessionEngine:
                 status=status,
                 output=output,
                 is_error=is_error,
-                duration_ms=round((time.monotonic() - t0) * 1000, 1),
+                duration_ms=None if t0 is None else round((time.monotonic() - t0) * 1000, 1),
                 turn_id=None,
             ),
             ts,

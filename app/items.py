@@ -82,7 +82,8 @@ class ToolCall(ChatItem):
     (``done`` / ``error`` / ``cancelled``) and its ``output`` when it ends
     (``function_tools_executed``, whose ``is_error`` sets ``error``). ``arguments`` is
     the JSON text the model produced; ``duration_ms`` is measured by parley between
-    the two updates (``None`` when the start was not seen).
+    the two updates as they arrive (``None`` when only the end was reported, as Node
+    agents do).
     """
 
     type: ClassVar[str] = "tool_call"
@@ -164,8 +165,10 @@ class Usage(ChatItem):
 @dataclass(frozen=True, kw_only=True)
 class TurnFinished(ChatItem):
     """The last item of every turn. ``status``: ``ok``, ``error`` (``error`` holds the
-    agent's ``SessionResponse.error``), ``cancelled`` or ``timeout``;
-    ``duration_ms`` from sending ``run_input`` to the end."""
+    agent's ``SessionResponse.error``) or ``cancelled``; ``duration_ms`` from sending
+    ``run_input`` to the end. ``timeout`` is reserved in the schema for a turn the
+    session gives up on; this version never does (``say --timeout`` leaves the turn
+    running), so it does not occur yet."""
 
     type: ClassVar[str] = "turn_finished"
     status: TurnStatus

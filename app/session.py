@@ -38,7 +38,6 @@ class Turn:
     turn_id: str
     text: str
     done: asyncio.Future[it.TurnFinished] = field(repr=False)
-    accepted_at: float = field(default_factory=time.time)
 
 
 class Session:
@@ -135,6 +134,7 @@ class Session:
             self.agent_boot_ms = round((time.monotonic() - t0) * 1000, 1)
             self.agent_info = await self.engine.agent_info()
         except BaseException:
+            self.engine.disconnected.set()  # no agent: submit() refuses turns
             await self._stop_agent()
             raise
         self._tasks = [
@@ -265,23 +265,24 @@ class Session:
         self._wake.set()
         return turn
 
-    @property
-    def queued(self) -> list[Turn]:
-        return list(self._queue)
-
     async def _turn_worker(self) -> None:
         while True:
             while not self._queue:
                 self._wake.clear()
                 await self._wake.wait()
             turn = self._queue.popleft()
+            self.engine.begin_turn(turn.text, turn.turn_id)
             self.running = turn
             task = asyncio.create_task(self.engine.run_turn(turn.text, turn.turn_id))
             # a cancel resolves turn.done first; the run_input then goes on unawaited
             await asyncio.wait({task, turn.done}, return_when=asyncio.FIRST_COMPLETED)
             self.running = None
             if task.done() and not turn.done.done():
-                finished = task.result()
+                try:
+                    finished = task.result()
+                except Exception as e:  # e.g. the event log's disk is full: the queue goes on
+                    log.exception("turn %s failed", turn.turn_id)
+                    finished = self.engine.finish_turn("error", f"parley failed: {e}")
                 if finished is not None:
                     turn.done.set_result(finished)
 
@@ -295,7 +296,7 @@ class Session:
         cancelled: list[str] = []
         running = self.running
         if running is not None and turn_id in (None, running.turn_id):
-            finished = self.engine.cancel_turn()
+            finished = self.engine.cancel_turn(running.turn_id)
             if finished is not None and not running.done.done():
                 running.done.set_result(finished)
                 cancelled.append(running.turn_id)

@@ -286,3 +286,50 @@ def test_end_call_ends_the_session_cleanly(parley: Parley) -> None:
     t0 = time.monotonic()
     parley("stop", check=True)  # the agent swallows the first SIGTERM after end_call
     assert time.monotonic() - t0 < 5
+
+
+def test_ctrl_c_during_start_leaves_nothing_running(parley: Parley, tmp_path: Path) -> None:
+    agent = tmp_path / "slowboot" / "agent.py"
+    agent.parent.mkdir()
+    agent.write_text("import time\ntime.sleep(600)  # boots forever\n")
+    start = parley.popen("start", str(agent))
+    pattern = f"livekit.agents console {agent}"
+    wait_until(lambda: subprocess.run(["pgrep", "-f", pattern], capture_output=True).stdout)
+    start.send_signal(signal.SIGINT)
+    start.wait(timeout=20)
+    assert start.returncode == 130
+    wait_until(
+        lambda: not subprocess.run(["pgrep", "-f", pattern], capture_output=True).stdout,
+        timeout=10,
+    )
+    assert not subprocess.run(
+        ["pgrep", "-f", "app.daemon"], capture_output=True
+    ).stdout.strip() or (parley("status").returncode == 1)
+
+
+def test_a_failed_restart_refuses_turns_instead_of_hanging(
+    parley_home: Path, tmp_path: Path
+) -> None:
+    from app.client import ControlClient, ControlError
+    from app.state import SessionState
+
+    agent = copy_agent(ECHO, tmp_path / "proj")
+    p = Parley(parley_home, cwd=agent.parent)  # the session of that project
+    p("start", str(agent), check=True)
+    try:
+        agent.write_text(agent.read_text() + "\ndef broken(:\n")
+        state = SessionState.load(next((parley_home / "run").glob("*/state.json")).parent)
+        assert state is not None
+        try:
+            ControlClient(state).call("restart", timeout=30)
+        except ControlError as e:
+            assert "exited with code" in str(e)
+        else:
+            raise AssertionError("restart of a broken agent must fail")
+        t0 = time.monotonic()
+        proc = p("say", "--timeout", "20", "hello?")
+        assert proc.returncode == 1, proc.stderr
+        assert time.monotonic() - t0 < 5
+        assert "the agent" in proc.stderr
+    finally:
+        p.stop_quietly()

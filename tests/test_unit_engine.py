@@ -307,3 +307,17 @@ async def test_after_a_cancel_events_belong_to_the_oldest_unanswered_run_input()
     assert by_text == {"tool result for t1": "t1", "reply for t2": "t2"}
     await engine.close()
     await task
+
+
+async def test_a_turn_cancelled_before_it_is_sent_never_reaches_the_agent() -> None:
+    engine, agent, got, task = await connected(lambda t, r: [])
+    engine.begin_turn("never sent", "t1")  # what the session's worker does first
+    cancelled = engine.cancel_turn("t1")
+    assert cancelled is not None and cancelled.turn_id == "t1"
+    assert await engine.run_turn("never sent", "t1") is None
+    await asyncio.sleep(0.05)
+    assert not any(m.request.HasField("run_input") for m in agent.received)
+    assert [(i.type, i.turn_id) for i in got] == [("user_message", "t1"), ("turn_finished", "t1")]
+    assert engine.cancel_turn("t1") is None and engine.cancel_turn("t9") is None
+    await engine.close()
+    await task
