@@ -17,14 +17,20 @@ No textual import here: this module belongs to the core.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import json
 import os
 import signal
+import threading
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from app import items as it
+
+#: seconds :meth:`DaemonBackend.close` waits for a start beyond its connect timeout
+BOOT_GRACE = 30.0
 
 
 class BackendError(Exception):
@@ -45,6 +51,12 @@ class ChatBackend(Protocol):
 
     #: ``True`` for a recorded session: it cannot take turns or restart.
     is_replay: bool
+
+    @property
+    def header(self) -> dict[str, Any]:
+        """The session's event log header (``session_id``, ``agent_id``,
+        ``started_at``…, see :mod:`app.eventlog`); ``{}`` while it is not known."""
+        ...
 
     @property
     def agent_log_path(self) -> Path | None:
@@ -97,7 +109,8 @@ class ItemsBackend:
 
     ``follow`` yields ``items`` at once, then whatever :meth:`push` adds, until
     :meth:`close`. ``info`` is the agent info to report; by default it is derived
-    from the items (the last agent handed to, and the tools it called).
+    from the items (the last agent handed to, and the tools it called). ``header``
+    is the recording's event log header.
     """
 
     is_replay = True
@@ -108,28 +121,35 @@ class ItemsBackend:
         *,
         info: dict[str, Any] | None = None,
         agent_log: Path | None = None,
+        header: dict[str, Any] | None = None,
     ) -> None:
         self.items: list[it.ChatItem] = list(items)
         self._info = info
+        self._header = dict(header or {})
         self._agent_log = agent_log
         self._new: asyncio.Queue[it.ChatItem | None] = asyncio.Queue()
         self._cursor = 0
 
     @classmethod
     def from_log(cls, path: Path | str, **kwargs: Any) -> ItemsBackend:
-        """Items of an event log (``events.jsonl``, see :mod:`app.eventlog`); raises
-        :class:`app.eventlog.LogFormatError`."""
+        """Items of an event log (``events.jsonl``, see :mod:`app.eventlog`) and the
+        agent log recorded with it; raises :class:`app.eventlog.LogFormatError`."""
         from app.eventlog import read_log
+        from app.replay import recorded_agent_log
 
         rec = read_log(path)
         if "agent_log" not in kwargs:
-            log = Path(path).with_name("agent.log")
-            kwargs["agent_log"] = log if log.exists() else None
+            kwargs["agent_log"] = recorded_agent_log(path)
+        kwargs.setdefault("header", rec.header)
         return cls(rec.items, **kwargs)
 
     @property
     def agent_log_path(self) -> Path | None:
         return self._agent_log
+
+    @property
+    def header(self) -> dict[str, Any]:
+        return dict(self._header)
 
     def push(self, item: it.ChatItem) -> None:
         """Add one item to the stream (tests and the benchmark feed live items so)."""
@@ -175,17 +195,25 @@ class ItemsBackend:
         self._new.put_nowait(None)
 
 
-def derive_agent_info(items: Iterable[it.ChatItem]) -> dict[str, Any]:
-    """Agent info reconstructed from items: the last agent handed to, the tools it
-    was seen calling (sorted), and no instructions."""
-    agent: str | None = None
-    tools: dict[str | None, set[str]] = {}
+def derive_agent_info(
+    items: Iterable[it.ChatItem],
+    *,
+    agent: str | None = None,
+    calls: Iterable[it.ChatItem] | None = None,
+) -> dict[str, Any]:
+    """Agent info reconstructed from items: the last agent handed to in ``items``
+    (``agent`` before any handoff), the tools it was seen calling in ``calls``
+    (default: ``items``; sorted), and no instructions."""
+    items = list(items)
     for item in items:
         if isinstance(item, it.Handoff):
             agent = item.to_agent
-        elif isinstance(item, it.ToolCall):
-            tools.setdefault(item.agent_id, set()).add(item.name)
-    return {"id": agent or "agent", "instructions": "", "tools": sorted(tools.get(agent, ()))}
+    tools = {
+        i.name
+        for i in (items if calls is None else calls)
+        if isinstance(i, it.ToolCall) and i.agent_id == agent
+    }
+    return {"id": agent or "agent", "instructions": "", "tools": sorted(tools)}
 
 
 # -- a daemon -------------------------------------------------------------------------
@@ -200,6 +228,12 @@ class DaemonBackend:
     :meth:`close` stops the daemon only if this backend started it: ``stop``, then
     wait until the daemon process is gone; if it hangs, kill the agent's process
     group and the daemon.
+
+    The start (or attach) runs in a thread of its own, tracked by a
+    :class:`concurrent.futures.Future` that :meth:`close` waits on (at most
+    ``connect_timeout`` + :data:`BOOT_GRACE` seconds) from any event loop: a quit
+    during boot may end the app's loop while the daemon is still starting, and the
+    daemon that start leaves running must still be stopped.
     """
 
     is_replay = False
@@ -228,10 +262,40 @@ class DaemonBackend:
         self.closed = False
         self.last_seq = 0
         self._starting: asyncio.Future[dict[str, Any]] | None = None
+        self._boot: concurrent.futures.Future[Any] | None = None  # the start thread
+        self._header: dict[str, Any] | None = None
 
     @property
     def agent_log_path(self) -> Path | None:
         return Path(self.state.agent_log) if self.state else None
+
+    @property
+    def header(self) -> dict[str, Any]:
+        """The header line of the session's event log (from the state file when the
+        log cannot be read)."""
+        if self.state is None:
+            return {}
+        if self._header is None:
+            try:
+                with open(self.state.event_log, encoding="utf-8") as f:
+                    head = json.loads(f.readline())
+            except (OSError, ValueError):
+                head = None
+            if not isinstance(head, dict) or head.get("type") != "session":
+                head = {
+                    "session_id": self.state.session_id,
+                    "project": self.state.project,
+                    "agent_file": self.state.agent_file,
+                    "agent_id": self.state.agent_id,
+                    "started_at": self.state.started_at,
+                }
+            self._header = head
+        return dict(self._header)
+
+    @property
+    def booting(self) -> bool:
+        """Whether the start (or attach) thread is still running."""
+        return self._boot is not None and not self._boot.done()
 
     async def start(self) -> dict[str, Any]:
         failed = (
@@ -246,12 +310,30 @@ class DaemonBackend:
     async def _start(self) -> dict[str, Any]:
         from app.aclient import AsyncControlClient
 
-        if self.attach_only:
-            self.state = await asyncio.to_thread(self._locate)
-        else:
-            self.state = await asyncio.to_thread(self._start_or_attach)
-        self.client = AsyncControlClient(self.state)
+        state = await asyncio.wrap_future(self._boot_thread())
+        self.client = AsyncControlClient(state)
         return await self.agent_info()
+
+    def _boot_thread(self) -> concurrent.futures.Future[Any]:
+        """Run :meth:`_locate` or :meth:`_start_or_attach` in a new thread; the
+        future cannot be cancelled (the thread always runs to its end) and
+        ``self.state`` is set before it resolves."""
+        fut: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        fut.set_running_or_notify_cancel()
+        work = self._locate if self.attach_only else self._start_or_attach
+
+        def run() -> None:
+            try:
+                state = work()
+            except BaseException as e:
+                fut.set_exception(e)
+            else:
+                self.state = state
+                fut.set_result(state)
+
+        self._boot = fut
+        threading.Thread(target=run, name="parley-boot", daemon=True).start()
+        return fut
 
     def _locate(self) -> Any:
         from app.client import NoSession, locate
@@ -321,10 +403,13 @@ class DaemonBackend:
     async def close(self) -> None:
         if self.closed:
             return
-        if self._starting is not None and not self._starting.done():
-            # a quit during boot: let the boot finish, then stop what it started
-            with contextlib.suppress(Exception):
-                await self._starting
+        boot = self._boot
+        if boot is not None and not boot.done():
+            # a quit during boot (maybe from another event loop than the boot's):
+            # let the start thread finish, then stop what it started
+            await asyncio.wait(
+                [asyncio.wrap_future(boot)], timeout=self.connect_timeout + BOOT_GRACE
+            )
         if self.started_daemon and self.state is not None:
             await asyncio.to_thread(self._stop_daemon)
         self.closed = True

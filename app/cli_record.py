@@ -15,14 +15,11 @@ from typing import Any
 
 import click
 
-CONTEXT = {"help_option_names": ["-h", "--help"]}
+from app import exitcodes
+from app.cli import CONTEXT, fail
+
 SPEED = click.FloatRange(min=0.0)
 MAX_GAP_HELP = "Longest pause between two items, in recorded seconds ('inf' keeps every pause)."
-
-
-def _fail(message: str, code: int = 1) -> Any:
-    click.echo(f"parley: {message}", err=True)
-    sys.exit(code)
 
 
 def load_recording(ref: str | None) -> tuple[Any, Any]:
@@ -35,11 +32,11 @@ def load_recording(ref: str | None) -> tuple[Any, Any]:
         rec = resolve(ref, Path.cwd())
         recording = read_log(rec.event_log)
     except RecordingNotFound as e:
-        _fail(str(e))
+        fail(str(e))
     except LogFormatError as e:
-        _fail(str(e))
+        fail(str(e))
     except OSError as e:
-        _fail(f"cannot read {ref or 'the recording'}: {e}")
+        fail(f"cannot read {ref or 'the recording'}: {e}")
     if recording.truncated:
         click.echo(
             f"parley: {rec.event_log}: the last line was cut short (a crash mid-write); "
@@ -153,15 +150,18 @@ def _replay_headless(recorded: Any, speed: float, max_gap: float, as_json: bool)
     try:
         play(recorded.items, render, write, speed=speed, max_gap=max_gap)
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.exit(exitcodes.INTERRUPTED)
     except BrokenPipeError:
         sys.stderr.close()  # e.g. `| head`: stop quietly
-        sys.exit(0)
+        sys.exit(exitcodes.OK)
 
 
 def _replay_tui(rec: Any, recorded: Any, speed: float, max_gap: float) -> None:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        _fail("the chat UI needs a terminal; use --headless or --json to print the replay", 2)
+        fail(
+            "the chat UI needs a terminal; use --headless or --json to print the replay",
+            exitcodes.USAGE,
+        )
     from app.cli_tui import run_chat
     from app.replay import ReplayBackend
 
@@ -218,7 +218,7 @@ def export(session: str | None, fmt: str | None, output: Path | None, no_color: 
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as e:
-        _fail(f"cannot write {output}: {e}")
+        fail(f"cannot write {output}: {e}")
     click.echo(f"wrote {output} ({fmt})", err=True)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-CONTEXT = {"help_option_names": ["-h", "--help"]}
+from app.cli import CONTEXT, fail, session_option
 
 
 def demo_agent_path() -> Path:
@@ -24,17 +24,6 @@ def demo_agent_path() -> Path:
     import app
 
     return Path(app.__file__).resolve().parent.parent / "testdata/agents/demo.py"
-
-
-def _session_option(f: Any) -> Any:
-    return click.option(
-        "-s",
-        "--session",
-        "name",
-        metavar="NAME",
-        envvar="PARLEY_SESSION",
-        help="Name of the session, to run more than one per project.",
-    )(f)
 
 
 def _timeout_option(f: Any) -> Any:
@@ -51,20 +40,28 @@ def run_chat(backend: Any, title: str, auto_pilot: Any = None) -> None:
     """Run the app on ``backend`` until the user quits; make sure a daemon this
     command started is stopped even if the app ended abnormally. ``auto_pilot``
     drives the app (``chat --script``, see :mod:`widgets.script`)."""
-    import asyncio
-
     from widgets.app import make_app
 
     try:
         make_app(backend, title=title).run(auto_pilot=auto_pilot)
     finally:
-        if getattr(backend, "started_daemon", False) and not getattr(backend, "closed", True):
-            with contextlib.suppress(Exception):
-                asyncio.run(backend.close())
+        release(backend)
+
+
+def release(backend: Any) -> None:
+    """After the app ended: stop the daemon ``backend`` started, or is still starting
+    (a second Ctrl+Q during boot ends the app at once), unless it was closed already.
+    :meth:`app.backend.DaemonBackend.close` waits for a start in progress."""
+    import asyncio
+
+    if getattr(backend, "closed", True):
+        return
+    if getattr(backend, "started_daemon", False) or getattr(backend, "booting", False):
+        with contextlib.suppress(Exception):
+            asyncio.run(backend.close())
 
 
 def _spec_or_fail(agent: str | None, extra: tuple[str, ...]) -> Any:
-    from app.cli import fail
     from app.launcher import AgentSpec, LaunchError
 
     try:
@@ -75,7 +72,7 @@ def _spec_or_fail(agent: str | None, extra: tuple[str, ...]) -> Any:
 
 @click.command(context_settings={**CONTEXT, "ignore_unknown_options": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="[AGENT] [-- AGENT_ARGS]")
-@_session_option
+@session_option
 @_timeout_option
 @click.option(
     "--script",
@@ -145,7 +142,7 @@ def chat(
 
 
 @click.command(context_settings=CONTEXT)
-@_session_option
+@session_option
 @_timeout_option
 def demo(name: str | None, connect_timeout: float) -> None:
     """Chat with the bundled demo agent (a travel concierge and a billing desk).
@@ -154,7 +151,6 @@ def demo(name: str | None, connect_timeout: float) -> None:
     Esc), "billing", "explode".
     """
     from app.backend import DaemonBackend
-    from app.cli import fail
 
     path = demo_agent_path()
     if not path.is_file():
@@ -165,14 +161,13 @@ def demo(name: str | None, connect_timeout: float) -> None:
 
 
 @click.command(context_settings=CONTEXT)
-@_session_option
+@session_option
 def attach(name: str | None) -> None:
     """Open the chat UI on this project's running session (never starts an agent).
 
     Exits 1 with `no session running` when there is none.
     """
     from app.backend import DaemonBackend
-    from app.cli import fail
     from app.client import NoSession, locate
 
     try:

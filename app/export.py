@@ -23,7 +23,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +54,9 @@ def transcript(items: list[it.ChatItem]) -> Iterator[it.ChatItem]:
                 yield item
 
 
-def _pretty_args(arguments: str) -> tuple[str, bool]:
-    """``arguments`` indented when it is JSON, and whether it was."""
+def pretty_args(arguments: str) -> tuple[str, bool]:
+    """Tool ``arguments`` (the model's JSON text) indented when it is JSON, and
+    whether it was (the raw text otherwise). The chat UI's tool pane uses it too."""
     try:
         return json.dumps(json.loads(arguments), indent=2, ensure_ascii=False), True
     except ValueError:
@@ -132,7 +133,7 @@ def to_markdown(rec: Recording) -> str:
             case it.ToolCall() as call:
                 summary = html.escape(f"🔧 {call.name} — {_tool_mark(call)}")
                 out += ["<details>", f"<summary>{summary}</summary>", ""]
-                args, is_json = _pretty_args(call.arguments or "{}")
+                args, is_json = pretty_args(call.arguments or "{}")
                 out += ["Arguments:", "", _fence(args, "json" if is_json else ""), ""]
                 if call.output is not None:
                     out += ["Output:", "", _fence(call.output), ""]
@@ -159,6 +160,12 @@ def to_jsonl(path: Path | str, rec: Recording) -> str:
     elif text and not text.endswith("\n"):
         text += "\n"
     return text
+
+
+def items_json(items: Iterable[it.ChatItem]) -> str:
+    """A JSON array of the items' JSON objects, indented (the chat UI's JSON export
+    of what its transcript shows)."""
+    return json.dumps([i.to_dict() for i in items], ensure_ascii=False, indent=2) + "\n"
 
 
 # -- HTML -------------------------------------------------------------------------
@@ -230,7 +237,7 @@ def to_html(rec: Recording) -> str:
                     f'<details class="{cls}"><summary>🔧 {_e(call.name)} '
                     f'<span class="mark">{_e(_tool_mark(call))}</span></summary>',
                     '<div class="body"><div class="label">arguments</div>',
-                    f"<pre>{_e(_pretty_args(call.arguments or '{}')[0])}</pre>",
+                    f"<pre>{_e(pretty_args(call.arguments or '{}')[0])}</pre>",
                 ]
                 if call.output is not None:
                     parts.append(f'<div class="label">output</div><pre>{_e(call.output)}</pre>')

@@ -89,6 +89,16 @@ def timed_text(
             yield at, text
 
 
+def recorded_agent_log(event_log: Path | str) -> Path | None:
+    """The agent log kept with the recording at ``event_log``
+    (:attr:`app.recordings.SessionRecord.agent_log`), or ``None`` when there is none."""
+    from app.recordings import SessionRecord
+
+    path = Path(event_log)
+    log = SessionRecord(path.parent, {}, log=path).agent_log
+    return log if log.exists() else None
+
+
 class ReplayBackend:
     """A recorded session played back at its recorded pace, for the chat UI.
 
@@ -126,12 +136,13 @@ class ReplayBackend:
 
     @classmethod
     def from_log(cls, path: Path | str, **kwargs: Any) -> ReplayBackend:
-        """Replay an event log; raises :class:`app.eventlog.LogFormatError`."""
+        """Replay an event log and the agent log recorded with it; raises
+        :class:`app.eventlog.LogFormatError`."""
         from app.eventlog import read_log
 
         rec = read_log(path)
-        log = Path(path).with_name("agent.log")
-        kwargs.setdefault("agent_log", log if log.exists() else None)
+        if "agent_log" not in kwargs:
+            kwargs["agent_log"] = recorded_agent_log(path)
         return cls(rec.items, header=rec.header, **kwargs)
 
     @property
@@ -168,12 +179,11 @@ class ReplayBackend:
         return []
 
     async def agent_info(self) -> dict[str, Any]:
-        agent = self.header.get("agent_id")
-        for item in self.items[: self._cursor]:
-            if isinstance(item, it.Handoff):
-                agent = item.to_agent
-        tools = {i.name for i in self.items if isinstance(i, it.ToolCall) and i.agent_id == agent}
-        return {"id": agent or "agent", "instructions": "", "tools": sorted(tools)}
+        from app.backend import derive_agent_info
+
+        return derive_agent_info(
+            self.items[: self._cursor], agent=self.header.get("agent_id"), calls=self.items
+        )
 
     async def agent_alive(self) -> bool:
         return True

@@ -159,6 +159,7 @@ class EchoBackend:
 
     is_replay = False
     agent_log_path = None
+    header: dict[str, Any] = {}
 
     def __init__(self, delay: float = 0.05, fail_on: str | None = None) -> None:
         self.delay = delay

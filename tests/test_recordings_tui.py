@@ -7,6 +7,7 @@ agent (see tests/test_recordings_unit.py).
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from app import items as it
 from app.backend import BackendError, ChatBackend
 from app.eventlog import read_log
-from app.export import transcript
+from app.export import to_markdown, transcript
 from app.replay import ReplayBackend
 from widgets.app import make_app
 
@@ -64,6 +65,20 @@ async def test_replay_in_the_ui_shows_every_item() -> None:
         await pilot.pause()
         assert len(app.transcript.entries) == len(shown)
         assert not app.stream_ended  # the finished replay stays on screen
+
+
+async def test_the_ui_markdown_export_is_parley_export_md(tmp_path: Path) -> None:
+    rec = read_log(DEMO)
+    backend = ReplayBackend.from_log(DEMO, speed=0)
+    app = make_app(backend, frozen=True, export_dir=tmp_path)
+    async with app.run_test(size=(140, 60)) as pilot:
+        await wait_for(lambda: backend.done.is_set() and app.items_seen == len(rec.items))
+        await pilot.pause()
+        app.action_export("md")
+        app.action_export("json")
+    assert next(tmp_path.glob("*.md")).read_text(encoding="utf-8") == to_markdown(rec)
+    shown = json.loads(next(tmp_path.glob("*.json")).read_text(encoding="utf-8"))
+    assert [it.item_from_dict(d) for d in shown] == list(transcript(rec.items))
 
 
 async def test_replay_in_the_ui_is_paced() -> None:

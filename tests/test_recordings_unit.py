@@ -175,6 +175,12 @@ def test_export_output_file_picks_format_from_suffix(tmp_path: Path) -> None:
     assert out.read_text().startswith("<!DOCTYPE html>")
 
 
+def test_replay_in_the_ui_needs_a_terminal() -> None:
+    result = CliRunner().invoke(cli, ["replay", str(DEMO)])  # stdin/stdout are no tty
+    assert result.exit_code == 2
+    assert "parley: the chat UI needs a terminal; use --headless or --json" in result.output
+
+
 # -- replay pacing ------------------------------------------------------------------
 
 

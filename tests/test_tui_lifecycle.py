@@ -3,6 +3,7 @@ quitting (which stops what the app started), a failed start, and `attach`."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -24,7 +25,9 @@ from test_tui_support import (
     wait_until,
 )
 
+import app.cli  # noqa: F401  (first: app.cli registers app.cli_tui, which imports it)
 from app.backend import BackendError, DaemonBackend
+from app.cli_tui import release
 from app.launcher import AgentSpec
 from widgets.app import make_app
 from widgets.rows import AgentRow, ErrorRow, NoticeRow
@@ -108,6 +111,27 @@ async def test_quit_force_kills_a_hung_daemon_and_its_agent() -> None:
                 os.kill(daemon_pid, signal.SIGCONT)
     assert gone(daemon_pid)
     assert gone(agent_pid)
+
+
+def test_a_second_quit_during_boot_still_stops_the_daemon_it_starts() -> None:
+    """Ctrl+Q twice while the agent boots ends the app at once, its loop with it;
+    `parley chat` then releases the backend (run_chat), which waits for the start
+    thread and stops the daemon it started."""
+    backend = DaemonBackend(demo_spec())
+
+    async def quit_twice_during_boot() -> None:
+        app = make_app(backend)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: backend.booting, what="booting")
+            await pilot.press("ctrl+q", "ctrl+q")
+            await wait_until(pilot, lambda: not app.is_running, what="exited")
+        assert backend.booting and not backend.closed  # the daemon is still starting
+
+    asyncio.run(quit_twice_during_boot())
+    release(backend)  # what run_chat does once the app has ended
+    assert backend.closed and backend.started_daemon and backend.state is not None
+    assert gone(backend.state.daemon_pid)
+    assert gone(backend.state.agent_pid)
 
 
 async def test_a_failed_start_shows_a_banner_with_the_log(tmp_path: Path) -> None:

@@ -5,13 +5,15 @@ new lines, paste, history, busy, Esc), windowing, the spinner, Markdown renderin
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 from test_tui_support import RECORDING, SIZE, rows, send, wait_until
 from textual import events
+from textual.widgets._toast import Toast
 
 from app import items as it
-from app.backend import ItemsBackend
+from app.backend import BackendError, ItemsBackend
 from app.eventlog import read_log
 from widgets.app import ParleyApp, make_app
 from widgets.markdown import markdown_content
@@ -308,3 +310,45 @@ def test_bindings_explain_themselves() -> None:
     for binding in ParleyApp.BINDINGS:
         assert binding.id and binding.description, binding  # type: ignore[union-attr]
     assert len({b.id for b in ParleyApp.BINDINGS}) == len(ParleyApp.BINDINGS)  # type: ignore[union-attr]
+
+
+async def test_notifications_show_untrusted_text_as_text(tmp_path: Path) -> None:
+    """Daemon errors and paths go to notify() as plain text: "[/y]" would raise a
+    MarkupError, "[INFO]" vanish and "[@click=…]" become an action."""
+    hostile = "daemon said [/y] [INFO] [@click=app.quit]x[/]"
+
+    class FailingCancel(ScriptedBackend):
+        async def cancel(self) -> list[str]:
+            raise BackendError(hostile)
+
+    backend = FailingCancel()
+    export_dir = tmp_path / "no [/y] such dir"  # missing: writing there fails
+    app = make_app(backend, export_dir=export_dir)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        app = await loaded(pilot)
+        app.cancel_turn()
+        app.action_export("md")
+        app.action_save_svg()  # an OSError is reported, not raised
+        toasts = await wait_until(pilot, lambda: len(app.query(Toast)) == 3 and app.query(Toast))
+        await pilot.pause()
+        assert app.is_running
+        shown = [toast.render().plain for toast in toasts]
+        assert f"Could not cancel: {hostile}" in shown
+        assert any(s.startswith(f"Could not write {export_dir}/") for s in shown), shown
+        assert any(s.startswith(f"Could not save a screenshot to {export_dir}:") for s in shown)
+
+
+async def test_clear_view_clears_transcript_tools_and_handoffs() -> None:
+    backend = ScriptedBackend(recorded())
+    async with make_app(backend, frozen=True).run_test(size=SIZE) as pilot:
+        app = await loaded(pilot)
+        assert rows(app) and app.tools.calls and app.agents.handoffs
+        agent = app.agents.info["id"]
+        await app.action_clear_view()
+        await pilot.pause()
+        assert rows(app) == [] and app.transcript.entries == []
+        assert app.tools.calls == {} and app.tools.border_subtitle == ""
+        assert app.agents.handoffs == []
+        assert app.agents.info["id"] == agent  # the current agent stays
+        backend.emit(it.Handoff(from_agent=agent, to_agent="billing"))
+        await wait_until(pilot, lambda: len(app.agents.handoffs) == 1)

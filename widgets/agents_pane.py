@@ -92,5 +92,6 @@ class AgentsPane(VerticalScroll):
         self.query_one("#handoffs", Static).update(Content.assemble(*parts))
 
     def clear(self) -> None:
+        """Forget the handoff timeline (clear view); the current agent stays."""
         self.handoffs.clear()
         self.query_one("#handoffs", Static).update("")

@@ -28,10 +28,11 @@ from textual.worker import Worker, WorkerState
 
 from app import items as it
 from app.backend import BackendError, ChatBackend
+from app.eventlog import Recording
+from app.export import items_json, to_markdown
 from app.state import tail
 from widgets.agents_pane import AgentsPane
 from widgets.banner import Banner
-from widgets.export import to_json, to_markdown
 from widgets.log_pane import AgentLogPane
 from widgets.prompt import PromptInput
 from widgets.rows import (
@@ -105,7 +106,7 @@ class ParleyApp(App[None]):
         Binding("ctrl+r", "restart_agent", "Restart agent", id="restart_agent",
                 tooltip="Restart the agent in this session (after a crash, or any time)."),
         Binding("ctrl+l", "clear_view", "Clear view", id="clear_view", show=False,
-                tooltip="Clear the transcript (the session keeps its items)."),
+                tooltip="Clear the transcript, tool calls and handoffs (the session keeps them)."),
     ]  # fmt: skip
 
     busy: reactive[bool] = reactive(False)
@@ -352,6 +353,7 @@ class ParleyApp(App[None]):
                 f"{event.worker.name} failed: {_message(error) if error else 'unknown error'}",
                 severity="error",
                 timeout=10,
+                markup=False,
             )
 
     # -- UI → backend ---------------------------------------------------------------
@@ -359,7 +361,7 @@ class ParleyApp(App[None]):
     def on_prompt_input_submitted(self, message: PromptInput.Submitted) -> None:
         if self.backend.is_replay:
             self.notify("This is a recorded session: it cannot take new turns.",
-                        severity="warning")  # fmt: skip
+                        severity="warning", markup=False)  # fmt: skip
             return
         self.send(message.text)
 
@@ -410,7 +412,7 @@ class ParleyApp(App[None]):
         try:
             await self.backend.cancel()
         except BackendError as e:
-            self.notify(f"Could not cancel: {e}", severity="error")
+            self.notify(f"Could not cancel: {e}", severity="error", markup=False)
             return
         if texts:
             self.prompt.restore(texts[0])
@@ -469,31 +471,48 @@ class ParleyApp(App[None]):
         self.tools.select(message.call_id)
 
     async def action_clear_view(self) -> None:
+        """Clear what shows the session's history: the transcript, the tool calls
+        and the handoff timeline (the current agent stays; the session keeps its
+        items)."""
         await self.transcript.clear()
         self.tools.clear()
+        self.agents.clear()
 
     def action_copy_last_reply(self) -> None:
         if self.last_reply is None:
-            self.notify("No reply to copy yet.", severity="warning")
+            self.notify("No reply to copy yet.", severity="warning", markup=False)
             return
         self.copy_to_clipboard(self.last_reply)
-        self.notify("Copied the last reply to the clipboard.")
+        self.notify("Copied the last reply to the clipboard.", markup=False)
 
     def action_export(self, fmt: str) -> None:
+        """Write what the transcript shows: Markdown as ``parley export --format md``
+        renders it, or a JSON array of the items."""
         items = [e.item for e in self.transcript.entries]
         stamp = time.strftime("%Y%m%d-%H%M%S")
         path = self.export_dir / f"parley-transcript-{stamp}.{'md' if fmt == 'md' else 'json'}"
-        text = to_markdown(items) if fmt == "md" else to_json(items)
+        if fmt == "md":
+            text = to_markdown(Recording(self.backend.header, items))
+        else:
+            text = items_json(items)
         try:
             path.write_text(text, encoding="utf-8")
         except OSError as e:
-            self.notify(f"Could not write {path}: {e}", severity="error")
+            self.notify(f"Could not write {path}: {e}", severity="error", markup=False)
             return
-        self.notify(f"Exported the transcript to {path}")
+        self.notify(f"Exported the transcript to {path}", markup=False)
 
     def action_save_svg(self) -> None:
-        path = self.save_screenshot(path=str(self.export_dir))
-        self.notify(f"Saved a screenshot to {path}")
+        try:
+            path = self.save_screenshot(path=str(self.export_dir))
+        except OSError as e:
+            self.notify(
+                f"Could not save a screenshot to {self.export_dir}: {e}",
+                severity="error",
+                markup=False,
+            )
+            return
+        self.notify(f"Saved a screenshot to {path}", markup=False)
 
     def action_show_agent_info(self) -> None:
         self.push_screen(AgentInfoScreen(self.agents.info))
@@ -501,7 +520,7 @@ class ParleyApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         cmds = [
-            ("Clear view", "Clear the transcript (the session keeps its items)",
+            ("Clear view", "Clear the transcript, tool calls and handoffs (the session keeps them)",
              self.action_clear_view),
             ("Copy last reply", "Copy the agent's last reply to the clipboard",
              self.action_copy_last_reply),

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app import exitcodes
 from app import items as it
 
 #: seconds a scripted turn may take before the script gives up
@@ -65,6 +66,10 @@ class TurnWatcher:
     @property
     def agent_log_path(self) -> Path | None:
         return self.backend.agent_log_path  # type: ignore[no-any-return]
+
+    @property
+    def header(self) -> dict[str, Any]:
+        return dict(self.backend.header)
 
     async def start(self) -> dict[str, Any]:
         try:
@@ -142,9 +147,9 @@ class ScriptRunner:
         if not app.is_running:
             return
         if self.error:
-            app.notify(f"Script stopped: {self.error}", severity="error")
+            app.notify(f"Script stopped: {self.error}", severity="error", markup=False)
         elif not self.exit_after:
-            app.notify(f"Script done: {len(self.statuses)} turns.")
+            app.notify(f"Script done: {len(self.statuses)} turns.", markup=False)
         if self.screenshot is not None:
             await pilot.pause()
             path = self.screenshot.resolve()
@@ -207,7 +212,7 @@ def run_scripted(
         lines = read_script(script)
     except (OSError, UnicodeDecodeError) as e:
         print(f"parley: cannot read the script {script}: {e}", file=sys.stderr)
-        return 1
+        return exitcodes.FAILURE
     watcher = TurnWatcher(backend)
     runner = ScriptRunner(
         lines,
@@ -224,9 +229,9 @@ def run_scripted(
         print(f"parley: screenshot saved to {runner.screenshot_path}", file=sys.stderr)
     if runner.error:
         print(f"parley: script stopped ({done}): {runner.error}", file=sys.stderr)
-        return 1
+        return exitcodes.FAILURE
     if failed:
         print(f"parley: script done ({done}); turns not ok: {', '.join(failed)}", file=sys.stderr)
-        return 1
+        return exitcodes.FAILURE
     print(f"parley: script done ({done}, all ok)", file=sys.stderr)
-    return 0
+    return exitcodes.OK

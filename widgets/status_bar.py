@@ -27,12 +27,10 @@ STATE_LABEL = {
 
 
 def usage_tokens(usage: it.Usage) -> tuple[int, int]:
-    """``(input, output)`` LLM tokens, summed over the LLM models."""
-    llm = [m for m in usage.models if m.get("kind") == "llm"]
-    return (
-        sum(int(m.get("input_tokens", 0)) for m in llm),
-        sum(int(m.get("output_tokens", 0)) for m in llm),
-    )
+    """``(input, output)`` LLM tokens: :attr:`app.items.Usage.total_tokens` split into
+    the input tokens of the LLM models and the rest."""
+    tin = sum(int(m.get("input_tokens", 0)) for m in usage.models if m.get("kind") == "llm")
+    return tin, usage.total_tokens - tin
 
 
 class Spinner(Static):

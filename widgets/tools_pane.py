@@ -3,7 +3,6 @@ of the selected one (name, status, duration, pretty-printed arguments, output)."
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from textual.app import ComposeResult
@@ -14,6 +13,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from app import items as it
+from app.export import pretty_args
 from widgets.rows import TOOL_ICONS, format_ms
 
 STATUS_STYLE = {
@@ -22,14 +22,6 @@ STATUS_STYLE = {
     "error": "$text-error",
     "cancelled": "$text-muted",
 }
-
-
-def pretty_json(text: str) -> str:
-    """``text`` indented as JSON when it parses, else as is."""
-    try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except ValueError:
-        return text
 
 
 def tool_summary(call: it.ToolCall) -> Content:
@@ -60,7 +52,7 @@ def tool_detail(call: it.ToolCall) -> Content:
     if call.turn_id:
         lines += ["\n", Content.assemble(("turn    ", "$text-muted"), Content(call.turn_id))]
     lines += ["\n\n", ("Arguments", "bold underline"), "\n"]
-    lines.append(Content(pretty_json(call.arguments) or "(none)"))
+    lines.append(Content(pretty_args(call.arguments)[0] or "(none)"))
     lines += ["\n\n", ("Output", "bold underline"), "\n"]
     if call.status == "running":
         lines.append(Content.styled("(still running)", "italic"))
@@ -80,7 +72,6 @@ class ToolsPane(Vertical):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.calls: dict[str, it.ToolCall] = {}
-        self._order: list[str] = []
         self._pending: list[str] = []
 
     def compose(self) -> ComposeResult:
@@ -98,7 +89,6 @@ class ToolsPane(Vertical):
         known = call.call_id in self.calls
         self.calls[call.call_id] = call
         if not known:
-            self._order.append(call.call_id)
             self._pending.append(call.call_id)
             return
         if call.call_id in self._pending:
@@ -116,7 +106,7 @@ class ToolsPane(Vertical):
             Option(tool_summary(self.calls[cid]), id=cid) for cid in self._pending
         )
         self._pending.clear()
-        self.border_subtitle = f"{len(self._order)}"
+        self.border_subtitle = f"{len(self.calls)}"
 
     def select(self, call_id: str) -> None:
         """Highlight ``call_id`` in the list and show its detail."""
@@ -139,7 +129,6 @@ class ToolsPane(Vertical):
 
     def clear(self) -> None:
         self.calls.clear()
-        self._order.clear()
         self._pending.clear()
         self.query_one("#tool-list", OptionList).clear_options()
         self.selected = None

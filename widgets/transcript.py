@@ -72,10 +72,6 @@ class Transcript(VerticalScroll, can_focus=False):
         """The mounted item rows, top to bottom."""
         return [e.row for e in self.entries[self._start : self._mounted_upto] if e.row]
 
-    def row_for_call(self, call_id: str) -> Row | None:
-        entry = self._tools.get(call_id)
-        return entry.row if entry else None
-
     # -- mounting -------------------------------------------------------------------
 
     async def flush(self) -> None:
