@@ -18,26 +18,7 @@ from typing import Any, NoReturn
 import click
 
 from app import exitcodes
-
-CONTEXT = {"help_option_names": ["-h", "--help"]}
-
-
-def fail(message: str, code: int = exitcodes.FAILURE) -> NoReturn:
-    """Print ``parley: <message>`` on stderr and exit with ``code``."""
-    click.echo(f"parley: {message}", err=True)
-    sys.exit(code)
-
-
-def session_option(f: Any) -> Any:
-    """The ``-s/--session NAME`` option of every command that finds a session."""
-    return click.option(
-        "-s",
-        "--session",
-        "name",
-        metavar="NAME",
-        envvar="PARLEY_SESSION",
-        help="Name of the session, to run more than one per project.",
-    )(f)
+from app.cli_common import CONTEXT, fail, session_option, split_agent_args
 
 
 def _locate(name: str | None) -> Any:
@@ -86,19 +67,6 @@ def _stdout_closed() -> NoReturn:
     sys.exit(exitcodes.FAILURE)
 
 
-def _split_agent_args(args: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
-    """``[AGENT] [-- ARGS…]``: click drops the ``--``, so find it in argv."""
-    argv = sys.argv[1:]
-    if "--" in argv:
-        extra = tuple(argv[argv.index("--") + 1 :])
-        before = args[: len(args) - len(extra)] if extra else args
-    else:
-        before, extra = args, ()
-    if len(before) > 1:
-        raise click.UsageError("give one agent file; pass agent arguments after --")
-    return (before[0] if before else None), extra
-
-
 class _Group(click.Group):
     """Ctrl+C in any command exits 130 (not click's "Aborted!" and 1)."""
 
@@ -144,7 +112,7 @@ def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> No
     from app.items import item_from_dict
     from app.launcher import AgentSpec, LaunchError
 
-    agent, extra = _split_agent_args(args)
+    agent, extra = split_agent_args(args)
     try:
         spec = AgentSpec.resolve(agent, Path.cwd(), extra)
         _, cleaned = running_state(spec, name)

@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from app import exitcodes
-from app.cli import CONTEXT, fail
+from app.cli_common import CONTEXT, fail
 
 SPEED = click.FloatRange(min=0.0)
 MAX_GAP_HELP = "Longest pause between two items, in recorded seconds ('inf' keeps every pause)."

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from app.cli import CONTEXT, fail, session_option
+from app.cli_common import CONTEXT, fail, session_option
 
 
 def demo_agent_path() -> Path:
@@ -117,11 +117,11 @@ def chat(
     agent if this command started it.
     """
     from app.backend import DaemonBackend
-    from app.cli import _split_agent_args
+    from app.cli_common import split_agent_args
 
     if script is None and (exit_after or screenshot):
         raise click.UsageError("--exit-after and --screenshot go with --script")
-    agent, extra = _split_agent_args(args)
+    agent, extra = split_agent_args(args)
     spec = _spec_or_fail(agent, extra)
     backend = DaemonBackend(spec, name=name, connect_timeout=connect_timeout)
     if script is None:

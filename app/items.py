@@ -153,13 +153,22 @@ class Usage(ChatItem):
     type: ClassVar[str] = "usage"
     models: list[dict[str, Any]] = field(default_factory=list)
 
+    def _llm_sum(self, key: str) -> int:
+        return sum(int(m.get(key, 0)) for m in self.models if m.get("kind") == "llm")
+
+    @property
+    def input_tokens(self) -> int:
+        """LLM input tokens of the session so far."""
+        return self._llm_sum("input_tokens")
+
+    @property
+    def output_tokens(self) -> int:
+        """LLM output tokens of the session so far."""
+        return self._llm_sum("output_tokens")
+
     @property
     def total_tokens(self) -> int:
-        return sum(
-            int(m.get("input_tokens", 0)) + int(m.get("output_tokens", 0))
-            for m in self.models
-            if m.get("kind") == "llm"
-        )
+        return self.input_tokens + self.output_tokens
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -27,10 +27,8 @@ STATE_LABEL = {
 
 
 def usage_tokens(usage: it.Usage) -> tuple[int, int]:
-    """``(input, output)`` LLM tokens: :attr:`app.items.Usage.total_tokens` split into
-    the input tokens of the LLM models and the rest."""
-    tin = sum(int(m.get("input_tokens", 0)) for m in usage.models if m.get("kind") == "llm")
-    return tin, usage.total_tokens - tin
+    """``(input, output)`` LLM tokens of the session."""
+    return usage.input_tokens, usage.output_tokens
 
 
 class Spinner(Static):

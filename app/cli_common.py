@@ -1,0 +1,45 @@
+"""What every ``parley`` command module shares: click settings, the error exit, the
+session option and the ``[AGENT] [-- ARGS]`` split. Click and the standard library
+only (the ``parley say`` path loads it)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from app import exitcodes
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+def fail(message: str, code: int = exitcodes.FAILURE) -> NoReturn:
+    """Print ``parley: <message>`` on stderr and exit with ``code``."""
+    click.echo(f"parley: {message}", err=True)
+    sys.exit(code)
+
+
+def session_option(f: Any) -> Any:
+    """The ``-s/--session NAME`` option of every command that finds a session."""
+    return click.option(
+        "-s",
+        "--session",
+        "name",
+        metavar="NAME",
+        envvar="PARLEY_SESSION",
+        help="Name of the session, to run more than one per project.",
+    )(f)
+
+
+def split_agent_args(args: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
+    """``[AGENT] [-- ARGS…]``: click drops the ``--``, so find it in argv."""
+    argv = sys.argv[1:]
+    if "--" in argv:
+        extra = tuple(argv[argv.index("--") + 1 :])
+        before = args[: len(args) - len(extra)] if extra else args
+    else:
+        before, extra = args, ()
+    if len(before) > 1:
+        raise click.UsageError("give one agent file; pass agent arguments after --")
+    return (before[0] if before else None), extra
