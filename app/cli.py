@@ -18,16 +18,7 @@ from typing import Any, NoReturn
 import click
 
 from app import exitcodes
-from app.cli_common import CONTEXT, fail, session_option, split_agent_args
-
-
-def _locate(name: str | None) -> Any:
-    from app.client import NoSession, locate
-
-    try:
-        return locate(Path.cwd(), name)
-    except NoSession as e:
-        fail(str(e))
+from app.cli_common import CONTEXT, fail, locate_or_fail, session_option, split_agent_args
 
 
 def _call(state: Any, op: str, timeout: float = 30.0, **args: Any) -> dict[str, Any]:
@@ -137,7 +128,7 @@ def stop(name: str | None) -> None:
     """End the session: stop the agent and the daemon."""
     from app.client import ControlClient
 
-    state = _locate(name)
+    state = locate_or_fail(name)
     _call(state, "stop")
     if not ControlClient(state).wait_gone(timeout=20):
         fail(f"the daemon (pid {state.daemon_pid}) did not exit in time")
@@ -174,7 +165,7 @@ def say(text: str | None, as_json: bool, timeout: float, no_wait: bool, name: st
         check_text(text)
     except InputError as e:
         fail(str(e), exitcodes.USAGE)
-    state = _locate(name)
+    state = locate_or_fail(name)
     print_item = _printer(as_json)
     status = None
     client = ControlClient(state)
@@ -220,7 +211,7 @@ def say(text: str | None, as_json: bool, timeout: float, no_wait: bool, name: st
 @session_option
 def status(as_json: bool, name: str | None) -> None:
     """Show the running session (exit 1 when none runs)."""
-    st = _call(_locate(name), "status")
+    st = _call(locate_or_fail(name), "status")
     st.pop("event", None)
     if as_json:
         click.echo(json.dumps(st, indent=2))
@@ -312,7 +303,7 @@ def history(as_json: bool, from_agent: bool, session: str | None, name: str | No
 
         items = load_recording(session)[1].items
     elif from_agent:
-        reply = _call(_locate(name), "agent_history")
+        reply = _call(locate_or_fail(name), "agent_history")
         items = [item_from_dict(d) for d in reply.get("items", [])]
     else:
         from app.eventlog import LogFormatError, read_log
@@ -338,7 +329,7 @@ def history(as_json: bool, from_agent: bool, session: str | None, name: str | No
 @session_option
 def cancel(as_json: bool, name: str | None) -> None:
     """Cancel the running turn and every turn queued before this cancel."""
-    turns = _call(_locate(name), "cancel").get("turns", [])
+    turns = _call(locate_or_fail(name), "cancel").get("turns", [])
     if as_json:
         click.echo(json.dumps({"cancelled": turns}))
     else:
@@ -360,7 +351,7 @@ def events(follow: bool, since: int, as_json: bool, name: str | None) -> None:
     from app.client import ControlClient, ControlError
     from app.items import item_from_dict
 
-    state = _locate(name)
+    state = locate_or_fail(name)
     print_item = _printer(as_json)
     try:
         for msg in ControlClient(state).stream("events", since=since, follow=follow):

@@ -14,10 +14,26 @@ from app import exitcodes
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
-def fail(message: str, code: int = exitcodes.FAILURE) -> NoReturn:
-    """Print ``parley: <message>`` on stderr and exit with ``code``."""
-    click.echo(f"parley: {message}", err=True)
+def fail(message: str, code: int = exitcodes.FAILURE, prefix: bool = True) -> NoReturn:
+    """Print ``parley: <message>`` on stderr and exit with ``code``.
+
+    ``prefix=False`` prints the message alone: "no session running …" starts its line,
+    as scripts match it."""
+    click.echo(f"parley: {message}" if prefix else message, err=True)
     sys.exit(code)
+
+
+def locate_or_fail(name: str | None) -> Any:
+    """The live session of the project around the current directory (an
+    :class:`app.state.SessionState`); else exit 1 with ``no session running …``."""
+    from pathlib import Path
+
+    from app.client import NoSession, locate
+
+    try:
+        return locate(Path.cwd(), name)
+    except NoSession as e:
+        fail(str(e), prefix=False)
 
 
 def session_option(f: Any) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from app.cli_common import CONTEXT, fail, session_option
+from app.cli_common import CONTEXT, fail, locate_or_fail, session_option
 
 
 def demo_agent_path() -> Path:
@@ -168,12 +168,8 @@ def attach(name: str | None) -> None:
     Exits 1 with `no session running` when there is none.
     """
     from app.backend import DaemonBackend
-    from app.client import NoSession, locate
 
-    try:
-        state = locate(Path.cwd(), name)
-    except NoSession as e:
-        fail(str(e))
+    state = locate_or_fail(name)
     backend = DaemonBackend(None, name=name, cwd=Path.cwd(), attach_only=True)
     run_chat(backend, title=f"{Path(state.agent_file).name} (attached)")
 

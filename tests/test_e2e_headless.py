@@ -92,7 +92,7 @@ def test_start_say_tool_say_handoff_stop(parley: Parley) -> None:
 
     after = parley("say", "what's the weather in San Francisco?")
     assert after.returncode == 1
-    assert after.stderr.startswith("parley: no session running")
+    assert after.stderr.startswith("no session running")
     assert after.stdout == ""
 
     # the event log outlives the session

@@ -168,7 +168,7 @@ def test_parley_attach_without_a_session_exits_1(module_home: Path) -> None:  # 
         [*parley_exe(), "attach"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 1
-    assert proc.stderr.startswith("parley: no session running")
+    assert proc.stderr.startswith("no session running")
     assert "textual" not in proc.stdout
 
 
