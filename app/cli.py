@@ -19,6 +19,8 @@ import click
 
 from app import exitcodes
 from app.cli_common import CONTEXT, fail, locate_or_fail, session_option, split_agent_args
+from app.cli_record import register as register_record_commands
+from app.cli_tui import register as register_tui_commands
 
 
 def _call(state: Any, op: str, timeout: float = 30.0, **args: Any) -> dict[str, Any]:
@@ -367,10 +369,8 @@ def events(follow: bool, since: int, as_json: bool, name: str | None) -> None:
         fail(f"could not reach the daemon: {e}")
 
 
-from app.cli_record import register as _register_record; _register_record(cli)  # noqa: E402, E702, I001  # fmt: skip
-
-
-from app.cli_tui import register as _register_tui; _register_tui(cli)  # noqa: E402, E702, I001  # fmt: skip
+register_record_commands(cli)
+register_tui_commands(cli)
 
 
 def main() -> None:
