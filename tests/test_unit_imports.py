@@ -21,11 +21,13 @@ def modules_after(code: str) -> set[str]:
 @pytest.mark.parametrize(
     "code",
     [
-        "import app.cli, app.client, app.items, app.state, app.limits",
-        "import headless.render",
+        "import parley.app.cli.commands, parley.app.daemon.client, parley.app.protocol.items, "
+        "parley.app.daemon.state, parley.app.protocol.limits",
+        "import parley.headless.render",
         # what `parley say` loads: the CLI module, then the say command's imports
-        "import app.cli; from app.client import ControlClient; "
-        "from app.items import item_from_dict; from headless.render import TextRenderer",
+        "import parley.app.cli.commands; from parley.app.daemon.client import ControlClient; "
+        "from parley.app.protocol.items import item_from_dict; "
+        "from parley.headless.render import TextRenderer",
     ],
 )
 def test_say_path_imports_no_textual_no_asyncio_no_protobuf(code: str) -> None:
@@ -38,7 +40,8 @@ def test_say_path_imports_no_textual_no_asyncio_no_protobuf(code: str) -> None:
 
 def test_app_core_never_imports_textual() -> None:
     mods = modules_after(
-        "import app.engine, app.session, app.daemon, app.aclient, app.daemonctl, "
-        "app.eventlog, app.recordings"
+        "import parley.app.agent.engine, parley.app.session.session, parley.app.daemon.process, "
+        "parley.app.daemon.aclient, parley.app.daemon.control, parley.app.session.eventlog, "
+        "parley.app.session.recordings"
     )
     assert "textual" not in mods

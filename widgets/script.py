@@ -8,7 +8,7 @@ is on screen, then pauses ``pause`` seconds. At the end it can save an SVG scree
 and quit the app.
 
 It learns when a turn is over from :class:`TurnWatcher`, a pass-through
-:class:`app.backend.ChatBackend` that notes the turn ids ``say`` returns and the
+:class:`parley.app.backend.ChatBackend` that notes the turn ids ``say`` returns and the
 items ``follow`` yields; the app itself is driven only through keys and its public
 attributes (``prompt``, ``items_seen``, ``quitting``).
 """
@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app import exitcodes
-from app import items as it
+from parley.app.cli import exitcodes
+from parley.app.protocol import items as it
 
 #: seconds a scripted turn may take before the script gives up
 TURN_TIMEOUT = 120.0
@@ -45,7 +45,7 @@ def read_script(path: Path | str) -> list[str]:
 
 
 class TurnWatcher:
-    """Wraps a :class:`app.backend.ChatBackend` and records what passes through it:
+    """Wraps a :class:`parley.app.backend.ChatBackend` and records what passes through it:
     ``turns`` (the ids ``say`` returned, or the exception it raised, in order),
     ``finished`` (turn id → its ``turn_finished`` item), ``items_seen`` and whether
     :meth:`start` completed (``start_done``, ``start_error``). Every other attribute
@@ -206,7 +206,7 @@ def run_scripted(
     """``parley chat --script``: run the chat app on ``backend`` with the script as
     its auto-pilot, then say on stderr how it went. Returns the exit code: 0 when
     every line was sent and every turn finished ``ok``, else 1."""
-    from app.cli_tui import run_chat
+    from parley.app.cli.tui import run_chat
 
     try:
         lines = read_script(script)

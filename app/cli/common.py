@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 import click
 
-from app import exitcodes
+from parley.app.cli import exitcodes
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -25,10 +25,10 @@ def fail(message: str, code: int = exitcodes.FAILURE, prefix: bool = True) -> No
 
 def locate_or_fail(name: str | None) -> Any:
     """The live session of the project around the current directory (an
-    :class:`app.state.SessionState`); else exit 1 with ``no session running …``."""
+    :class:`parley.app.daemon.state.SessionState`); else exit 1 with ``no session running …``."""
     from pathlib import Path
 
-    from app.client import NoSession, locate
+    from parley.app.daemon.client import NoSession, locate
 
     try:
         return locate(Path.cwd(), name)

@@ -147,7 +147,7 @@ class SessionState:
 def find_session(cwd: Path, name: str | None = None) -> tuple[Path, SessionState] | None:
     """The session of the project containing ``cwd``: walks up from ``cwd`` and
     returns the first directory whose daemon left a state file (not checked for
-    liveness; see :func:`app.client.locate`)."""
+    liveness; see :func:`parley.app.daemon.client.locate`)."""
     cwd = cwd.resolve()
     for d in (cwd, *cwd.parents):
         sdir = session_dir(session_key(d, name))
