@@ -135,7 +135,7 @@ class ItemsBackend:
         """Items of an event log (``events.jsonl``, see :mod:`parley.app.session.eventlog`) and the
         agent log recorded with it; raises :class:`parley.app.session.eventlog.LogFormatError`."""
         from parley.app.session.eventlog import read_log
-        from parley.app.session.replay import recorded_agent_log
+        from parley.app.session.recordings import recorded_agent_log
 
         rec = read_log(path)
         if "agent_log" not in kwargs:

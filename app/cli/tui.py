@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from parley.app.cli import exitcodes
 from parley.app.cli.common import CONTEXT, fail, locate_or_fail, session_option
 
 
@@ -59,6 +60,50 @@ def release(backend: Any) -> None:
     if getattr(backend, "started_daemon", False) or getattr(backend, "booting", False):
         with contextlib.suppress(Exception):
             asyncio.run(backend.close())
+
+
+def run_scripted(
+    backend: Any,
+    script: Path,
+    *,
+    title: str,
+    type_delay: float,
+    pause: float,
+    exit_after: bool,
+    screenshot: Path | None,
+) -> int:
+    """``parley chat --script``: run the chat app on ``backend`` with the script as
+    its auto-pilot, then say on stderr how it went. Returns the exit code: 0 when
+    every line was sent and every turn finished ``ok``, else 1."""
+    from parley.widgets.script import ScriptRunner, TurnWatcher, read_script
+
+    try:
+        lines = read_script(script)
+    except (OSError, UnicodeDecodeError) as e:
+        print(f"parley: cannot read the script {script}: {e}", file=sys.stderr)
+        return exitcodes.FAILURE
+    watcher = TurnWatcher(backend)
+    runner = ScriptRunner(
+        lines,
+        watcher,
+        type_delay=type_delay,
+        pause=pause,
+        exit_after=exit_after,
+        screenshot=screenshot,
+    )
+    run_chat(watcher, title=title, auto_pilot=runner)
+    failed = [f"{n + 1}: {s}" for n, s in enumerate(runner.statuses) if s != "ok"]
+    done = f"{len(runner.statuses)} of {len(lines)} lines sent"
+    if runner.screenshot_path:
+        print(f"parley: screenshot saved to {runner.screenshot_path}", file=sys.stderr)
+    if runner.error:
+        print(f"parley: script stopped ({done}): {runner.error}", file=sys.stderr)
+        return exitcodes.FAILURE
+    if failed:
+        print(f"parley: script done ({done}); turns not ok: {', '.join(failed)}", file=sys.stderr)
+        return exitcodes.FAILURE
+    print(f"parley: script done ({done}, all ok)", file=sys.stderr)
+    return exitcodes.OK
 
 
 def _spec_or_fail(agent: str | None, extra: tuple[str, ...]) -> Any:
@@ -127,8 +172,6 @@ def chat(
     if script is None:
         run_chat(backend, title=spec.agent_file.name)
         return
-    from parley.widgets.script import run_scripted
-
     code = run_scripted(
         backend,
         script,

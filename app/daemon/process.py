@@ -21,7 +21,6 @@ the agent is spawned.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -35,16 +34,8 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from parley.app.agent.launcher import AgentSpec, spawn_agent, stop_process_group
+from parley.app.daemon.ready import report
 from parley.app.daemon.state import LOCK_FILE, new_session_id, session_data_dir, session_dir
-
-
-def report(ready: Any, **obj: Any) -> None:
-    """Write the one readiness line to ``parley start`` and close the pipe (later
-    calls do nothing)."""
-    with contextlib.suppress(OSError, ValueError):
-        ready.write(json.dumps(obj) + "\n")
-        ready.flush()
-        ready.close()
 
 
 def _redirect_output(path: Path) -> None:

@@ -43,7 +43,7 @@ from typing import Any
 
 from parley.app.agent.engine import EngineError
 from parley.app.agent.launcher import AgentSpec, LaunchError
-from parley.app.daemon.process import report
+from parley.app.daemon.ready import report
 from parley.app.daemon.state import STATE_FILE, SessionState, session_dir, tail
 from parley.app.protocol import items as it
 from parley.app.protocol.limits import CONTROL_LINE_LIMIT, InputError

@@ -185,6 +185,14 @@ def _from_file(path: Path) -> SessionRecord:
     return SessionRecord(path.parent, head, log=path)
 
 
+def recorded_agent_log(event_log: Path | str) -> Path | None:
+    """The agent log kept with the recording at ``event_log``
+    (:attr:`SessionRecord.agent_log`), or ``None`` when there is none."""
+    path = Path(event_log)
+    log = SessionRecord(path.parent, {}, log=path).agent_log
+    return log if log.exists() else None
+
+
 def human_size(n: int) -> str:
     """``n`` bytes as ``812 B``, ``4.2 KB``, ``1.3 MB`` (powers of 1024)."""
     size = float(n)

@@ -89,17 +89,6 @@ def timed_text(
             yield at, text
 
 
-def recorded_agent_log(event_log: Path | str) -> Path | None:
-    """The agent log kept with the recording at ``event_log``
-    (:attr:`parley.app.session.recordings.SessionRecord.agent_log`), or ``None`` when there is
-    none."""
-    from parley.app.session.recordings import SessionRecord
-
-    path = Path(event_log)
-    log = SessionRecord(path.parent, {}, log=path).agent_log
-    return log if log.exists() else None
-
-
 class ReplayBackend:
     """A recorded session played back at its recorded pace, for the chat UI.
 
@@ -140,6 +129,7 @@ class ReplayBackend:
         """Replay an event log and the agent log recorded with it; raises
         :class:`parley.app.session.eventlog.LogFormatError`."""
         from parley.app.session.eventlog import read_log
+        from parley.app.session.recordings import recorded_agent_log
 
         rec = read_log(path)
         if "agent_log" not in kwargs:
