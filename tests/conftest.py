@@ -25,8 +25,10 @@ ECHO = AGENTS / "echo.py"
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Stop early when the editable install lacks a module of this tree: it links files
     (setuptools strict mode), so a module added since the install is not importable."""
-    import parley.app
-
+    try:
+        import parley.app
+    except ImportError as e:
+        pytest.exit(f"parley is not installed here ({e}): run `pip install -e '.[dev]'`", 4)
     installed = Path(parley.app.__file__).parent.parent
     missing = [
         str(f.relative_to(ROOT))
