@@ -20,6 +20,7 @@ import click
 from app import exitcodes
 from app.cli_common import CONTEXT, fail, locate_or_fail, session_option, split_agent_args
 from app.cli_record import register as register_record_commands
+from app.cli_rerun import register as register_rerun_command
 from app.cli_tui import register as register_tui_commands
 
 
@@ -389,6 +390,7 @@ def events(follow: bool, since: int, as_json: bool, name: str | None) -> None:
 
 
 register_record_commands(cli)
+register_rerun_command(cli)
 register_tui_commands(cli)
 
 
