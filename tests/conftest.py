@@ -18,7 +18,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENTS = ROOT / "testdata" / "agents"
-DEMO = AGENTS / "demo.py"
+#: the bundled demo agent (shipped in the package: app/demo/)
+DEMO = ROOT / "app" / "demo" / "agent.py"
+SCRIPTED_LLM = ROOT / "app" / "demo" / "scripted_llm.py"
 ECHO = AGENTS / "echo.py"
 
 
@@ -134,7 +136,8 @@ def demo_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Parley]:
 
 
 def copy_agent(src: Path, dest_dir: Path) -> Path:
-    """Copy a testdata agent (and the scripted LLM it imports) into ``dest_dir``."""
+    """Copy a testdata agent (and the scripted LLM it imports, the module itself, not
+    testdata's re-export) into ``dest_dir``."""
     dest_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(AGENTS / "scripted_llm.py", dest_dir / "scripted_llm.py")
+    shutil.copy(SCRIPTED_LLM, dest_dir / "scripted_llm.py")
     return Path(shutil.copy(src, dest_dir / src.name))

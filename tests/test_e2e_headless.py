@@ -1,6 +1,6 @@
 """End to end: the real `parley` CLI, the real daemon, real livekit-agents agents.
 
-Only the model is scripted (testdata/agents/scripted_llm.py); nothing else is faked.
+Only the model is scripted (app/demo/scripted_llm.py); nothing else is faked.
 """
 
 from __future__ import annotations
@@ -333,3 +333,26 @@ def test_a_failed_restart_refuses_turns_instead_of_hanging(
         assert "the agent" in proc.stderr
     finally:
         p.stop_quietly()
+
+
+def test_start_demo_runs_the_bundled_agent_as_this_directorys_session(
+    parley_home: Path, tmp_path: Path
+) -> None:
+    p = Parley(parley_home, cwd=tmp_path)  # an empty directory: no agent.py, no project
+    try:
+        started = p("start", "--demo", check=True)
+        assert "Agent:      concierge" in started.stdout
+        assert "lookup_booking" in started.stdout
+        assert status_json(p)["project"] == str(tmp_path.resolve())
+        said = p("say", "look up booking ABC123", check=True)
+        assert "two nights at the Harbor Hotel" in said.stdout
+        p("stop", check=True)
+        assert p("status").returncode == 1
+    finally:
+        p.stop_quietly()
+
+
+def test_start_demo_takes_no_agent(parley_home: Path, tmp_path: Path) -> None:
+    proc = Parley(parley_home, cwd=tmp_path)("start", "--demo", str(DEMO))
+    assert proc.returncode == 2
+    assert "--demo runs the bundled demo agent" in proc.stderr

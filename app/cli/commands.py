@@ -95,20 +95,32 @@ def cli() -> None:
     show_default=True,
     help="Seconds to wait for the agent to connect.",
 )
-def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> None:
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Run parley's bundled demo agent (needs parley[demo]) as this directory's session.",
+)
+def start(args: tuple[str, ...], name: str | None, connect_timeout: float, demo: bool) -> None:
     """Start AGENT in a background session.
 
     AGENT is a livekit-agents file; by default agent.py or src/agent.py in this
     directory or above. Returns once the agent is connected in text mode, printing
-    its id, tools and greeting.
+    its id, tools and greeting. With --demo, the bundled demo agent runs instead.
     """
     from parley.app.agent.launcher import AgentSpec, LaunchError
     from parley.app.daemon.control import StartError, running_state, start_daemon
     from parley.app.protocol.items import item_from_dict
 
     agent, extra = split_agent_args(args)
+    if demo and (agent or extra):
+        raise click.UsageError("--demo runs the bundled demo agent: give no AGENT or AGENT_ARGS")
     try:
-        spec = AgentSpec.resolve(agent, Path.cwd(), extra)
+        if demo:
+            from parley.app.demo import demo_spec
+
+            spec = demo_spec(Path.cwd())
+        else:
+            spec = AgentSpec.resolve(agent, Path.cwd(), extra)
         _, cleaned = running_state(spec, name)
         if cleaned:
             click.echo("parley: cleaned up a stale session (its daemon had died)", err=True)
