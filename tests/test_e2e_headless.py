@@ -208,11 +208,9 @@ def test_missing_agent_file(parley: Parley) -> None:
 def test_agent_with_syntax_error_fails_fast(parley: Parley, tmp_path: Path) -> None:
     agent = copy_agent(ECHO, tmp_path / "broken")
     agent.write_text(agent.read_text() + "\ndef broken(:\n")
-    t0 = time.monotonic()
-    proc = parley("start", str(agent))
-    elapsed = time.monotonic() - t0
+    # an hour's connect timeout: only the agent's exit can end the start in time
+    proc = parley("start", "--connect-timeout", "3600", str(agent))
     assert proc.returncode == 1
-    assert elapsed < 10, elapsed
     assert "exited with code" in proc.stderr and "SyntaxError" in proc.stderr
     assert parley("status").returncode == 1
 

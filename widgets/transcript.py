@@ -11,6 +11,7 @@ user is there (Textual's anchor) and is left alone while they scroll back.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from textual.await_remove import AwaitRemove
 from textual.containers import VerticalScroll
@@ -97,7 +98,26 @@ class Transcript(VerticalScroll, can_focus=False):
         self._update_earlier()
 
     def _following(self) -> bool:
-        return self.is_anchored and not self._anchor_released
+        return self.is_anchored and not self._scrolled_back
+
+    # Textual keeps "the user scrolled away from the anchor" private; track it with the
+    # public hooks, by Textual's own rules: scrolling by the user releases the anchor,
+    # reaching the bottom again (or scroll_end) restores it.
+    _scrolled_back = False
+
+    def release_anchor(self) -> None:
+        super().release_anchor()
+        self._scrolled_back = True
+
+    def scroll_end(self, **kwargs: Any) -> None:
+        if self.is_anchored:
+            self._scrolled_back = False
+        super().scroll_end(**kwargs)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self._scrolled_back and new_value >= self.max_scroll_y:
+            self._scrolled_back = False
 
     def _trim(self) -> AwaitRemove | None:
         """Unmount the oldest rows beyond the window (counting those being mounted)."""
