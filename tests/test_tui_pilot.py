@@ -144,7 +144,8 @@ async def test_handoff_updates_the_agents_pane() -> None:
         await wait_until(pilot, lambda: app.agents.info.get("id") == "billing")
         assert "check_balance" in app.agents.info["tools"]
         card = str(app.agents.query_one("#agent-card").visual)
-        assert "billing" in card and "check_balance" in card
+        tools = str(app.agents.query_one("#agent-tools").visual)
+        assert "billing" in card and "check_balance" in tools
         timeline = str(app.agents.query_one("#handoffs").visual)
         assert "concierge → billing" in timeline
         # the unprompted greeting of the new agent shows too
