@@ -294,17 +294,19 @@ class ParleyApp(CommandsMixin, App[None]):
 
     async def _replay_progress(self) -> None:
         """During a replay (a backend with playback ``offsets``, :class:`app.replay.
-        ReplayBackend`): item i of n and the time played in the status bar; at the
-        end a marker row and the state "replay finished"."""
+        ReplayBackend`): item i of n and its recorded time of the whole in the status
+        bar; at the end a marker row and the state "replay finished"."""
         offsets = getattr(self.backend, "offsets", None)
         if not self.backend.is_replay or not offsets or self.replay_finished:
             return
-        shown = min(self.items_seen, len(offsets))
-        self.status.replay = (shown, len(offsets), offsets[shown - 1], offsets[-1])
-        if shown == len(offsets):
+        items = self.backend.items
+        shown = min(self.items_seen, len(items))
+        t0 = items[0].ts
+        self.status.replay = (shown, len(items), items[shown - 1].ts - t0, items[-1].ts - t0)
+        if shown == len(items):
             self.replay_finished = True
             self.status.state = "replay finished"
-            recorded = self.backend.items[-1].ts - self.backend.items[0].ts
+            recorded = items[-1].ts - t0
             await self.transcript.add_notice(
                 f"■ End of the recording: {shown:,} items, {clock(recorded)[1:]} recorded. "
                 "Ctrl+Q quits.",
@@ -592,6 +594,7 @@ class ParleyApp(CommandsMixin, App[None]):
             self.screen.set_class(narrow, "-narrow")
             self.overlay = None
             self.query_one(Footer).compact = narrow
+            self.status.compact = narrow
         self._apply_panes()
 
     def _apply_panes(self) -> None:

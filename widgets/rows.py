@@ -220,9 +220,10 @@ class ToolRow(Row):
         parts: list[Content | str | tuple[str, str]] = [
             (TOOL_ICONS.get(call.status, "?") + " ", "bold"),
             (clean_text(call.name), "bold"),
-            " ",
-            Content.styled(args_summary(call.arguments, 60), "$text-muted"),
         ]
+        summary = args_summary(call.arguments, 60)
+        if summary:
+            parts += [" ", Content.styled(summary, "$text-muted")]
         output = clean_text(call.output or "").strip()
         if call.status != "running":
             parts.append(Content.styled(f"  {format_ms(call.duration_ms)}", "$text-muted"))

@@ -135,7 +135,7 @@ class Spinner(Static):
 
 
 def _clock(seconds: float) -> str:
-    s = max(0, int(round(seconds)))
+    s = max(0, int(seconds))
     return f"{s // 60}:{s % 60:02d}"
 
 
@@ -143,8 +143,9 @@ class StatusBar(Horizontal):
     """``state`` is the agent state (livekit-agents' ``agent_state_changed`` values,
     or parley's own: starting, restarting, stopping, disconnected, call ended, replay
     finished). ``tokens`` is the session's ``(input, output)``; ``agent_tokens`` the
-    current agent process's share. ``replay`` is ``(items shown, items, seconds
-    played, seconds in all)`` during a replay."""
+    current agent process's share (``compact``: the total only, for a narrow
+    terminal). ``replay`` is ``(items shown, items, seconds recorded up to the last
+    item shown, seconds recorded in all)`` during a replay."""
 
     state: reactive[str] = reactive("starting")
     latency_ms: reactive[float | None] = reactive(None)
@@ -153,6 +154,7 @@ class StatusBar(Horizontal):
     tokens: reactive[tuple[int, int]] = reactive((0, 0))
     agent_tokens: reactive[tuple[int, int]] = reactive((0, 0))
     replay: reactive[tuple[int, int, float, float] | None] = reactive(None)
+    compact: reactive[bool] = reactive(False)
 
     def __init__(self, frozen: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -183,7 +185,7 @@ class StatusBar(Horizontal):
         parts = []
         if self.replay is not None:
             shown, total, at, length = self.replay
-            parts.append(f"replay {shown}/{total} · {_clock(at)} / {_clock(length)}")
+            parts.append(f"{shown}/{total} items · {_clock(at)} / {_clock(length)}")
         if self.latency_ms is not None:
             parts.append(f"last turn {format_ms(self.latency_ms)}")
         if self.turn_metrics:
@@ -202,10 +204,12 @@ class StatusBar(Horizontal):
         agent = sum(self.agent_tokens)
         if not total:
             text = ""
+        elif self.compact:
+            text = f"{total:,} tokens"
         elif agent != total:
             text = f"tokens {total:,} (this agent {agent:,})"
         else:
             text = f"tokens {total:,} (in {tin:,} · out {tout:,})"
         self.query_one("#tokens", Static).update(text)
 
-    watch_tokens = watch_agent_tokens = _tokens
+    watch_tokens = watch_agent_tokens = watch_compact = _tokens

@@ -33,8 +33,7 @@ def tool_summary(call: it.ToolCall) -> Content:
         (TOOL_ICONS.get(call.status, "?") + " ", f"bold {style}"),
         Content.styled(f"{duration:>8} ", "$text-muted"),
         Content.styled(clean_text(call.name), "bold"),
-        " ",
-        Content.styled(args_summary(call.arguments, 40), "$text-muted"),
+        Content.styled(f" {args_summary(call.arguments, 40)}".rstrip(), "$text-muted"),
     )
 
 
