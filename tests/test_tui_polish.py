@@ -15,14 +15,14 @@ from test_tui_widgets import ScriptedBackend, loaded, recorded
 from textual.widgets import Footer, OptionList
 from textual.widgets._toast import ToastRack
 
-from app import items as it
-from app.backend import ItemsBackend
-from app.cli import cli
-from app.eventlog import read_log
-from app.replay import ReplayBackend
-from widgets.app import make_app
-from widgets.commands import output_name
-from widgets.rows import (
+from parley.app.backend import ItemsBackend
+from parley.app.cli.commands import cli
+from parley.app.protocol import items as it
+from parley.app.session.eventlog import read_log
+from parley.app.session.replay import ReplayBackend
+from parley.widgets.app import make_app
+from parley.widgets.commands import output_name
+from parley.widgets.rows import (
     AgentRow,
     EndedRow,
     ErrorRow,
@@ -34,8 +34,8 @@ from widgets.rows import (
     format_ms,
     readable_error,
 )
-from widgets.status_bar import UsageTotals
-from widgets.tools_pane import tool_summary
+from parley.widgets.status_bar import UsageTotals
+from parley.widgets.tools_pane import tool_summary
 
 LLM_ERROR = (
     "type='llm_error' timestamp=1795357217.810971 label='scripted_llm.ScriptedLLM' "

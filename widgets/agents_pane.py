@@ -11,8 +11,8 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from app import items as it
-from widgets.rows import clean_text
+from parley.app.protocol import items as it
+from parley.widgets.rows import clean_text
 
 INSTRUCTION_LINES = 3
 

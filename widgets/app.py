@@ -1,7 +1,7 @@
 """The parley chat app: one screen with the transcript, the tool calls and agents
 panes, the agent log, a status bar and the input box.
 
-The app talks to a :class:`app.backend.ChatBackend` only. A worker consumes
+The app talks to a :class:`parley.app.backend.ChatBackend` only. A worker consumes
 ``backend.follow()`` and posts :class:`ItemsArrived` batches; :meth:`ParleyApp.route`
 is the one place that dispatches each chat item to the widget that shows it. Build
 the app with :func:`make_app` (the CLI and the tests use it).
@@ -23,15 +23,15 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
-from app import items as it
-from app.backend import BackendError, ChatBackend
-from app.state import tail
-from widgets.agents_pane import AgentsPane, clock
-from widgets.banner import Banner
-from widgets.commands import CommandsMixin
-from widgets.log_pane import AgentLogPane
-from widgets.prompt import PromptInput
-from widgets.rows import (
+from parley.app.backend import BackendError, ChatBackend
+from parley.app.daemon.state import tail
+from parley.app.protocol import items as it
+from parley.widgets.agents_pane import AgentsPane, clock
+from parley.widgets.banner import Banner
+from parley.widgets.commands import CommandsMixin
+from parley.widgets.log_pane import AgentLogPane
+from parley.widgets.prompt import PromptInput
+from parley.widgets.rows import (
     AgentRow,
     EndedRow,
     ErrorRow,
@@ -44,9 +44,9 @@ from widgets.rows import (
     one_line,
     readable_error,
 )
-from widgets.status_bar import StatusBar, TurnMetrics, UsageTotals
-from widgets.tools_pane import ToolsPane
-from widgets.transcript import Transcript
+from parley.widgets.status_bar import StatusBar, TurnMetrics, UsageTotals
+from parley.widgets.tools_pane import ToolsPane
+from parley.widgets.transcript import Transcript
 
 CRASH_KEYS = "Ctrl+R restarts the agent in this session · F4 shows the agent log · Ctrl+Q quits"
 ENDED_KEYS = "Ctrl+R starts a new call in this session · F4 shows the agent log · Ctrl+Q quits"

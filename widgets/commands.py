@@ -14,17 +14,14 @@ import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
-from app.eventlog import LogFormatError, Recording, read_log
-from app.export import export, to_markdown
-from widgets.screens import AgentInfoScreen
-
-if TYPE_CHECKING:
-    from widgets.app import ParleyApp
+from parley.app.session.eventlog import LogFormatError, Recording, read_log
+from parley.headless.export import export, to_markdown
+from parley.widgets.screens import AgentInfoScreen
 
 #: palette entry → (format, file suffix)
 EXPORTS = {
@@ -46,7 +43,7 @@ def output_name(session_id: str | None, suffix: str, when: float | None = None) 
     return f"parley-{sid or 'session'}-{stamp}.{suffix}"
 
 
-def session_recording(app: ParleyApp) -> tuple[Recording, Path | None]:
+def session_recording(app: Any) -> tuple[Recording, Path | None]:
     """The session as recorded: its event log when the backend has one (the daemon's
     ``events.jsonl``, the replayed file), else the header and items the app has seen."""
     path = getattr(app.backend, "event_log_path", None)
@@ -71,13 +68,14 @@ def render_export(rec: Recording, fmt: str, path: Path | None) -> str:
         return "\n".join(lines) + "\n"
     if fmt == "md":
         return to_markdown(rec)
-    from app.export import to_cast, to_html
+    from parley.headless.export import to_cast, to_html
 
     return to_html(rec) if fmt == "html" else to_cast(rec)
 
 
 class CommandsMixin:
-    """The palette commands of :class:`widgets.app.ParleyApp` (mixed into it)."""
+    """The palette commands of :class:`parley.widgets.app.ParleyApp` (mixed into it;
+    ``self`` is that app)."""
 
     def _out_path(self: Any, suffix: str) -> Path:
         path: Path = self.export_dir / output_name(self.backend.header.get("session_id"), suffix)

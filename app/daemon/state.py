@@ -147,7 +147,7 @@ class SessionState:
 def find_session(cwd: Path, name: str | None = None) -> tuple[Path, SessionState] | None:
     """The session of the project containing ``cwd``: walks up from ``cwd`` and
     returns the first directory whose daemon left a state file (not checked for
-    liveness; see :func:`app.client.locate`)."""
+    liveness; see :func:`parley.app.daemon.client.locate`)."""
     cwd = cwd.resolve()
     for d in (cwd, *cwd.parents):
         sdir = session_dir(session_key(d, name))
@@ -157,16 +157,12 @@ def find_session(cwd: Path, name: str | None = None) -> tuple[Path, SessionState
     return None
 
 
-def tail(path: Path | str, lines: int = 20) -> str:
-    """The last ``lines`` lines of a text file ('' if missing), read from the end so a
-    large log costs no more than its tail."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            block = min(size, 64 * 1024)
-            f.seek(size - block)
-            data = f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-    return "\n".join(data.splitlines()[-lines:])
+def tail(path: Path | str, lines: int = 20, *, color: bool = True) -> str:
+    """The last ``lines`` lines of a log file ('' if missing), one per log line, read
+    from the end so a large log costs no more than its tail; see
+    :func:`parley.app.agent.agentlog.tail` (control characters escaped, long lines cut, SGR colour
+    codes kept unless ``color=False``: print it through
+    :func:`parley.app.agent.agentlog.clean_text`)."""
+    from parley.app.agent.agentlog import tail as agent_log_tail
+
+    return agent_log_tail(path, lines, color=color)

@@ -11,9 +11,9 @@ import subprocess
 import sys
 from typing import Any
 
-from app.client import cleanup_stale, daemon_alive
-from app.launcher import AgentSpec
-from app.state import SessionState, session_dir, session_key, tail
+from parley.app.agent.launcher import AgentSpec
+from parley.app.daemon.client import cleanup_stale, daemon_alive
+from parley.app.daemon.state import SessionState, session_dir, session_key, tail
 
 
 class StartError(Exception):
@@ -44,10 +44,18 @@ def running_state(spec: AgentSpec, name: str | None) -> tuple[SessionState | Non
 
 
 def start_daemon(
-    spec: AgentSpec, name: str | None = None, connect_timeout: float = 60.0
+    spec: AgentSpec,
+    name: str | None = None,
+    connect_timeout: float = 60.0,
+    header: dict[str, Any] | None = None,
+    watch: bool = False,
 ) -> dict[str, Any]:
     """Spawn a detached daemon for ``spec`` and wait until its agent is connected in
     text mode (or has failed).
+
+    ``header`` adds fields to the session's event log header (``parley rerun`` puts
+    ``rerun_of`` there); ``watch`` reloads the agent when its project's sources change
+    (see :mod:`app.watch`).
 
     Returns the daemon's ready message: ``{"ok": True, "state": {...status...},
     "agent_info": {"id", "instructions", "tools"}, "items": [boot items as dicts]}``.
@@ -66,11 +74,13 @@ def start_daemon(
         "python": spec.python,
         "extra_args": list(spec.extra_args),
         "connect_timeout": connect_timeout,
+        "header": header or {},
+        "watch": watch,
     }
     err_path = sdir / "daemon-start.err"
     with open(err_path, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "app.daemon", json.dumps(cfg)],
+            [sys.executable, "-m", "parley.app.daemon.process", json.dumps(cfg)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=err,
