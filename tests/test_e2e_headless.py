@@ -10,10 +10,13 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
+import psutil
+import pytest
 from conftest import DEMO, ECHO, Parley, copy_agent, wait_until
+
+pytestmark = pytest.mark.e2e
 
 WEATHER_TURN = """
   ● You
@@ -54,6 +57,16 @@ def port_is_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def daemons_for(agent: Path) -> list[int]:
+    """Pids of parley daemons started for ``agent`` (its path is in their config)."""
+    pids = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmd = proc.info["cmdline"] or []
+        if "parley.app.daemon.process" in cmd and any(str(agent) in arg for arg in cmd):
+            pids.append(proc.pid)
+    return pids
 
 
 def status_json(parley: Parley) -> dict:
@@ -190,10 +203,10 @@ def test_state_files_are_private(demo_session: Parley) -> None:
 
 
 def test_say_timeout_exits_124_and_turn_goes_on(demo_session: Parley) -> None:
-    t0 = time.monotonic()
     proc = demo_session("say", "--timeout", "1", "run a slow search for 3 seconds")
     assert proc.returncode == 124
-    assert time.monotonic() - t0 < 2.9
+    # say returned while the turn still runs in the session
+    assert status_json(demo_session)["turn_in_progress"] is not None
     assert "may still be running" in proc.stderr
     # the turn was not cancelled: it finishes and is in the log
     wait_until(lambda: "The search took 3 seconds" in demo_session("history").stdout, timeout=15)
@@ -248,11 +261,9 @@ def test_agent_that_never_connects_times_out_and_is_stopped(parley: Parley, tmp_
     agent = tmp_path / "hang" / "agent.py"
     agent.parent.mkdir()
     agent.write_text("import time\ntime.sleep(600)  # never builds an AgentServer\n")
-    t0 = time.monotonic()
     proc = parley("start", "--connect-timeout", "4", str(agent))
     assert proc.returncode == 1
     assert "did not connect within 4 s" in proc.stderr
-    assert time.monotonic() - t0 < 15
     leftovers = subprocess.run(
         ["pgrep", "-f", f"livekit.agents console {agent}"], capture_output=True, text=True
     )
@@ -281,9 +292,9 @@ def test_end_call_ends_the_session_cleanly(parley: Parley) -> None:
     wait_until(lambda: status_json(parley)["agent_state"] == "disconnected")
     after = parley("say", "hello?")
     assert after.returncode == 1 and "the agent is not connected" in after.stderr
-    t0 = time.monotonic()
+    agent_pid = status_json(parley)["agent_pid"]
     parley("stop", check=True)  # the agent swallows the first SIGTERM after end_call
-    assert time.monotonic() - t0 < 5
+    assert not _alive(agent_pid)  # stop returns once the agent is gone
 
 
 def test_ctrl_c_during_start_leaves_nothing_running(parley: Parley, tmp_path: Path) -> None:
@@ -300,9 +311,9 @@ def test_ctrl_c_during_start_leaves_nothing_running(parley: Parley, tmp_path: Pa
         lambda: not subprocess.run(["pgrep", "-f", pattern], capture_output=True).stdout,
         timeout=10,
     )
-    assert not subprocess.run(
-        ["pgrep", "-f", "parley.app.daemon.process"], capture_output=True
-    ).stdout.strip() or (parley("status").returncode == 1)
+    # the daemon this start spawned is gone too (its command line names the agent)
+    wait_until(lambda: not daemons_for(agent), timeout=10)
+    assert parley("status").returncode == 1
 
 
 def test_a_failed_restart_refuses_turns_instead_of_hanging(
@@ -324,10 +335,8 @@ def test_a_failed_restart_refuses_turns_instead_of_hanging(
             assert "exited with code" in str(e)
         else:
             raise AssertionError("restart of a broken agent must fail")
-        t0 = time.monotonic()
         proc = p("say", "--timeout", "20", "hello?")
-        assert proc.returncode == 1, proc.stderr
-        assert time.monotonic() - t0 < 5
+        assert proc.returncode == 1, proc.stderr  # refused: a hang would exit 124
         assert "the agent" in proc.stderr
     finally:
         p.stop_quietly()
@@ -348,9 +357,3 @@ def test_start_demo_runs_the_bundled_agent_as_this_directorys_session(
         assert p("status").returncode == 1
     finally:
         p.stop_quietly()
-
-
-def test_start_demo_takes_no_agent(parley_home: Path, tmp_path: Path) -> None:
-    proc = Parley(parley_home, cwd=tmp_path)("start", "--demo", str(DEMO))
-    assert proc.returncode == 2
-    assert "--demo runs the bundled demo agent" in proc.stderr
