@@ -5,7 +5,7 @@ connection, switches the agent to text mode, sends ``SessionRequest``\\ s and ma
 ``SessionResponse``\\ s by ``request_id``, and converts ``AgentSessionEvent``\\ s into
 :mod:`parley.app.protocol.items` (numbered with ``seq``, stamped with the running ``turn_id``).
 
-Protocol facts it relies on (measured against livekit-agents 1.8.9, see DESIGN.md):
+Protocol facts it relies on (measured against livekit-agents 1.8.9, see docs/protocol.md):
 
 - text mode is ``SessionRequest.update_io`` with input audio, output audio and output
   transcription off; ``audio_output`` frames are dropped and every
@@ -32,7 +32,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf.json_format import MessageToDict
 from livekit.protocol.agent_pb import agent_session as pb
@@ -43,6 +43,9 @@ from parley.app.protocol import items as it
 from parley.app.protocol.wire import FrameError, encode_frame, read_frame
 
 log = logging.getLogger("parley.engine")
+
+#: any chat item type: :meth:`SessionEngine.emit` returns the type it was given
+ItemT = TypeVar("ItemT", bound=it.ChatItem)
 
 ItemSink = Callable[[it.ChatItem], None]
 
@@ -298,9 +301,7 @@ class SessionEngine:
             return None
         self._cancelled.add(turn_id)
         self.turn_id = None
-        item = self.emit(it.TurnFinished(status="cancelled", turn_id=turn_id))
-        assert isinstance(item, it.TurnFinished)
-        return item
+        return self.emit(it.TurnFinished(status="cancelled", turn_id=turn_id))
 
     def finish_turn(
         self, status: it.TurnStatus, error: str | None = None, duration_ms: float | None = None
@@ -312,10 +313,9 @@ class SessionEngine:
             )
         )
         self.turn_id = None
-        assert isinstance(item, it.TurnFinished)
         return item
 
-    def emit(self, item: it.ChatItem, ts: float | None = None) -> it.ChatItem:
+    def emit(self, item: ItemT, ts: float | None = None) -> ItemT:
         """Number and stamp ``item`` and hand it to the sink. Unless it names its turn,
         it belongs to the oldest unanswered ``run_input`` (or to none)."""
         item = dataclasses.replace(
@@ -502,7 +502,6 @@ class SessionEngine:
             call_id=fc.call_id, name=fc.name, arguments=fc.arguments, agent_id=self.agent_id
         )
         item = self.emit(call, ts)
-        assert isinstance(item, it.ToolCall)
         self._tool_started[fc.call_id] = (time.monotonic() if seen else None, item)
 
     def _tool_end(

@@ -1,8 +1,10 @@
 """A live session: the agent process, its engine, the turn queue, the event log and
 everyone following the stream.
 
-The daemon serves one :class:`Session` to its control clients; ``parley chat`` runs
-one in-process. Both front-ends therefore see the very same items, numbered once.
+The daemon serves one :class:`Session` to its control clients: ``parley say`` and the
+other headless commands, and ``parley chat`` through
+:class:`parley.app.backend.DaemonBackend`. Every front-end therefore sees the very same
+items, numbered once.
 
 Turns are serialised: :meth:`Session.submit` queues a turn and one worker runs them
 in order, each as ``run_input`` on the engine.
@@ -279,7 +281,8 @@ class Session:
             self.running = turn
             task = asyncio.create_task(self.engine.run_turn(turn.text, turn.turn_id))
             # a cancel resolves turn.done first; the run_input then goes on unawaited
-            await asyncio.wait({task, turn.done}, return_when=asyncio.FIRST_COMPLETED)
+            either: set[asyncio.Future[Any]] = {task, turn.done}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
             self.running = None
             if task.done() and not turn.done.done():
                 try:
@@ -310,7 +313,6 @@ class Session:
             self._queue.remove(turn)
             self.engine.emit(it.UserMessage(text=turn.text, turn_id=turn.turn_id))
             finished = self.engine.emit(it.TurnFinished(status="cancelled", turn_id=turn.turn_id))
-            assert isinstance(finished, it.TurnFinished)
             turn.done.set_result(finished)
             cancelled.append(turn.turn_id)
         return cancelled
