@@ -181,11 +181,11 @@ class ItemsBackend:
             self._cursor += 1
             yield item
         while True:
-            item = await self._new.get()
-            if item is None:
+            new = await self._new.get()
+            if new is None:
                 return
             self._cursor += 1
-            yield item
+            yield new
 
     async def say(self, text: str) -> str:
         raise BackendError("this is a recorded session: it cannot take new turns")

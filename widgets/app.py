@@ -299,7 +299,7 @@ class ParleyApp(CommandsMixin, App[None]):
         offsets = getattr(self.backend, "offsets", None)
         if not self.backend.is_replay or not offsets or self.replay_finished:
             return
-        items = self.backend.items
+        items: list[it.ChatItem] = getattr(self.backend, "items", [])
         shown = min(self.items_seen, len(items))
         t0 = items[0].ts
         self.status.replay = (shown, len(items), items[shown - 1].ts - t0, items[-1].ts - t0)

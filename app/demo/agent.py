@@ -222,5 +222,5 @@ server = AgentServer()
 
 @server.rtc_session()
 async def entrypoint(ctx: JobContext) -> None:
-    session = AgentSession(tts=SilentTTS())
+    session: AgentSession[None] = AgentSession(tts=SilentTTS())
     await session.start(agent=ConciergeAgent(), room=ctx.room)
