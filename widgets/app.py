@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from parley.app.backend import BackendError, ChatBackend
 from parley.app.daemon.state import tail
+from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
 from parley.widgets.agents_pane import AgentsPane, clock
 from parley.widgets.banner import Banner
@@ -617,7 +618,7 @@ class ParleyApp(CommandsMixin, App[None]):
 
 
 def _message(e: BaseException) -> str:
-    return str(e) if isinstance(e, BackendError) else f"{type(e).__name__}: {e}"
+    return str(e) if isinstance(e, ParleyError) else f"{type(e).__name__}: {e}"
 
 
 def make_app(

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
 
 #: seconds a scripted turn may take before the script gives up
@@ -111,7 +112,7 @@ class TurnWatcher:
         await self.backend.close()
 
 
-class ScriptAborted(Exception):
+class ScriptAborted(ParleyError):
     """The script cannot go on (the message says why)."""
 
 

@@ -39,6 +39,7 @@ from livekit.protocol.agent_pb import agent_session as pb
 
 from parley.app.agent.agentlog import JobFailureWatch
 from parley.app.daemon.state import tail
+from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
 from parley.app.protocol.wire import FrameError, encode_frame, read_frame
 
@@ -59,7 +60,7 @@ _AGENT_STATES = {
 _TOOL_STATUS = {pb.TC_DONE: "done", pb.TC_ERROR: "error", pb.TC_CANCELLED: "cancelled"}
 
 
-class EngineError(Exception):
+class EngineError(ParleyError):
     """The agent cannot be reached or answered a request with an error."""
 
 

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from parley.app.daemon.state import project_root
+from parley.app.errors import ParleyError
 
 AGENT_CANDIDATES = ("agent.py", "src/agent.py")
 MIN_AGENTS_VERSION = (1, 6)
 
 
-class LaunchError(Exception):
+class LaunchError(ParleyError):
     """The agent cannot be found, checked or started; the message says what to do."""
 
 

@@ -18,10 +18,18 @@ from typing import Any, NoReturn
 import click
 
 from parley.app.cli import exitcodes
-from parley.app.cli.common import CONTEXT, fail, locate_or_fail, session_option, split_agent_args
+from parley.app.cli.common import (
+    CONTEXT,
+    exit_code_for,
+    fail,
+    locate_or_fail,
+    session_option,
+    split_agent_args,
+)
 from parley.app.cli.record import register as register_record_commands
 from parley.app.cli.rerun import register as register_rerun_command
 from parley.app.cli.tui import register as register_tui_commands
+from parley.app.errors import ParleyError
 
 
 def _call(state: Any, op: str, timeout: float = 30.0, **args: Any) -> dict[str, Any]:
@@ -433,7 +441,12 @@ register_tui_commands(cli)
 
 
 def main() -> None:
-    cli(prog_name="parley")
+    """The ``parley`` console script. The one place a :class:`ParleyError` that no
+    command handled becomes a message on stderr and an exit code (never a traceback)."""
+    try:
+        cli(prog_name="parley")
+    except ParleyError as e:
+        fail(str(e), exit_code_for(e))
 
 
 if __name__ == "__main__":

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from parley.app.daemon.state import LOCK_FILE, STATE_FILE, SessionState, find_session
+from parley.app.errors import ParleyError
 
 
-class NoSession(Exception):
+class NoSession(ParleyError):
     """No daemon runs for this project (message starts with ``no session running``)."""
 
 
-class ControlError(Exception):
+class ControlError(ParleyError):
     """The daemon answered with an error; ``kind`` is its category (``input``,
     ``agent``, ``auth``, …) or ``None``."""
 

@@ -14,9 +14,10 @@ from typing import Any
 from parley.app.agent.launcher import AgentSpec
 from parley.app.daemon.client import cleanup_stale, daemon_alive
 from parley.app.daemon.state import SessionState, session_dir, session_key, tail
+from parley.app.errors import ParleyError
 
 
-class StartError(Exception):
+class StartError(ParleyError):
     """The session could not start; the message includes the agent log's tail."""
 
 

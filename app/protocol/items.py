@@ -21,6 +21,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from parley.app.errors import ParleyError
+
 SCHEMA_VERSION = 1
 
 ToolStatus = Literal["running", "done", "error", "cancelled"]
@@ -201,7 +203,7 @@ ITEM_TYPES: dict[str, type[ChatItem]] = {
 }
 
 
-class ItemFormatError(ValueError):
+class ItemFormatError(ParleyError, ValueError):
     """A JSON object that is not a chat item this version can read."""
 
 

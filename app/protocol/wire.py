@@ -17,12 +17,13 @@ import struct
 
 from livekit.protocol.agent_pb import agent_session as pb
 
+from parley.app.errors import ParleyError
 from parley.app.protocol.limits import MAX_FRAME_BYTES
 
 HEADER = struct.Struct(">I")
 
 
-class FrameError(Exception):
+class FrameError(ParleyError):
     """A frame that cannot be sent or was received malformed."""
 
 
