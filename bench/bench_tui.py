@@ -25,11 +25,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from parley.app.protocol import items as it
+from parley.app.session.eventlog import read_log
 
-from parley.app.protocol import items as it  # noqa: E402
-from parley.app.session.eventlog import read_log  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 RECORDING = ROOT / "testdata/recordings/demo-session.jsonl"
 
