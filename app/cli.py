@@ -54,6 +54,31 @@ def _printer(as_json: bool) -> Any:
     return print_item
 
 
+def _log_printer(as_json: bool) -> Any:
+    """A function printing one ``log`` message of a ``say`` stream: lines asked for
+    with ``--logs`` on stdout (``│ line``, or ``agent_log`` JSON objects), the lines of
+    a failure nobody asked for on stderr."""
+    from headless.agent_log import failure_header, render_log_json, render_log_lines
+    from headless.render import use_color
+
+    def print_log(msg: dict[str, Any]) -> None:
+        lines = [str(ln) for ln in msg.get("lines") or []]
+        if not lines:
+            return
+        if msg.get("failure"):
+            color = use_color(sys.stderr)
+            sys.stderr.write(failure_header(color) + render_log_lines(lines, color))
+            sys.stderr.flush()
+            return
+        if as_json:
+            sys.stdout.write(render_log_json(lines, msg.get("turn_id")))
+        else:
+            sys.stdout.write(render_log_lines(lines, use_color(sys.stdout)))
+        sys.stdout.flush()
+
+    return print_log
+
+
 def _stdout_closed() -> NoReturn:
     """stdout's reader went away (``parley say … | head``): stop quietly."""
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -149,12 +174,27 @@ def stop(name: str | None) -> None:
     help="Seconds to wait for the turn; then exit 124 (the turn goes on).",
 )
 @click.option("--no-wait", is_flag=True, help="Queue the turn, print its id and exit at once.")
+@click.option(
+    "--logs",
+    "with_logs",
+    is_flag=True,
+    help="Also print the agent-log lines written during the turn (as '│ line').",
+)
 @session_option
-def say(text: str | None, as_json: bool, timeout: float, no_wait: bool, name: str | None) -> None:
+def say(
+    text: str | None,
+    as_json: bool,
+    timeout: float,
+    no_wait: bool,
+    with_logs: bool,
+    name: str | None,
+) -> None:
     """Send TEXT as one turn and print it (TEXT '-' or omitted: read stdin).
 
     Exits 0 when the turn finished ok, 1 on an agent error, 124 on --timeout (the
-    turn goes on), 130 when it was cancelled or on Ctrl+C (which cancels it).
+    turn goes on), 130 when it was cancelled or on Ctrl+C (which cancels it). When a
+    tool errors or the turn fails, the agent log's error lines (the traceback) are
+    printed on stderr.
     """
     from app.client import ControlClient, ControlError
     from app.items import TurnFinished, item_from_dict
@@ -170,11 +210,16 @@ def say(text: str | None, as_json: bool, timeout: float, no_wait: bool, name: st
         fail(str(e), exitcodes.USAGE)
     state = locate_or_fail(name)
     print_item = _printer(as_json)
+    print_log = _log_printer(as_json)
     status = None
     client = ControlClient(state)
     turn_id = None
     try:
-        for msg in client.stream("say", timeout=timeout, text=text, wait=not no_wait):
+        stream = client.stream("say", timeout=timeout, text=text, wait=not no_wait, logs=with_logs)
+        for msg in stream:
+            if msg.get("event") == "log":
+                print_log(msg)
+                continue
             if msg.get("event") == "accepted":
                 turn_id = msg["turn_id"]
                 if no_wait:

@@ -13,7 +13,10 @@ side):
 ``say``               ``{"event": "accepted", "turn_id"}``, then the turn's items and
                       the unprompted ones as ``{"event": "item", "item": {...}}``
                       until the turn's ``turn_finished``; ``wait: false`` stops after
-                      ``accepted``
+                      ``accepted``. In between, ``{"event": "log", "turn_id", "lines",
+                      "failure"}``: with ``logs: true`` every agent-log line of the
+                      turn (``failure`` false), else the error lines (traceback) when
+                      a tool errors or the turn fails (``failure`` true)
 ``events``            items with ``seq > since``; with ``follow`` every new one too
 ``agent_history``     ``{"event": "agent_history", "items": [...]}``
 ``cancel``            cancel the running and queued turns (or ``turn_id`` only):
@@ -46,10 +49,14 @@ from app.daemon import report
 from app.engine import EngineError
 from app.launcher import AgentSpec, LaunchError
 from app.limits import CONTROL_LINE_LIMIT, InputError
-from app.session import Session
+from app.session import Session, Turn
 from app.state import STATE_FILE, SessionState, session_dir, tail
+from app.turnlog import TurnLog
 
 log = logging.getLogger("parley.daemon")
+
+#: how often ``say --logs`` looks for new agent-log lines while it waits for items, s
+LOG_POLL_S = 0.1
 
 
 class Daemon:
@@ -216,8 +223,9 @@ class Daemon:
             await _send(writer, {"event": "accepted", "turn_id": turn.turn_id})
             if not req.get("wait", True):
                 return
+            logs = _TurnLogSender(writer, turn, session.agent_log, bool(req.get("logs")))
             while True:
-                item = await q.get()
+                item = await logs.next_item(q)
                 if item is None:
                     await _send(writer, {"event": "error", "error": "the session was stopped"})
                     return
@@ -225,7 +233,9 @@ class Daemon:
                     self.unprompted_cursor = max(self.unprompted_cursor, item.seq)
                 elif item.turn_id != turn.turn_id:
                     continue
+                await logs.before(item)
                 await _send(writer, {"event": "item", "item": item.to_dict()})
+                await logs.after(item)
                 if isinstance(item, it.TurnFinished) and item.turn_id == turn.turn_id:
                     return
         finally:
@@ -299,3 +309,56 @@ class Daemon:
 async def _send(writer: asyncio.StreamWriter, obj: dict[str, Any]) -> None:
     writer.write(json.dumps(obj, ensure_ascii=False).encode() + b"\n")
     await writer.drain()
+
+
+class _TurnLogSender:
+    """The agent-log lines of one ``say``: with ``logs`` every line the agent writes
+    during the turn, interleaved with the items as they arrive; without, only the
+    failures (ERROR records, tracebacks) when a tool errors or the turn fails.
+
+    Messages: ``{"event": "log", "turn_id", "lines": [raw lines], "failure": bool}``;
+    raw lines still carry the agent's escape codes (the client cleans them for its
+    output, :func:`app.agentlog.clean_line`).
+    """
+
+    def __init__(self, writer: asyncio.StreamWriter, turn: Turn, path: Path, logs: bool) -> None:
+        self.writer = writer
+        self.turn = turn
+        self.log = TurnLog(path)
+        self.logs = logs
+
+    async def next_item(self, q: asyncio.Queue[it.ChatItem | None]) -> it.ChatItem | None:
+        """The next item; with ``logs``, sends the log lines written meanwhile every
+        :data:`LOG_POLL_S` seconds."""
+        while self.logs:
+            try:
+                return await asyncio.wait_for(q.get(), LOG_POLL_S)
+            except asyncio.TimeoutError:
+                await self._send(self._read(), failure=False)
+        return await q.get()
+
+    def _read(self, final: bool = False) -> list[str]:
+        if not self.log.started and self.turn.log_start is not None:
+            self.log.start(self.turn.log_start)
+        return self.log.read(final)
+
+    async def before(self, item: it.ChatItem) -> None:
+        if item.turn_id != self.turn.turn_id:
+            return
+        finished = isinstance(item, it.TurnFinished)
+        if self.logs:
+            await self._send(self._read(final=finished), failure=False)
+        elif finished and item.status == "error":
+            self._read()
+            await self._send(self.log.new_failures(), failure=True)
+
+    async def after(self, item: it.ChatItem) -> None:
+        tool_failed = isinstance(item, it.ToolCall) and (item.is_error or item.status == "error")
+        if not self.logs and tool_failed and item.turn_id == self.turn.turn_id:
+            self._read()
+            await self._send(self.log.new_failures(), failure=True)
+
+    async def _send(self, lines: list[str], failure: bool) -> None:
+        if lines:
+            msg = {"event": "log", "turn_id": self.turn.turn_id, "lines": lines}
+            await _send(self.writer, {**msg, "failure": failure})
