@@ -19,6 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from app import items as it
+from widgets.ansi import ansi_content
 from widgets.markdown import markdown_content
 
 INLINE_CAP = 100
@@ -204,4 +205,5 @@ class NoticeRow(Static):
     item = None
 
     def __init__(self, text: str, **kwargs: Any) -> None:
-        super().__init__(Content(text), **kwargs)
+        # a notice may quote an error that quotes the agent's log (ANSI colour, \r)
+        super().__init__(ansi_content(text), **kwargs)
