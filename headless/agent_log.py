@@ -14,7 +14,7 @@ JSON form (``say --json --logs``), one object per line, never counted in ``seq``
 ``line`` is the log line without escape sequences (colour codes stripped; other control
 characters stay, JSON-escaped). On a terminal, text lines keep the agent's colours unless
 ``NO_COLOR``; control characters are shown as ``\\xNN`` and long lines are cut
-(:func:`app.agentlog.clean_line`).
+(:func:`parley.app.agent.agentlog.clean_line`).
 
 Standard library only: the ``say`` path loads it.
 """
@@ -24,8 +24,8 @@ from __future__ import annotations
 import json
 import time
 
-from app.agentlog import LINE_CAP, clean_line, strip_ansi
-from app.items import SCHEMA_VERSION
+from parley.app.agent.agentlog import LINE_CAP, clean_line, strip_ansi
+from parley.app.protocol.items import SCHEMA_VERSION
 
 BAR = "│"
 

@@ -8,14 +8,15 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from test_tui_snapshots import settled
 from test_tui_support import RECORDING, SIZE, wait_until
 
-from app import items as it
-from app.backend import BackendError, ItemsBackend
-from app.eventlog import read_log
-from widgets.app import make_app
-from widgets.log_pane import AgentLogPane
-from widgets.rows import NoticeRow
+from parley.app.backend import BackendError, ItemsBackend
+from parley.app.protocol import items as it
+from parley.app.session.eventlog import read_log
+from parley.widgets.app import make_app
+from parley.widgets.log_pane import AgentLogPane
+from parley.widgets.rows import NoticeRow
 
 # what livekit-agents 1.8.9 writes in console mode (cli/log.py), plus a bell, a cursor
 # movement and a line far too long for any pane
@@ -160,6 +161,6 @@ def test_snapshot_crash_banner_and_log_pane_with_ansi(snap_compare: Any, tmp_pat
         await pilot.press("f4")
         pane = pilot.app.query_one(AgentLogPane)
         await wait_until(pilot, lambda: pane.line_count == 7, what="log lines")
-        await pilot.pause()
+        await settled(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=crashed)

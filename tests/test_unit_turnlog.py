@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from app.turnlog import TurnLog
-from headless.agent_log import render_log_json, render_log_lines
+from parley.app.agent.turnlog import TurnLog
+from parley.headless.agent_log import render_log_json, render_log_lines
 
 BEFORE = (
     b"\r00:00:01 \x1b[31mERROR\x1b[0m x an earlier turn's error\n"

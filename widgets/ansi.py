@@ -1,7 +1,7 @@
 """Untrusted text that may carry ANSI escape codes (the agent's log, error messages that
 quote it), made safe and styled for the UI.
 
-The text goes through :func:`app.agentlog.clean_text` first (one line per log line,
+The text goes through :func:`parley.app.agent.agentlog.clean_text` first (one line per log line,
 LiveKit's ``\\n\\r`` line ends joined, every escape sequence but SGR colour dropped,
 other control characters shown as ``\\xNN``, long lines cut), then rich's
 ``Text.from_ansi`` turns the colour codes into styles. Nothing is parsed as markup, and
@@ -14,7 +14,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.content import Content
 
-from app.agentlog import LINE_CAP, clean_text
+from parley.app.agent.agentlog import LINE_CAP, clean_text
 
 
 def ansi_text(raw: str, width: int | None = LINE_CAP) -> Text:

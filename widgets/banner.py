@@ -11,7 +11,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from widgets.ansi import ansi_content
+from parley.widgets.ansi import ansi_content
 
 
 class Banner(Vertical):

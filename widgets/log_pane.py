@@ -1,8 +1,8 @@
 """The agent log pane: the agent's stdout/stderr file, shown live while visible.
 
 One row per log line: LiveKit's console writes ``\\n\\r`` line ends and ANSI colour
-(``livekit/agents/cli/log.py``); lines are split as :func:`app.agentlog.split_lines`
-does and rendered with :func:`widgets.ansi.ansi_text` (colours kept, other escapes and
+(``livekit/agents/cli/log.py``); lines are split as :func:`parley.app.agent.agentlog.split_lines`
+does and rendered with :func:`parley.widgets.ansi.ansi_text` (colours kept, other escapes and
 control characters made harmless, long lines cut).
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import RichLog
 
-from app.agentlog import LineSplitter, read_tail
-from widgets.ansi import ansi_text
+from parley.app.agent.agentlog import LineSplitter, read_tail
+from parley.widgets.ansi import ansi_text
 
 TAIL_BYTES = 64 * 1024
 POLL_S = 0.3

@@ -19,7 +19,7 @@ import collections
 import os
 from pathlib import Path
 
-from app.agentlog import LineSplitter, failure_lines
+from parley.app.agent.agentlog import LineSplitter, failure_lines
 
 #: lines kept per turn to look for a traceback in (the newest ones)
 KEEP_LINES = 5000
@@ -76,7 +76,7 @@ class TurnLog:
 
     def new_failures(self) -> list[str]:
         """Reads what is new, then returns the raw lines of every failure (ERROR record,
-        traceback; :func:`app.agentlog.failure_lines`) logged since the last call."""
+        traceback; :func:`parley.app.agent.agentlog.failure_lines`) logged since the last call."""
         self.read()
         fresh = self._total - self._searched
         self._searched = self._total
