@@ -326,15 +326,18 @@ class _TurnLogSender:
         self.turn = turn
         self.log = TurnLog(path)
         self.logs = logs
+        self.shown = False  # the turn's first item was sent
 
     async def next_item(self, q: asyncio.Queue[it.ChatItem | None]) -> it.ChatItem | None:
         """The next item; with ``logs``, sends the log lines written meanwhile every
-        :data:`LOG_POLL_S` seconds."""
+        :data:`LOG_POLL_S` seconds (once the turn's first item, its user message, is
+        sent: everything the agent logs for the turn comes after it)."""
         while self.logs:
             try:
                 return await asyncio.wait_for(q.get(), LOG_POLL_S)
             except asyncio.TimeoutError:
-                await self._send(self._read(), failure=False)
+                if self.shown:
+                    await self._send(self._read(), failure=False)
         return await q.get()
 
     def _read(self, final: bool = False) -> list[str]:
@@ -346,13 +349,17 @@ class _TurnLogSender:
         if item.turn_id != self.turn.turn_id:
             return
         finished = isinstance(item, it.TurnFinished)
-        if self.logs:
+        if self.logs and self.shown:
             await self._send(self._read(final=finished), failure=False)
         elif finished and item.status == "error":
             self._read()
             await self._send(self.log.new_failures(), failure=True)
 
     async def after(self, item: it.ChatItem) -> None:
+        if self.logs and not self.shown and item.turn_id == self.turn.turn_id:
+            self.shown = True
+            if not isinstance(item, it.TurnFinished):
+                await self._send(self._read(), failure=False)
         tool_failed = isinstance(item, it.ToolCall) and (item.is_error or item.status == "error")
         if not self.logs and tool_failed and item.turn_id == self.turn.turn_id:
             self._read()
