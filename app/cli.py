@@ -21,6 +21,7 @@ from app import exitcodes
 from app.cli_common import CONTEXT, fail, locate_or_fail, session_option, split_agent_args
 from app.cli_record import register as register_record_commands
 from app.cli_tui import register as register_tui_commands
+from app.sanitize import escape_controls
 
 
 def _call(state: Any, op: str, timeout: float = 30.0, **args: Any) -> dict[str, Any]:
@@ -116,8 +117,8 @@ def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> No
         fail(str(e))
     info = ready.get("agent_info", {})
     click.echo(f"Agent file: {spec.agent_file}")
-    click.echo(f"Agent:      {info.get('id', '?')}")
-    click.echo(f"Tools:      {', '.join(info.get('tools') or []) or '(none)'}")
+    click.echo(escape_controls(f"Agent:      {info.get('id', '?')}"))
+    click.echo(escape_controls(f"Tools:      {', '.join(info.get('tools') or []) or '(none)'}"))
     print_item = _printer(as_json=False)
     for raw in ready.get("items", []):
         print_item(item_from_dict(raw))
@@ -231,7 +232,7 @@ def status(as_json: bool, name: str | None) -> None:
         ("event log", st.get("event_log")),
     ]
     for label, value in rows:
-        click.echo(f"{label + ':':<18}{value}")
+        click.echo(escape_controls(f"{label + ':':<18}{value}"))
 
 
 def _recorded_or_live(name: str | None) -> tuple[Any, Any]:

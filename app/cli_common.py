@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 import click
 
 from app import exitcodes
+from app.sanitize import escape_controls
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -18,7 +19,9 @@ def fail(message: str, code: int = exitcodes.FAILURE, prefix: bool = True) -> No
     """Print ``parley: <message>`` on stderr and exit with ``code``.
 
     ``prefix=False`` prints the message alone: "no session running …" starts its line,
-    as scripts match it."""
+    as scripts match it. Control characters in the message (it may quote the agent's
+    log or error text) are shown escaped."""
+    message = escape_controls(message)
     click.echo(f"parley: {message}" if prefix else message, err=True)
     sys.exit(code)
 

@@ -16,7 +16,8 @@ are ``● handoff: <from> → <to>`` (the first agent: ``● agent: <id>``), age
 ``✗ <message>``. Items that say nothing to a reader (agent state, usage, a tool
 call still running) render as nothing in text and in full in JSON.
 
-Standard library and :mod:`app.items` only: this is on the ``say`` hot path.
+Standard library, :mod:`app.items` and :mod:`app.sanitize` only: this is on the
+``say`` hot path.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import os
 from typing import IO
 
 from app import items as it
+from app.sanitize import escape_fields
 
 OUTPUT_CAP = 120
 
@@ -79,7 +81,10 @@ class TextRenderer:
         return out
 
     def render(self, item: it.ChatItem) -> str:
-        """The text for one item ('' for items with nothing to show)."""
+        """The text for one item ('' for items with nothing to show). Control
+        characters in its text are shown escaped (:func:`app.sanitize.escape_fields`),
+        never sent to the terminal; the colours are added after."""
+        item = escape_fields(item)
         match item:
             case it.UserMessage(text=text):
                 return self._block("you", "You", text)

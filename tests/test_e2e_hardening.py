@@ -68,3 +68,34 @@ def test_a_local_process_racing_the_agent_to_its_port_is_refused(
         racer.kill()
         racer.wait()
         p.stop_quietly()
+
+
+NASTY = "hi \x1b]0;pwned\x07\x1b[2J\x1b]52;c;cm0gLXJmIH4=\x07 there"
+SHOWN = "hi \\x1b]0;pwned\\x07\\x1b[2J\\x1b]52;c;cm0gLXJmIH4=\\x07 there"
+
+
+def _raw_controls(text: str) -> list[str]:
+    return [c for c in text if (ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F]
+
+
+def test_escape_sequences_from_the_agent_never_reach_the_terminal(
+    parley_home: Path, tmp_path: Path
+) -> None:
+    agent = copy_agent(ECHO, tmp_path / "proj")
+    p = Parley(parley_home, cwd=agent.parent)
+    try:
+        p("start", str(agent), check=True)
+        said = p("say", NASTY, check=True).stdout
+        assert said.count(SHOWN) == 2  # the user's text and the agent's echo
+        outputs = [said, p("history", check=True).stdout, p("events", check=True).stdout]
+        as_json = p("say", "--json", NASTY, check=True).stdout
+        texts = [json.loads(line).get("text") for line in as_json.splitlines()]
+        assert NASTY in texts and f"echo: {NASTY}" in texts  # --json: the exact text
+        p("stop", check=True)
+        outputs.append(p("replay", "--headless", "--speed", "0", check=True).stdout)
+        outputs.append(p("export", "--format", "md", check=True).stdout)
+        for out in outputs:
+            assert SHOWN in out
+            assert not _raw_controls(out)
+    finally:
+        p.stop_quietly()

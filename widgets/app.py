@@ -30,6 +30,7 @@ from app import items as it
 from app.backend import BackendError, ChatBackend
 from app.eventlog import Recording
 from app.export import items_json, to_markdown
+from app.sanitize import escape_fields
 from app.state import tail
 from widgets.agents_pane import AgentsPane
 from widgets.banner import Banner
@@ -272,7 +273,9 @@ class ParleyApp(App[None]):
 
     def route(self, item: it.ChatItem) -> None:
         """The one dispatch over chat item types: each kind to the widget(s) that
-        show it (transcript rows are mounted by ``transcript.flush()``)."""
+        show it (transcript rows are mounted by ``transcript.flush()``). Control
+        characters in the item's text are shown escaped, never sent to the terminal."""
+        item = escape_fields(item)
         match item:
             case it.UserMessage():
                 self.transcript.add(item, UserRow)
