@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from app import items as it
-from app.client import ControlError
+from app.client import ControlError, request_lines
 from app.limits import CONTROL_LINE_LIMIT
 from app.state import SessionState
 
@@ -32,8 +32,7 @@ class AsyncControlClient:
             "127.0.0.1", self.state.control_port, limit=CONTROL_LINE_LIMIT
         )
         try:
-            req = {"token": self.state.token, "op": op, **args}
-            writer.write(json.dumps(req, ensure_ascii=False).encode() + b"\n")
+            writer.write(request_lines(self.state.token, op, args))
             await writer.drain()
             while line := await reader.readline():
                 msg = json.loads(line)

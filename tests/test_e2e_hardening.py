@@ -4,12 +4,16 @@ scripted)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 from conftest import ECHO, Parley, copy_agent
 
@@ -99,3 +103,117 @@ def test_escape_sequences_from_the_agent_never_reach_the_terminal(
             assert not _raw_controls(out)
     finally:
         p.stop_quietly()
+
+
+@pytest.fixture(scope="module")
+def echo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Parley]:
+    """One echo session shared by the control-channel tests of this module."""
+    home = tmp_path_factory.mktemp("parley-home")
+    agent = copy_agent(ECHO, tmp_path_factory.mktemp("proj") / "proj")
+    p = Parley(home, cwd=agent.parent)
+    p("start", str(agent), check=True)
+    yield p
+    p.stop_quietly()
+
+
+def _raw_request(state: dict, *lines: bytes) -> list[dict]:
+    """Send ``lines`` on one control connection; the daemon's answers."""
+    with socket.create_connection(("127.0.0.1", state["control_port"]), timeout=30) as s:
+        s.sendall(b"".join(lines))
+        s.shutdown(socket.SHUT_WR)
+        return [json.loads(x) for x in s.makefile("rb").read().splitlines()]
+
+
+def test_odd_requests_get_clear_errors_and_never_crash_the_daemon(echo: Parley) -> None:
+    st = _state(echo)
+    auth = json.dumps({"token": st["token"]}).encode() + b"\n"
+    items_before = json.loads(echo("status", "--json", check=True).stdout)["items"]
+    # a non-ASCII token (hmac.compare_digest raised TypeError on str)
+    assert _raw_request(st, '{"token": "üü", "op": "status"}\n'.encode()) == [
+        {"event": "error", "error": "unauthorized", "kind": "auth"}
+    ]
+    cases = {
+        b'{"op": "say", "text": null}': "`text` must be a string",
+        b'{"op": "say", "text": ["a", "list"]}': "`text` must be a string",
+        b'{"op": "events", "since": Infinity}': "not a JSON number",
+        b'{"op": "events", "since": "5"}': "`since` must be a whole number",
+        b"[" * 100_000 + b"]" * 100_000: "nested too deeply",
+        b'{"op": 42}': "unknown op",
+    }
+    # the request after the token line, or in the same line as the token
+    one_line = auth[:-2] + b', "op": "say", "text": null}\n'
+    for lines, error in [
+        *(((auth, k + b"\n"), v) for k, v in cases.items()),
+        ((one_line,), "`text`"),
+    ]:
+        answer = _raw_request(st, *lines)
+        assert len(answer) == 1 and answer[0]["event"] == "error", (lines[-1][:40], answer)
+        assert error in answer[0]["error"] and answer[0]["kind"] == "request"
+    # nothing ran ("None" used to be sent as a turn) and the daemon serves on
+    assert json.loads(echo("status", "--json", check=True).stdout)["items"] == items_before
+    assert echo("say", "still here?", check=True).stdout.endswith("echo: still here?\n")
+
+
+def _rss(pid: int) -> int:
+    return psutil.Process(pid).memory_info().rss
+
+
+def test_a_connection_flood_is_bounded_and_the_session_keeps_serving(echo: Parley) -> None:
+    st = _state(echo)
+    daemon_log = Path(st["daemon_log"])
+    log_before = daemon_log.stat().st_size
+    rss_before = _rss(st["daemon_pid"])
+    port = st["control_port"]
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(300)]
+    heavy = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(20)]
+    try:
+        chunk = b"x" * (1 << 20)
+        for s in heavy:  # 4 MiB each, no newline, before any token
+            s.setblocking(False)
+            for _ in range(4):
+                with contextlib.suppress(BlockingIOError, ConnectionError):
+                    s.send(chunk)
+        # an authenticated client is served in the middle of the flood
+        assert echo("say", "through the flood", check=True).stdout.endswith(
+            "echo: through the flood\n"
+        )
+        # every unauthenticated connection is closed by the daemon (2 s to show a token)
+        for s in idle + heavy:
+            s.setblocking(True)
+            s.settimeout(30)
+            with contextlib.suppress(ConnectionError):
+                while s.recv(65536):
+                    pass
+        assert _rss(st["daemon_pid"]) - rss_before < 40 * 1024 * 1024
+        assert daemon_log.stat().st_size - log_before < 256 * 1024
+    finally:
+        for s in idle + heavy:
+            s.close()
+    assert echo("say", "after the flood", check=True).stdout.endswith("echo: after the flood\n")
+
+
+@pytest.mark.skipif(not hasattr(psutil.Process, "rlimit"), reason="needs prlimit (Linux)")
+def test_accept_errors_from_a_descriptor_shortage_are_logged_rate_limited(echo: Parley) -> None:
+    st = _state(echo)
+    daemon = psutil.Process(st["daemon_pid"])
+    daemon_log = Path(st["daemon_log"])
+    log_before = daemon_log.stat().st_size
+    limits = daemon.rlimit(psutil.RLIMIT_NOFILE)
+    open_now = daemon.num_fds()
+    daemon.rlimit(psutil.RLIMIT_NOFILE, (open_now + 20, limits[1]))
+    socks = []
+    try:
+        socks = [socket.create_connection(("127.0.0.1", st["control_port"])) for _ in range(90)]
+        # the daemon runs out of descriptors, backs off, and closes the idle ones
+        for s in socks:
+            s.settimeout(30)
+            with contextlib.suppress(ConnectionError):
+                while s.recv(65536):
+                    pass
+        assert echo("say", "short of fds", check=True).stdout.endswith("echo: short of fds\n")
+    finally:
+        for s in socks:
+            s.close()
+        daemon.rlimit(psutil.RLIMIT_NOFILE, limits)
+    added = daemon_log.read_bytes()[log_before:].decode(errors="replace")
+    assert added.count("out of system resource") <= 2, added[-2000:]
