@@ -96,6 +96,7 @@ class Daemon:
         signals that arrived before the event loop ran (the daemon then stops at once).
         """
         session = Session(spec, session_id=session_id, data_dir=data_dir)
+        session.header_extra = dict(self.cfg.get("header") or {})
         self.stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         # e.g. "socket.accept() out of system resource" under a connection flood
