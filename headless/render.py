@@ -16,7 +16,8 @@ are ``● handoff: <from> → <to>`` (the first agent: ``● agent: <id>``), age
 ``✗ <message>``. Items that say nothing to a reader (agent state, usage, a tool
 call still running) render as nothing in text and in full in JSON.
 
-Standard library, :mod:`app.items` and :mod:`app.sanitize` only: this is on the
+Standard library, :mod:`parley.app.protocol.items` and
+:mod:`parley.app.protocol.sanitize` only: this is on the
 ``say`` hot path.
 """
 
@@ -25,8 +26,8 @@ from __future__ import annotations
 import os
 from typing import IO
 
-from app import items as it
-from app.sanitize import escape_fields
+from parley.app.protocol import items as it
+from parley.app.protocol.sanitize import escape_fields
 
 OUTPUT_CAP = 120
 
@@ -82,8 +83,9 @@ class TextRenderer:
 
     def render(self, item: it.ChatItem) -> str:
         """The text for one item ('' for items with nothing to show). Control
-        characters in its text are shown escaped (:func:`app.sanitize.escape_fields`),
-        never sent to the terminal; the colours are added after."""
+        characters in its text are shown escaped
+        (:func:`parley.app.protocol.sanitize.escape_fields`), never sent to the
+        terminal; the colours are added after."""
         item = escape_fields(item)
         match item:
             case it.UserMessage(text=text):

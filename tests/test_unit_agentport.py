@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from app.engine import SessionEngine
+from parley.app.agent.engine import SessionEngine
 
 # a minimal agent: dial, answer every request with an empty response, stay connected
 FAKE_AGENT = textwrap.dedent(

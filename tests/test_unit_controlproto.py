@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from app.controlproto import (
+from parley.app.daemon.controlproto import (
     LineTooLong,
     RequestError,
     parse_line,

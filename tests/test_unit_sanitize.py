@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import re
 
-from app import items as it
-from app.eventlog import Recording
-from app.export import to_cast, to_html, to_markdown
-from app.sanitize import escape_controls, escape_fields
-from headless.render import TextRenderer, render_json
+from parley.app.protocol import items as it
+from parley.app.protocol.sanitize import escape_controls, escape_fields
+from parley.app.session.eventlog import Recording
+from parley.headless.export import to_cast, to_html, to_markdown
+from parley.headless.render import TextRenderer, render_json
 
 TITLE = "\x1b]0;pwned\x07"  # set the window title
 CLEAR = "\x1b[2J"  # clear the screen
@@ -84,8 +84,8 @@ def test_exports_escape_control_characters() -> None:
 
 
 async def test_the_chat_ui_shows_control_characters_escaped() -> None:
-    from app.backend import ItemsBackend
-    from widgets.app import make_app
+    from parley.app.backend import ItemsBackend
+    from parley.widgets.app import make_app
 
     app = make_app(ItemsBackend(ITEMS), frozen=True)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.state import project_root
+from parley.app.daemon.state import project_root
 
 AGENT_CANDIDATES = ("agent.py", "src/agent.py")
 MIN_AGENTS_VERSION = (1, 6)

@@ -1,14 +1,14 @@
-"""The daemon's control server: serves one :class:`app.session.Session` to clients.
+"""The daemon's control server: serves one :class:`parley.app.session.session.Session` to clients.
 
-Imported by :mod:`app.daemon` once the agent is already booting (see there for the
+Imported by :mod:`parley.app.daemon.process` once the agent is already booting (see there for the
 process's lifecycle).
 
 Control channel: loopback TCP on an ephemeral port; each connection sends its token
 line ``{"token": ...}`` then one request line ``{"op": ..., ...}`` (or both in one line)
-and gets JSON lines back (the limits and checks are in :mod:`app.controlproto`). A
+and gets JSON lines back (the limits and checks are in :mod:`parley.app.daemon.controlproto`). A
 connection whose token does not match the one in the 0600 state file, or that does not
 send it within 2 s and 4 KiB, gets ``{"event": "error", "error": "unauthorized"}`` and
-is closed. Ops (see :mod:`app.client` for the client side):
+is closed. Ops (see :mod:`parley.app.daemon.client` for the client side):
 
 ``status``            ``{"event": "status", ...}`` (:meth:`Session.status` + pids)
 ``say``               ``{"event": "accepted", "turn_id"}``, then the turn's items and
@@ -42,8 +42,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from app import items as it
-from app.controlproto import (
+from parley.app.agent.engine import EngineError
+from parley.app.agent.launcher import AgentSpec, LaunchError
+from parley.app.daemon.controlproto import (
     AUTH_LINE_LIMIT,
     AUTH_TIMEOUT,
     MAX_CONNECTIONS,
@@ -56,12 +57,11 @@ from app.controlproto import (
     token_ok,
     validate,
 )
-from app.daemon import report
-from app.engine import EngineError
-from app.launcher import AgentSpec, LaunchError
-from app.limits import CONTROL_LINE_LIMIT, InputError
-from app.session import Session
-from app.state import STATE_FILE, SessionState, session_dir, tail
+from parley.app.daemon.ready import report
+from parley.app.daemon.state import STATE_FILE, SessionState, session_dir, tail
+from parley.app.protocol import items as it
+from parley.app.protocol.limits import CONTROL_LINE_LIMIT, InputError
+from parley.app.session.session import Session
 
 log = logging.getLogger("parley.daemon")
 
@@ -191,7 +191,7 @@ class Daemon:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One control connection: the token line (bounded in time and size), then
-        the request, validated (:mod:`app.controlproto`); no request raises out of
+        the request, validated (:mod:`parley.app.daemon.controlproto`); no request raises out of
         here."""
         if len(self._conns) >= MAX_CONNECTIONS:
             self._log_limited(

@@ -8,7 +8,7 @@ client holding the token from the 0600 state file may do anything. A connection:
    memory). That line may be the whole request (``{"token", "op", ...}``, as long as
    it fits) or the token alone, followed by
 2. one request line ``{"op": ..., ...}`` of at most
-   :data:`app.limits.CONTROL_LINE_LIMIT` bytes (a turn's text, JSON-escaped).
+   :data:`parley.app.protocol.limits.CONTROL_LINE_LIMIT` bytes (a turn's text, JSON-escaped).
 
 Every op's fields are type- and range-checked by :func:`validate` (a JSON ``null``
 where text is expected, ``since: Infinity``, 100,000 nested arrays: each a clear
