@@ -22,6 +22,7 @@ from parley.app.cli.common import CONTEXT, fail, locate_or_fail, session_option,
 from parley.app.cli.record import register as register_record_commands
 from parley.app.cli.rerun import register as register_rerun_command
 from parley.app.cli.tui import register as register_tui_commands
+from parley.app.protocol.sanitize import escape_controls
 
 
 def _call(state: Any, op: str, timeout: float = 30.0, **args: Any) -> dict[str, Any]:
@@ -86,8 +87,34 @@ def _stdout_closed() -> NoReturn:
     sys.exit(exitcodes.FAILURE)
 
 
+#: ``parley --help`` lists the commands in these sections, in this order
+SECTIONS = {
+    "Chat UI": ("chat", "demo", "attach"),
+    "Headless (scripts, AI agents)": (
+        "start", "say", "cancel", "events", "status", "logs", "history", "stop",
+    ),
+    "Recordings": ("sessions", "replay", "export", "rerun"),
+}  # fmt: skip
+
+
 class _Group(click.Group):
-    """Ctrl+C in any command exits 130 (not click's "Aborted!" and 1)."""
+    """Ctrl+C in any command exits 130 (not click's "Aborted!" and 1); ``--help``
+    lists the commands by :data:`SECTIONS` (any other under "Other")."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        placed = {n for group in SECTIONS.values() for n in group}
+        sections = [*SECTIONS.items(), ("Other", tuple(n for n in names if n not in placed))]
+        width = formatter.width - 6 - max((len(n) for n in names), default=0)
+        for title, group in sections:
+            rows = []
+            for name in group:
+                cmd = self.get_command(ctx, name)
+                if cmd is not None and not cmd.hidden:
+                    rows.append((name, cmd.get_short_help_str(limit=max(width, 20))))
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -103,10 +130,10 @@ def cli() -> None:
     """Talk to LiveKit voice agents in text mode.
 
     \b
-    Headless (scripts, AI agents):
-      parley start [AGENT]     start a session in the background
-      parley say "hello"       send one turn, print it, exit
-      parley stop              end the session
+    parley chat [AGENT]      chat in a terminal UI (parley demo: a bundled agent)
+    parley start [AGENT]     start a session in the background, then
+    parley say "hello"       send one turn, print it, exit
+    parley stop              end the session
     """
 
 
@@ -142,8 +169,8 @@ def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> No
         fail(str(e))
     info = ready.get("agent_info", {})
     click.echo(f"Agent file: {spec.agent_file}")
-    click.echo(f"Agent:      {info.get('id', '?')}")
-    click.echo(f"Tools:      {', '.join(info.get('tools') or []) or '(none)'}")
+    click.echo(escape_controls(f"Agent:      {info.get('id', '?')}"))
+    click.echo(escape_controls(f"Tools:      {', '.join(info.get('tools') or []) or '(none)'}"))
     print_item = _printer(as_json=False)
     for raw in ready.get("items", []):
         print_item(item_from_dict(raw))
@@ -277,7 +304,7 @@ def status(as_json: bool, name: str | None) -> None:
         ("event log", st.get("event_log")),
     ]
     for label, value in rows:
-        click.echo(f"{label + ':':<18}{value}")
+        click.echo(escape_controls(f"{label + ':':<18}{value}"))
 
 
 def _recorded_or_live(name: str | None) -> tuple[Any, Any]:
