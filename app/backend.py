@@ -247,6 +247,7 @@ class DaemonBackend:
         attach_only: bool = False,
         connect_timeout: float = 60.0,
         stop_timeout: float = 10.0,
+        idle_timeout: float = 30 * 60.0,
     ) -> None:
         if spec is None and not attach_only:
             raise ValueError("DaemonBackend needs an AgentSpec unless attach_only")
@@ -256,6 +257,7 @@ class DaemonBackend:
         self.attach_only = attach_only
         self.connect_timeout = connect_timeout
         self.stop_timeout = stop_timeout
+        self.idle_timeout = idle_timeout
         self.state: Any = None  # app.state.SessionState once started
         self.client: Any = None  # app.aclient.AsyncControlClient
         self.started_daemon = False
@@ -348,7 +350,7 @@ class DaemonBackend:
         from app.state import SessionState, session_dir, session_key
 
         try:
-            start_daemon(self.spec, self.name, self.connect_timeout)
+            start_daemon(self.spec, self.name, self.connect_timeout, self.idle_timeout)
         except AlreadyRunning as e:
             if Path(e.state.agent_file).resolve() != Path(self.spec.agent_file).resolve():
                 raise BackendError(str(e)) from None

@@ -44,10 +44,14 @@ def running_state(spec: AgentSpec, name: str | None) -> tuple[SessionState | Non
 
 
 def start_daemon(
-    spec: AgentSpec, name: str | None = None, connect_timeout: float = 60.0
+    spec: AgentSpec,
+    name: str | None = None,
+    connect_timeout: float = 60.0,
+    idle_timeout: float = 30 * 60.0,
 ) -> dict[str, Any]:
     """Spawn a detached daemon for ``spec`` and wait until its agent is connected in
-    text mode (or has failed).
+    text mode (or has failed). ``idle_timeout``: seconds without use before the
+    daemon stops the session by itself (0: never).
 
     Returns the daemon's ready message: ``{"ok": True, "state": {...status...},
     "agent_info": {"id", "instructions", "tools"}, "items": [boot items as dicts]}``.
@@ -66,6 +70,7 @@ def start_daemon(
         "python": spec.python,
         "extra_args": list(spec.extra_args),
         "connect_timeout": connect_timeout,
+        "idle_timeout": idle_timeout,
     }
     err_path = sdir / "daemon-start.err"
     with open(err_path, "wb") as err:

@@ -38,6 +38,7 @@ from google.protobuf.json_format import MessageToDict
 from livekit.protocol.agent_pb import agent_session as pb
 
 from app import items as it
+from app.latency import message_latency
 from app.state import tail
 from app.wire import FrameError, encode_frame, read_frame
 
@@ -109,6 +110,12 @@ class SessionEngine:
         self._cancelled: set[str] = set()
         self._turn_started = 0.0
         self._own_inputs: dict[str, str] = {}  # turn_id -> text, until the agent echoes it
+        self._sent_at: dict[str, float] = {}  # turn_id -> when run_input was sent (Unix s)
+
+    @property
+    def tools_running(self) -> int:
+        """Function tool calls started and not ended yet (any agent's)."""
+        return len(self._tool_started)
 
     # -- connection -------------------------------------------------------------
 
@@ -261,6 +268,7 @@ class SessionEngine:
         started = self._turn_started
         status: it.TurnStatus = "ok"
         error: str | None = None
+        self._sent_at[turn_id] = time.time()
         try:
             resp = await self.request(
                 timeout=None, turn=(turn_id, text), run_input=pb.SessionRequest.RunInput(text=text)
@@ -431,17 +439,20 @@ class SessionEngine:
                     return  # the user message we emitted when sending run_input
                 self.emit(it.UserMessage(text=text), ts)
             elif m.role == pb.ASSISTANT:
+                report = m.metrics if m.HasField("metrics") else None
                 metrics = (
-                    MessageToDict(m.metrics, preserving_proto_field_name=True)
-                    if m.HasField("metrics")
+                    MessageToDict(report, preserving_proto_field_name=True)
+                    if report is not None
                     else None
                 )
+                turn = self._event_turn()
                 self.emit(
                     it.AgentMessage(
                         text=text,
                         agent_id=self.agent_id,
                         interrupted=m.interrupted,
                         metrics=metrics or None,
+                        latency=message_latency(report, self._sent_at.get(turn or "")),
                     ),
                     ts,
                 )

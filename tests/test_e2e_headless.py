@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -85,7 +86,16 @@ def test_start_say_tool_say_handoff_stop(parley: Parley) -> None:
     assert os.getsid(daemon_pid) == daemon_pid and os.getsid(agent_pid) == agent_pid
 
     stopped = parley("stop", check=True)
-    assert stopped.stdout.strip() == "Session ended."
+    # one line: "Session ended." then the summary (2 turns, the agent in charge at the
+    # end, where the agent log and the recording are kept)
+    summary = re.fullmatch(
+        r'Session ended\. 2 turn\(s\) over (\d+m)?\d+s, ending with agent "billing"\. '
+        r"Agent log kept at: (?P<log>\S+/agent\.log)\. Recording: (?P<rec>\S+/events\.jsonl)\n",
+        stopped.stdout,
+    )
+    assert summary, stopped.stdout
+    assert Path(summary["log"]) == Path(st["agent_log"]) and Path(summary["log"]).is_file()
+    assert Path(summary["rec"]) == Path(st["event_log"]) and Path(summary["rec"]).is_file()
     # stop returns only after both processes are gone and the ports are closed
     assert not _alive(daemon_pid) and not _alive(agent_pid)
     assert port_is_free(control_port) and port_is_free(agent_port)
