@@ -321,9 +321,9 @@ class Daemon:
             turn_id = turn.turn_id
             self.watched[turn_id] = self.watched.get(turn_id, 0) + 1
             with self._busy():
-                for item in backlog:  # what nobody has seen yet comes first
-                    if not self.seen.seen(item.seq):
-                        await self._send_item(writer, item, before_turn=True)
+                for old in backlog:  # what nobody has seen yet comes first
+                    if not self.seen.seen(old.seq):
+                        await self._send_item(writer, old, before_turn=True)
                 while True:
                     item = await q.get()
                     if item is None:
@@ -377,10 +377,10 @@ class Daemon:
         heard = False
         try:
             with self._busy():
-                for item in backlog:
-                    if not self.seen.seen(item.seq):
-                        await self._send_item(writer, item)
-                        heard = heard or noteworthy(item)
+                for old in backlog:
+                    if not self.seen.seen(old.seq):
+                        await self._send_item(writer, old)
+                        heard = heard or noteworthy(old)
                 last = time.monotonic()
                 while True:
                     try:
