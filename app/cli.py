@@ -27,6 +27,7 @@ from app.cli_common import (
     split_agent_args,
 )
 from app.cli_record import register as register_record_commands
+from app.cli_skill import register as register_skill_command
 from app.cli_tui import register as register_tui_commands
 
 
@@ -519,6 +520,7 @@ def listen(
 
 
 register_record_commands(cli)
+register_skill_command(cli)
 register_tui_commands(cli)
 
 
