@@ -282,7 +282,14 @@ def test_agent_crash_mid_session_is_reported(parley: Parley) -> None:
     assert proc.stdout == ""
     hist = parley("history", check=True).stdout
     assert "✗ the agent exited with code -9" in hist
-    assert parley("stop", check=True).stdout.strip() == "Session ended."
+    # the summary: the refused say was no turn; the log and the recording are kept
+    stopped = parley("stop", check=True).stdout
+    assert stopped == (
+        f"Session ended. 0 turn(s) over {stopped.split(' over ')[1].split(',')[0]}, "
+        f'ending with agent "echo". Agent log kept at: {st["agent_log"]}. '
+        f"Recording: {st['event_log']}\n"
+    )
+    assert re.fullmatch(r"(\d+m)?\d+s", stopped.split(" over ")[1].split(",")[0])
 
 
 def test_end_call_ends_the_session_cleanly(parley: Parley) -> None:
