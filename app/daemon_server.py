@@ -387,8 +387,14 @@ class Daemon:
                     try:
                         item = await asyncio.wait_for(q.get(), timeout=min(quiet, 0.1))
                     except asyncio.TimeoutError:
-                        if heard and time.monotonic() - last >= quiet and self._quiet():
+                        if time.monotonic() - last < quiet:
+                            continue
+                        if heard and self._quiet():
                             await _send(writer, {"event": "quiet"})
+                            return
+                        if not session.agent_alive:  # it will say nothing more
+                            error = session.agent_exit_reason()
+                            await _send(writer, {"event": "error", "error": error, "kind": "agent"})
                             return
                         continue
                     if item is None:

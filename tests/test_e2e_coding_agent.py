@@ -9,7 +9,9 @@ is scripted.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -225,3 +227,11 @@ def _dur(out: str) -> str:
     m = re.search(r"over ((?:\d+m)?\d+s),", out)
     assert m, out
     return m[1]
+
+
+def test_listen_ends_with_an_error_when_the_agent_is_gone(parley: Parley) -> None:
+    parley("start", str(ECHO), check=True)
+    os.killpg(status(parley)["agent_pid"], signal.SIGKILL)
+    proc = parley("listen", "--timeout", "60")
+    assert proc.returncode == 1
+    assert "the agent exited with code -9" in proc.stderr
