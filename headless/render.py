@@ -22,7 +22,7 @@ a tool's whole output instead of its first line (``--full-output``). Without it,
 :meth:`TextRenderer.cut_note` says how much of an output was left out; the CLI prints
 that note on stderr, so stdout keeps LiveKit's format exactly.
 
-Standard library and :mod:`app.items` only: this is on the ``say`` hot path.
+Standard library and :mod:`parley.app.protocol.items` only: this is on the ``say`` hot path.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import json
 import os
 from typing import IO
 
-from app import items as it
-from app.latency import LATENCY_KEYS, format_seconds
+from parley.app.protocol import items as it
+from parley.app.protocol.latency import LATENCY_KEYS, format_seconds
 
 OUTPUT_CAP = 120
 

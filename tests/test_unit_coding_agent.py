@@ -7,12 +7,12 @@ import json
 import pytest
 from livekit.protocol.agent_pb import agent_session as pb
 
-from app import items as it
-from app.cli import end_summary
-from app.cli_common import parse_duration
-from app.latency import format_duration, format_seconds, message_latency
-from app.seen import SeenItems, noteworthy
-from headless.render import TextRenderer, cut_size, mark_before_turn, render_json
+from parley.app.cli.commands import end_summary
+from parley.app.cli.common import parse_duration
+from parley.app.daemon.seen import SeenItems, noteworthy
+from parley.app.protocol import items as it
+from parley.app.protocol.latency import format_duration, format_seconds, message_latency
+from parley.headless.render import TextRenderer, cut_size, mark_before_turn, render_json
 
 
 def report(**kw: object) -> pb.MetricsReport:

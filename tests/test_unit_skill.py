@@ -7,8 +7,8 @@ from pathlib import Path
 import yaml
 from click.testing import CliRunner
 
-from app.cli import cli
-from app.skill import AGENTS_SNIPPET, BEGIN, END, SKILL
+from parley.app.cli.commands import cli
+from parley.app.cli.skill import AGENTS_SNIPPET, BEGIN, END, SKILL
 
 
 def front_matter(text: str) -> dict:

@@ -1,0 +1,116 @@
+"""What every ``parley`` command module shares: click settings, the error exit, the
+session option and the ``[AGENT] [-- ARGS]`` split. Click and the standard library
+only (the ``parley say`` path loads it)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from parley.app.cli import exitcodes
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+def fail(message: str, code: int = exitcodes.FAILURE, prefix: bool = True) -> NoReturn:
+    """Print ``parley: <message>`` on stderr and exit with ``code``.
+
+    ``prefix=False`` prints the message alone: "no session running …" starts its line,
+    as scripts match it. The message may quote the agent's log or other untrusted
+    text: it is printed one line per line, control characters escaped, colour codes
+    rendered on a terminal and stripped elsewhere (:func:`parley.app.agent.agentlog.clean_text`)."""
+    from parley.app.agent.agentlog import clean_text
+    from parley.headless.render import use_color
+
+    message = clean_text(message, color=use_color(sys.stderr))
+    click.echo(f"parley: {message}" if prefix else message, err=True)
+    sys.exit(code)
+
+
+def locate_or_fail(name: str | None) -> Any:
+    """The live session of the project around the current directory (an
+    :class:`parley.app.daemon.state.SessionState`); else exit 1 with ``no session running …``."""
+    from pathlib import Path
+
+    from parley.app.daemon.client import NoSession, locate
+
+    try:
+        return locate(Path.cwd(), name)
+    except NoSession as e:
+        fail(str(e), prefix=False)
+
+
+def session_option(f: Any) -> Any:
+    """The ``-s/--session NAME`` option of every command that finds a session."""
+    return click.option(
+        "-s",
+        "--session",
+        "name",
+        metavar="NAME",
+        envvar="PARLEY_SESSION",
+        help="Name of the session, to run more than one per project.",
+    )(f)
+
+
+def split_agent_args(args: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]]:
+    """``[AGENT] [-- ARGS…]``: click drops the ``--``, so find it in argv."""
+    argv = sys.argv[1:]
+    if "--" in argv:
+        extra = tuple(argv[argv.index("--") + 1 :])
+        before = args[: len(args) - len(extra)] if extra else args
+    else:
+        before, extra = args, ()
+    if len(before) > 1:
+        raise click.UsageError("give one agent file; pass agent arguments after --")
+    return (before[0] if before else None), extra
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from ``90``, ``90s``, ``30m``, ``1h`` or ``1h30m`` (``0`` allowed).
+    Raises ``ValueError`` for anything else."""
+    import re
+
+    text = text.strip().lower()
+    try:
+        value = float(text)
+    except ValueError:
+        m = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?", text)
+        if not text or m is None:
+            raise ValueError(f"not a duration: {text!r} (use e.g. 90, 90s, 30m, 1h)") from None
+        h, mins, sec = (float(g) if g else 0.0 for g in m.groups())
+        value = h * 3600 + mins * 60 + sec
+    if value < 0 or value != value or value == float("inf"):
+        raise ValueError(f"not a duration: {text!r} (use e.g. 90, 90s, 30m, 1h)")
+    return value
+
+
+class Duration(click.ParamType):
+    """A click parameter in seconds, written ``90``, ``90s``, ``30m`` or ``1h``."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        if isinstance(value, (int, float)):
+            return float(value)
+        try:
+            return parse_duration(str(value))
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
+#: the default of ``--idle-timeout`` (as LiveKit's debugger): 30 minutes
+IDLE_TIMEOUT_DEFAULT = "30m"
+
+
+def idle_timeout_option(f: Any) -> Any:
+    """``--idle-timeout DURATION`` of ``start`` and ``chat``."""
+    return click.option(
+        "--idle-timeout",
+        type=Duration(),
+        default=IDLE_TIMEOUT_DEFAULT,
+        show_default=True,
+        help="Stop the session after this long with no command, no client attached and "
+        "no turn running (e.g. 90s, 30m, 1h; 0 never stops it).",
+    )(f)

@@ -1,0 +1,464 @@
+"""The daemon's control server: serves one :class:`parley.app.session.session.Session` to clients.
+
+Imported by :mod:`parley.app.daemon.process` once the agent is already booting (see there for the
+process's lifecycle).
+
+Control channel: loopback TCP on an ephemeral port; each connection sends one JSON
+line ``{"token": ..., "op": ..., ...}`` and gets JSON lines back. A connection whose
+token does not match the one in the 0600 state file gets ``{"event": "error",
+"error": "unauthorized"}`` and is closed. Ops (see :mod:`parley.app.daemon.client` for the client
+side):
+
+``status``            ``{"event": "status", ...}`` (:meth:`Session.status` + pids)
+``say``               ``{"event": "accepted", "turn_id"}``, then the items no client
+                      was shown yet (``"before_turn": true``), then the turn's items and
+                      the unprompted ones as ``{"event": "item", "item": {...}}``
+                      until the turn's ``turn_finished``; ``wait: false`` stops after
+                      ``accepted``
+``events``            items with ``seq > since``; with ``follow`` every new one too
+``listen``            the unseen items, then every new one no ``say`` is waiting for,
+                      until the agent goes quiet after saying something (``quiet``
+                      seconds of silence, idle, no turn or tool running):
+                      ``{"event": "quiet"}``
+``agent_history``     ``{"event": "agent_history", "items": [...]}``
+``cancel``            cancel the running and queued turns (or ``turn_id`` only):
+                      ``{"event": "cancelled", "turns": [...]}``
+``agent_info``        ``get_agent_info`` of the current agent: id, instructions, tools
+``restart``           stop the agent and start it again in the same session
+``stop``              ``{"event": "stopping", "summary": {...}}`` (turns, seconds, last
+                      agent, agent log, event log); the daemon then stops the agent and
+                      exits (clients wait for the pid to go away)
+
+Idle timeout (``idle_timeout`` in the config, seconds, 0 = never): with no client
+request (``status`` aside), no client following or waiting, and no turn running or
+queued for that long, the daemon records why and stops the session.
+
+Errors are ``{"event": "error", "error": message, "kind": "input" | "agent" | ...}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from parley.app.agent.engine import EngineError
+from parley.app.agent.launcher import AgentSpec, LaunchError
+from parley.app.daemon.ready import report
+from parley.app.daemon.seen import SeenItems, noteworthy
+from parley.app.daemon.state import STATE_FILE, SessionState, session_dir, tail
+from parley.app.protocol import items as it
+from parley.app.protocol.latency import format_duration
+from parley.app.protocol.limits import CONTROL_LINE_LIMIT, InputError
+from parley.app.session.session import Session
+
+log = logging.getLogger("parley.daemon")
+
+
+class Daemon:
+    def __init__(self, cfg: dict[str, Any]) -> None:
+        self.cfg = cfg
+        self.key: str = cfg["key"]
+        self.sdir = session_dir(self.key)
+        self.token = secrets.token_urlsafe(32)
+        self.session: Session | None = None
+        self.state: SessionState | None = None
+        #: the items some client was shown (see parley.app.daemon.seen)
+        self.seen = SeenItems()
+        #: turns a `say` client is waiting on: their items are that client's to show
+        self.watched: dict[str, int] = {}
+        self.idle_timeout = float(cfg.get("idle_timeout", 0) or 0)
+        self.last_activity = time.monotonic()
+        self._clients_busy = 0  # connections following or waiting right now
+
+    async def run(
+        self,
+        ready: Any,
+        session_id: str,
+        data_dir: Path,
+        spec: AgentSpec,
+        agent: tuple[socket.socket, subprocess.Popen[bytes], float],
+        stop_requested: list[int] | None = None,
+    ) -> int:
+        """Finish starting the session whose agent is already booting (``agent`` is its
+        listening socket, process and spawn time), serve clients until ``stop``, then
+        stop the session. Returns the process exit code. ``stop_requested`` holds the
+        signals that arrived before the event loop ran (the daemon then stops at once).
+        """
+        session = Session(spec, session_id=session_id, data_dir=data_dir)
+        session.header_extra = dict(self.cfg.get("header") or {})
+        self.stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # also while the agent boots
+            loop.add_signal_handler(sig, self.stopping.set)
+        if stop_requested:
+            self.stopping.set()
+        try:
+            return await self._serve(ready, session, agent)
+        finally:
+            # whatever happened, the agent does not outlive its daemon
+            await session.stop()
+            with contextlib.suppress(OSError):
+                (self.sdir / STATE_FILE).unlink()
+
+    async def _serve(
+        self,
+        ready: Any,
+        session: Session,
+        agent: tuple[socket.socket, subprocess.Popen[bytes], float],
+    ) -> int:
+        self.session = session
+        spec, data_dir, session_id = session.spec, session.data_dir, session.session_id
+        start = asyncio.create_task(
+            session.start(connect_timeout=float(self.cfg.get("connect_timeout", 60)), booting=agent)
+        )
+        stop = asyncio.create_task(self.stopping.wait())
+        await asyncio.wait({start, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not start.done():
+            start.cancel()
+            with contextlib.suppress(BaseException):
+                await start
+            report(ready, ok=False, error="the daemon was stopped while the agent was starting")
+            return 1
+        try:
+            start.result()
+        except (EngineError, LaunchError, OSError) as e:
+            log.error("start failed: %s", e)
+            report(
+                ready,
+                ok=False,
+                error=str(e),
+                log_tail=getattr(e, "log_tail", "") or tail(session.agent_log),
+                agent_log=str(session.agent_log),
+            )
+            return 1
+        server = await asyncio.start_server(self._handle, "127.0.0.1", 0, limit=CONTROL_LINE_LIMIT)
+        assert session.proc is not None
+        self.state = SessionState(
+            key=self.key,
+            session_id=session_id,
+            project=str(spec.project),
+            name=self.cfg.get("name"),
+            agent_file=str(spec.agent_file),
+            daemon_pid=os.getpid(),
+            agent_pid=session.proc.pid,
+            control_port=server.sockets[0].getsockname()[1],
+            agent_port=session.engine.port,
+            token=self.token,
+            agent_log=str(session.agent_log),
+            daemon_log=str(data_dir / "daemon.log"),
+            event_log=str(session.event_log_path),
+            started_at=session.started_at,
+            agent_id=session.agent_info.get("id"),
+        )
+        self.state.save(self.sdir)
+        boot = [i.to_dict() for i in session.items]
+        self.seen.mark_all(session.items)  # `start` prints them
+        self.last_activity = time.monotonic()
+        report(ready, ok=True, state=self.status(), agent_info=session.agent_info, items=boot)
+        idle = asyncio.create_task(self._idle_watch(), name="parley-idle")
+        try:
+            await self.stopping.wait()
+            log.info("stopping")
+            await session.stop()
+        finally:
+            idle.cancel()
+            server.close()
+            await server.wait_closed()
+        return 0
+
+    # -- activity and the idle timeout ----------------------------------------------
+
+    @contextlib.contextmanager
+    def _busy(self) -> Iterator[None]:
+        """A client following or waiting: the session is in use meanwhile."""
+        self._clients_busy += 1
+        self.last_activity = time.monotonic()
+        try:
+            yield
+        finally:
+            self._clients_busy -= 1
+            self.last_activity = time.monotonic()
+
+    def _active(self) -> bool:
+        session = self.session
+        return bool(
+            self._clients_busy or (session is not None and (session.running or session.queued))
+        )
+
+    def idle_seconds(self) -> float:
+        """Seconds since the last client request, client or turn (0 while in use)."""
+        if self._active():
+            self.last_activity = time.monotonic()
+        return time.monotonic() - self.last_activity
+
+    async def _idle_watch(self) -> None:
+        if self.idle_timeout <= 0:
+            return
+        while True:
+            idle = self.idle_seconds()
+            if idle >= self.idle_timeout:
+                break
+            await asyncio.sleep(min(1.0, self.idle_timeout - idle))
+        assert self.session is not None
+        why = (
+            f"the session was stopped after {format_duration(self.idle_timeout)} without "
+            "activity (--idle-timeout)"
+        )
+        log.info("%s", why)
+        self.session.engine.emit(it.AgentError(message=why))
+        self.stopping.set()
+
+    def summary(self) -> dict[str, Any]:
+        """What `stop` prints: turns run, seconds since start, the agent in charge at
+        the end, where its log and the recording are."""
+        assert self.session is not None
+        session = self.session
+        return {
+            "turns": sum(isinstance(i, it.TurnFinished) for i in session.items),
+            "seconds": round(time.time() - session.started_at, 3),
+            "agent_id": session.engine.agent_id or session.agent_info.get("id"),
+            "agent_log": str(session.agent_log),
+            "event_log": str(session.event_log_path),
+            "session_id": session.session_id,
+        }
+
+    def status(self) -> dict[str, Any]:
+        assert self.session is not None and self.state is not None
+        return {
+            **self.session.status(),
+            "daemon_pid": os.getpid(),
+            "control_port": self.state.control_port,
+            "daemon_log": self.state.daemon_log,
+            "name": self.state.name,
+            "turns": sum(isinstance(i, it.TurnFinished) for i in self.session.items),
+            "unseen_items": self.seen.unseen_count(self.session.items),
+            "idle_s": round(self.idle_seconds(), 1),
+            "idle_timeout_s": self.idle_timeout,
+        }
+
+    # -- control connections -----------------------------------------------------
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await reader.readline()
+            try:
+                req = json.loads(line) if line else {}
+            except ValueError:
+                req = {}  # an unauthenticated peer learns nothing about the format
+            if not isinstance(req, dict) or not hmac.compare_digest(
+                str(req.get("token", "")), self.token
+            ):
+                await _send(writer, {"event": "error", "error": "unauthorized", "kind": "auth"})
+                return
+            op = req.get("op")
+            handler = getattr(self, f"_op_{op}", None)
+            if handler is None:
+                await _send(writer, {"event": "error", "error": f"unknown op {op!r}"})
+                return
+            if op != "status":
+                self.last_activity = time.monotonic()
+            await handler(req, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the client went away; whatever it started goes on
+        except (ValueError, asyncio.LimitOverrunError) as e:
+            with contextlib.suppress(ConnectionError):
+                await _send(writer, {"event": "error", "error": f"bad request: {e}"})
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _op_status(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        await _send(writer, {"event": "status", **self.status()})
+
+    def _unseen_backlog(self) -> list[it.ChatItem]:
+        """Items no client was shown, minus those of a turn a `say` is waiting on."""
+        assert self.session is not None
+        return [i for i in self.seen.unseen(self.session.items) if i.turn_id not in self.watched]
+
+    def _live(self) -> asyncio.Queue[it.ChatItem | None]:
+        """A subscription to the items from now on."""
+        assert self.session is not None
+        items = self.session.items
+        return self.session.subscribe(since=items[-1].seq if items else 0)
+
+    async def _send_item(
+        self, writer: asyncio.StreamWriter, item: it.ChatItem, **extra: Any
+    ) -> None:
+        await _send(writer, {"event": "item", "item": item.to_dict(), **extra})
+        self.seen.mark(item.seq)
+
+    async def _op_say(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        session = self.session
+        assert session is not None
+        backlog = self._unseen_backlog()
+        q = self._live()
+        turn_id = None
+        try:
+            try:
+                turn = session.submit(str(req.get("text", "")))
+            except InputError as e:
+                await _send(writer, {"event": "error", "error": str(e), "kind": "input"})
+                return
+            except EngineError as e:
+                await _send(writer, {"event": "error", "error": str(e), "kind": "agent"})
+                return
+            await _send(writer, {"event": "accepted", "turn_id": turn.turn_id})
+            if not req.get("wait", True):
+                return
+            turn_id = turn.turn_id
+            self.watched[turn_id] = self.watched.get(turn_id, 0) + 1
+            with self._busy():
+                for old in backlog:  # what nobody has seen yet comes first
+                    if not self.seen.seen(old.seq):
+                        await self._send_item(writer, old, before_turn=True)
+                while True:
+                    item = await q.get()
+                    if item is None:
+                        await _send(writer, {"event": "error", "error": "the session was stopped"})
+                        return
+                    if item.turn_id is not None and item.turn_id != turn_id:
+                        continue
+                    await self._send_item(writer, item)
+                    if isinstance(item, it.TurnFinished) and item.turn_id == turn_id:
+                        return
+        finally:
+            session.unsubscribe(q)
+            if turn_id is not None:
+                self.watched[turn_id] -= 1
+                if not self.watched[turn_id]:
+                    del self.watched[turn_id]
+
+    async def _op_events(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        session = self.session
+        assert session is not None
+        q = session.subscribe(since=int(req.get("since", 0)))
+        try:
+            with self._busy():
+                while True:
+                    if not req.get("follow") and q.empty():
+                        return
+                    item = await q.get()
+                    if item is None:
+                        return
+                    await self._send_item(writer, item)
+        finally:
+            session.unsubscribe(q)
+
+    def _quiet(self) -> bool:
+        """The agent says nothing now: idle or listening, no turn, no tool running."""
+        assert self.session is not None
+        session = self.session
+        return (
+            session.agent_alive
+            and session.engine.agent_state in ("listening", "idle")
+            and not (session.running or session.queued)
+            and not session.engine.tools_running
+        )
+
+    async def _op_listen(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        session = self.session
+        assert session is not None
+        quiet = float(req.get("quiet", 1.0))
+        backlog = self._unseen_backlog()
+        q = self._live()
+        heard = False
+        try:
+            with self._busy():
+                for old in backlog:
+                    if not self.seen.seen(old.seq):
+                        await self._send_item(writer, old)
+                        heard = heard or noteworthy(old)
+                last = time.monotonic()
+                while True:
+                    try:
+                        item = await asyncio.wait_for(q.get(), timeout=min(quiet, 0.1))
+                    except asyncio.TimeoutError:
+                        if time.monotonic() - last < quiet:
+                            continue
+                        if heard and self._quiet():
+                            await _send(writer, {"event": "quiet"})
+                            return
+                        if not session.agent_alive:  # it will say nothing more
+                            error = session.agent_exit_reason()
+                            await _send(writer, {"event": "error", "error": error, "kind": "agent"})
+                            return
+                        continue
+                    if item is None:
+                        await _send(writer, {"event": "error", "error": "the session was stopped"})
+                        return
+                    if item.turn_id in self.watched:
+                        continue  # a `say` shows it
+                    await self._send_item(writer, item)
+                    heard = heard or noteworthy(item)
+                    last = time.monotonic()
+        finally:
+            session.unsubscribe(q)
+
+    async def _op_agent_history(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        assert self.session is not None
+        try:
+            items = await self.session.agent_history()
+        except EngineError as e:
+            await _send(writer, {"event": "error", "error": str(e), "kind": "agent"})
+            return
+        await _send(writer, {"event": "agent_history", "items": [i.to_dict() for i in items]})
+
+    async def _op_cancel(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        assert self.session is not None
+        turns = self.session.cancel(req.get("turn_id"))
+        await _send(writer, {"event": "cancelled", "turns": turns})
+
+    async def _op_agent_info(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        assert self.session is not None
+        try:
+            info = await self.session.engine.agent_info()
+        except EngineError as e:
+            await _send(writer, {"event": "error", "error": str(e), "kind": "agent"})
+            return
+        await _send(writer, {"event": "agent_info", **info})
+
+    async def _op_restart(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        assert self.session is not None and self.state is not None
+        try:
+            await self.session.restart(float(self.cfg.get("connect_timeout", 60)))
+        except (EngineError, OSError) as e:
+            await _send(
+                writer,
+                {
+                    "event": "error",
+                    "error": str(e),
+                    "kind": "agent",
+                    "log_tail": getattr(e, "log_tail", ""),
+                },
+            )
+            return
+        assert self.session.proc is not None
+        self.state.agent_pid = self.session.proc.pid
+        self.state.agent_port = self.session.engine.port
+        self.state.agent_id = self.session.agent_info.get("id")
+        self.state.save(self.sdir)
+        await _send(writer, {"event": "restarted", "agent_info": self.session.agent_info})
+
+    async def _op_stop(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        summary = self.summary()
+        await _send(writer, {"event": "stopping", "daemon_pid": os.getpid(), "summary": summary})
+        self.stopping.set()
+
+
+async def _send(writer: asyncio.StreamWriter, obj: dict[str, Any]) -> None:
+    writer.write(json.dumps(obj, ensure_ascii=False).encode() + b"\n")
+    await writer.drain()
