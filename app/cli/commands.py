@@ -94,7 +94,8 @@ def _stdout_closed() -> NoReturn:
 SECTIONS = {
     "Chat UI": ("chat", "demo", "attach"),
     "Headless (scripts, AI agents)": (
-        "start", "say", "cancel", "events", "status", "logs", "history", "stop",
+        "start", "say", "listen", "cancel", "events", "status", "logs", "history", "stop",
+        "skill",
     ),
     "Recordings": ("sessions", "replay", "export", "rerun"),
 }  # fmt: skip
