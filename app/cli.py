@@ -95,7 +95,10 @@ def cli() -> None:
     show_default=True,
     help="Seconds to wait for the agent to connect.",
 )
-def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> None:
+@click.option(
+    "--watch", is_flag=True, help="Reload the agent when its sources change (see README)."
+)
+def start(args: tuple[str, ...], name: str | None, connect_timeout: float, watch: bool) -> None:
     """Start AGENT in a background session.
 
     AGENT is a livekit-agents file; by default agent.py or src/agent.py in this
@@ -112,7 +115,7 @@ def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> No
         _, cleaned = running_state(spec, name)
         if cleaned:
             click.echo("parley: cleaned up a stale session (its daemon had died)", err=True)
-        ready = start_daemon(spec, name, connect_timeout)
+        ready = start_daemon(spec, name, connect_timeout, watch=watch)
     except (LaunchError, StartError) as e:
         fail(str(e))
     info = ready.get("agent_info", {})
@@ -122,6 +125,8 @@ def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> No
     print_item = _printer(as_json=False)
     for raw in ready.get("items", []):
         print_item(item_from_dict(raw))
+    if watch:
+        click.echo(f"\nWatching {spec.project} for changes.")
     click.echo("\nSession started.")
 
 
@@ -226,6 +231,7 @@ def status(as_json: bool, name: str | None) -> None:
         ("agent", f"{st.get('agent_id')} ({st.get('agent_state')})"),
         ("turn in progress", st.get("turn_in_progress") or "none"),
         ("turns queued", len(st.get("turns_queued") or [])),
+        ("watch", f"on ({st.get('reloads', 0)} reloads)" if st.get("watch") else "off"),
         ("daemon_pid", st.get("daemon_pid")),
         ("agent_pid", st.get("agent_pid")),
         ("agent log", st.get("agent_log")),
@@ -233,6 +239,11 @@ def status(as_json: bool, name: str | None) -> None:
     ]
     for label, value in rows:
         click.echo(f"{label + ':':<18}{value}")
+    if st.get("reload_error"):
+        click.echo("reload error:     the last reload failed; the previous agent keeps running")
+        for line in str(st["reload_error"]).splitlines():
+            # the agent's log is data: no control characters reach the terminal
+            click.echo("  " + "".join(c if c.isprintable() else "\ufffd" for c in line))
 
 
 def _recorded_or_live(name: str | None) -> tuple[Any, Any]:

@@ -62,6 +62,7 @@ class Daemon:
         self.state: SessionState | None = None
         # unprompted items (turn_id None) up to this seq were already shown to a client
         self.unprompted_cursor = 0
+        self.reloader: Any = None  # app.reload.Reloader in watch mode
 
     async def run(
         self,
@@ -88,7 +89,9 @@ class Daemon:
         try:
             return await self._serve(ready, session, agent)
         finally:
-            # whatever happened, the agent does not outlive its daemon
+            # whatever happened, the agent (and a spare) does not outlive its daemon
+            if self.reloader is not None:
+                await self.reloader.close()
             await session.stop()
             with contextlib.suppress(OSError):
                 (self.sdir / STATE_FILE).unlink()
@@ -147,15 +150,46 @@ class Daemon:
         self.state.save(self.sdir)
         boot = [i.to_dict() for i in session.items]
         self.unprompted_cursor = session.items[-1].seq if session.items else 0
+        watcher = await self._start_watch() if self.cfg.get("watch") else None
         report(ready, ok=True, state=self.status(), agent_info=session.agent_info, items=boot)
         try:
             await self.stopping.wait()
             log.info("stopping")
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(BaseException):
+                    await watcher
+            if self.reloader is not None:
+                await self.reloader.close()
             await session.stop()
         finally:
             server.close()
             await server.wait_closed()
         return 0
+
+    async def _start_watch(self) -> asyncio.Task[None]:
+        """Watch mode: reload the agent when its sources change (:mod:`app.watch`).
+        Returns once the watch is in place; the spare interpreter starts after."""
+        from app.reload import Reloader
+        from app.watch import watch_project
+
+        assert self.session is not None
+        self.reloader = reloader = Reloader(
+            self.session, warm=True, connect_timeout=float(self.cfg.get("connect_timeout", 60))
+        )
+        reloader.on_swap = self._save_agent_state
+        watching = asyncio.Event()
+        task = asyncio.create_task(
+            watch_project(reloader, self.session.spec.project, self.stopping, watching),
+            name="parley-watch-files",
+        )
+        ready = asyncio.create_task(watching.wait())
+        await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        if task.done():  # the watch could not start (e.g. the OS watch limit)
+            task.result()
+        asyncio.create_task(reloader.prepare(), name="parley-spare")
+        return task
 
     def status(self) -> dict[str, Any]:
         assert self.session is not None and self.state is not None
@@ -165,6 +199,9 @@ class Daemon:
             "control_port": self.state.control_port,
             "daemon_log": self.state.daemon_log,
             "name": self.state.name,
+            "watch": bool(self.cfg.get("watch")),
+            "reloads": self.reloader.reloads if self.reloader else 0,
+            "reload_error": self.reloader.last_error if self.reloader else None,
         }
 
     # -- control connections -----------------------------------------------------
@@ -284,12 +321,17 @@ class Daemon:
                 },
             )
             return
+        self._save_agent_state()
+        await _send(writer, {"event": "restarted", "agent_info": self.session.agent_info})
+
+    def _save_agent_state(self) -> None:
+        """The session has a new agent (restart, reload): update the state file."""
+        assert self.session is not None and self.state is not None
         assert self.session.proc is not None
         self.state.agent_pid = self.session.proc.pid
         self.state.agent_port = self.session.engine.port
         self.state.agent_id = self.session.agent_info.get("id")
         self.state.save(self.sdir)
-        await _send(writer, {"event": "restarted", "agent_info": self.session.agent_info})
 
     async def _op_stop(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         await _send(writer, {"event": "stopping", "daemon_pid": os.getpid()})

@@ -185,6 +185,15 @@ class SessionEngine:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._recv_task
 
+    def set_sink(self, sink: ItemSink | None, first_seq: int | None = None) -> None:
+        """Hand items to ``sink`` from now on (``None``: drop them), the next one
+        numbered ``first_seq`` if given. Used when a session swaps agents on a
+        reload (:mod:`app.reload`): the old engine goes quiet, the new one continues
+        the session's numbering."""
+        self._sink = sink if sink is not None else (lambda item: None)
+        if first_seq is not None:
+            self._seq = itertools.count(first_seq)
+
     # -- requests -----------------------------------------------------------------
 
     def _send(self, msg: pb.AgentSessionMessage) -> None:

@@ -95,6 +95,13 @@ class TextRenderer:
                 return self._block("handoff", f"handoff: {frm} → {to}")
             case it.AgentError(message=msg):
                 return self._error(msg)
+            case it.Reload(error=None) as r:
+                return self._block("handoff", f"reloaded: {_files(r.files)}", _reload_body(r))
+            case it.Reload() as r:
+                return self._error(
+                    f"reload failed ({_files(r.files)}); the previous agent keeps running\n"
+                    f"{r.error}"
+                )
             case it.TurnFinished(status="error", error=err):
                 return self._error(err or "the turn failed")
             case it.TurnFinished(status="cancelled"):
@@ -117,6 +124,18 @@ class TextRenderer:
         lines = message.strip().splitlines() or [""]
         head = f"\n  {self._c('error', '✗')} {lines[0]}\n"
         return head + "".join(f"    {ln}\n" if ln.strip() else "\n" for ln in lines[1:])
+
+
+def _files(files: list[str], cap: int = 3) -> str:
+    shown = ", ".join(files[:cap]) or "agent sources"
+    return shown + (f" and {len(files) - cap} more" if len(files) > cap else "")
+
+
+def _reload_body(r: it.Reload) -> str:
+    parts = [f"agent pid {r.agent_pid}"] if r.agent_pid else []
+    if r.duration_ms is not None:
+        parts.append(f"{r.duration_ms:.0f} ms" + (", warm" if r.warm else ""))
+    return ", ".join(parts)
 
 
 def render_json(item: it.ChatItem) -> str:

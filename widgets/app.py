@@ -40,6 +40,7 @@ from widgets.rows import (
     ErrorRow,
     HandoffRow,
     NoticeRow,
+    ReloadRow,
     ToolRow,
     TurnEndRow,
     UserRow,
@@ -307,6 +308,19 @@ class ParleyApp(App[None]):
                 self._status_updates["tokens"] = usage_tokens(item)
             case it.ConfigUpdate():
                 self._info_stale = True
+            case it.Reload(error=error, files=files):
+                self.transcript.add(item, ReloadRow)
+                self._info_stale = self._info_stale or error is None
+                if self.loaded.is_set():  # live, not the backlog of an attach
+                    what = ", ".join(files) or "sources"
+                    if error is None:
+                        self.notify(f"Agent reloaded ({what})", markup=False)
+                    else:
+                        self.notify(
+                            f"Reload failed ({what}): the previous agent keeps running",
+                            severity="error",
+                            markup=False,
+                        )
 
     async def on_stream_ended(self, message: StreamEnded) -> None:
         self.stream_ended = True
