@@ -10,14 +10,14 @@ from test_tui_support import SIZE, rows, wait_until
 from test_tui_widgets import ScriptedBackend, loaded
 from watchfiles import Change
 
-from app import items as it
-from app.launcher import AgentSpec
-from app.reload import syntax_error
-from app.spare import supports
-from app.watch import SourceFilter
-from headless.render import TextRenderer
-from widgets.app import make_app
-from widgets.rows import ReloadRow
+from parley.app.agent.launcher import AgentSpec
+from parley.app.agent.spare import supports
+from parley.app.protocol import items as it
+from parley.app.session.reload import syntax_error
+from parley.app.session.watch import SourceFilter
+from parley.headless.render import TextRenderer
+from parley.widgets.app import make_app
+from parley.widgets.rows import ReloadRow
 
 
 def test_source_filter(tmp_path: Path) -> None:
