@@ -63,6 +63,12 @@ class ChatBackend(Protocol):
         """The agent's log file (stdout and stderr), or ``None`` when there is none."""
         ...
 
+    @property
+    def event_log_path(self) -> Path | None:
+        """The session's event log (``events.jsonl``, :mod:`app.eventlog`), or ``None``
+        when the items come from elsewhere."""
+        ...
+
     async def start(self) -> dict[str, Any]:
         """Boot the agent (or attach) and return its agent info. Takes seconds for a
         real agent."""
@@ -122,8 +128,10 @@ class ItemsBackend:
         info: dict[str, Any] | None = None,
         agent_log: Path | None = None,
         header: dict[str, Any] | None = None,
+        event_log: Path | None = None,
     ) -> None:
         self.items: list[it.ChatItem] = list(items)
+        self._event_log = event_log
         self._info = info
         self._header = dict(header or {})
         self._agent_log = agent_log
@@ -141,11 +149,16 @@ class ItemsBackend:
         if "agent_log" not in kwargs:
             kwargs["agent_log"] = recorded_agent_log(path)
         kwargs.setdefault("header", rec.header)
+        kwargs.setdefault("event_log", Path(path))
         return cls(rec.items, **kwargs)
 
     @property
     def agent_log_path(self) -> Path | None:
         return self._agent_log
+
+    @property
+    def event_log_path(self) -> Path | None:
+        return self._event_log
 
     @property
     def header(self) -> dict[str, Any]:
@@ -271,6 +284,10 @@ class DaemonBackend:
     @property
     def agent_log_path(self) -> Path | None:
         return Path(self.state.agent_log) if self.state else None
+
+    @property
+    def event_log_path(self) -> Path | None:
+        return Path(self.state.event_log) if self.state else None
 
     @property
     def header(self) -> dict[str, Any]:

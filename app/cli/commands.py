@@ -61,8 +61,34 @@ def _stdout_closed() -> NoReturn:
     sys.exit(exitcodes.FAILURE)
 
 
+#: ``parley --help`` lists the commands in these sections, in this order
+SECTIONS = {
+    "Chat UI": ("chat", "demo", "attach"),
+    "Headless (scripts, AI agents)": (
+        "start", "say", "cancel", "events", "status", "logs", "history", "stop",
+    ),
+    "Recordings": ("sessions", "replay", "export", "rerun"),
+}  # fmt: skip
+
+
 class _Group(click.Group):
-    """Ctrl+C in any command exits 130 (not click's "Aborted!" and 1)."""
+    """Ctrl+C in any command exits 130 (not click's "Aborted!" and 1); ``--help``
+    lists the commands by :data:`SECTIONS` (any other under "Other")."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        placed = {n for group in SECTIONS.values() for n in group}
+        sections = [*SECTIONS.items(), ("Other", tuple(n for n in names if n not in placed))]
+        width = formatter.width - 6 - max((len(n) for n in names), default=0)
+        for title, group in sections:
+            rows = []
+            for name in group:
+                cmd = self.get_command(ctx, name)
+                if cmd is not None and not cmd.hidden:
+                    rows.append((name, cmd.get_short_help_str(limit=max(width, 20))))
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -78,10 +104,10 @@ def cli() -> None:
     """Talk to LiveKit voice agents in text mode.
 
     \b
-    Headless (scripts, AI agents):
-      parley start [AGENT]     start a session in the background
-      parley say "hello"       send one turn, print it, exit
-      parley stop              end the session
+    parley chat [AGENT]      chat in a terminal UI (parley demo: a bundled agent)
+    parley start [AGENT]     start a session in the background, then
+    parley say "hello"       send one turn, print it, exit
+    parley stop              end the session
     """
 
 

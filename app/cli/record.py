@@ -167,7 +167,12 @@ def _replay_tui(rec: Any, recorded: Any, speed: float, max_gap: float) -> None:
 
     agent_log = rec.agent_log if rec.log is None and rec.agent_log.exists() else None
     backend = ReplayBackend(
-        recorded.items, speed=speed, max_gap=max_gap, header=recorded.header, agent_log=agent_log
+        recorded.items,
+        speed=speed,
+        max_gap=max_gap,
+        header=recorded.header,
+        agent_log=agent_log,
+        event_log=rec.event_log,
     )
     pace = "instant" if speed == 0 else f"×{speed:g}"
     run_chat(backend, title=f"REPLAY {rec.session_id} ({pace})")
