@@ -16,7 +16,9 @@ are ``● handoff: <from> → <to>`` (the first agent: ``● agent: <id>``), age
 ``✗ <message>``. Items that say nothing to a reader (agent state, usage, a tool
 call still running) render as nothing in text and in full in JSON.
 
-Standard library and :mod:`parley.app.protocol.items` only: this is on the ``say`` hot path.
+Standard library, :mod:`parley.app.protocol.items` and
+:mod:`parley.app.protocol.sanitize` only: this is on the
+``say`` hot path.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import os
 from typing import IO
 
 from parley.app.protocol import items as it
+from parley.app.protocol.sanitize import escape_fields
 
 OUTPUT_CAP = 120
 
@@ -79,7 +82,11 @@ class TextRenderer:
         return out
 
     def render(self, item: it.ChatItem) -> str:
-        """The text for one item ('' for items with nothing to show)."""
+        """The text for one item ('' for items with nothing to show). Control
+        characters in its text are shown escaped
+        (:func:`parley.app.protocol.sanitize.escape_fields`), never sent to the
+        terminal; the colours are added after."""
+        item = escape_fields(item)
         match item:
             case it.UserMessage(text=text):
                 return self._block("you", "You", text)

@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerState
 from parley.app.backend import BackendError, ChatBackend
 from parley.app.daemon.state import tail
 from parley.app.protocol import items as it
+from parley.app.protocol.sanitize import escape_fields
 from parley.widgets.agents_pane import AgentsPane, clock
 from parley.widgets.banner import Banner
 from parley.widgets.commands import CommandsMixin
@@ -316,7 +317,9 @@ class ParleyApp(CommandsMixin, App[None]):
 
     def route(self, item: it.ChatItem) -> None:
         """The one dispatch over chat item types: each kind to the widget(s) that
-        show it (transcript rows are mounted by ``transcript.flush()``)."""
+        show it (transcript rows are mounted by ``transcript.flush()``). Control
+        characters in the item's text are shown escaped, never sent to the terminal."""
+        item = escape_fields(item)
         match item:
             case it.UserMessage():
                 self.transcript.add(item, UserRow)

@@ -22,6 +22,7 @@ from parley.app.cli.common import CONTEXT, fail, locate_or_fail, session_option,
 from parley.app.cli.record import register as register_record_commands
 from parley.app.cli.rerun import register as register_rerun_command
 from parley.app.cli.tui import register as register_tui_commands
+from parley.app.protocol.sanitize import escape_controls
 
 
 def _call(state: Any, op: str, timeout: float = 30.0, **args: Any) -> dict[str, Any]:
@@ -146,8 +147,8 @@ def start(args: tuple[str, ...], name: str | None, connect_timeout: float, watch
         fail(str(e))
     info = ready.get("agent_info", {})
     click.echo(f"Agent file: {spec.agent_file}")
-    click.echo(f"Agent:      {info.get('id', '?')}")
-    click.echo(f"Tools:      {', '.join(info.get('tools') or []) or '(none)'}")
+    click.echo(escape_controls(f"Agent:      {info.get('id', '?')}"))
+    click.echo(escape_controls(f"Tools:      {', '.join(info.get('tools') or []) or '(none)'}"))
     print_item = _printer(as_json=False)
     for raw in ready.get("items", []):
         print_item(item_from_dict(raw))
@@ -264,12 +265,12 @@ def status(as_json: bool, name: str | None) -> None:
         ("event log", st.get("event_log")),
     ]
     for label, value in rows:
-        click.echo(f"{label + ':':<18}{value}")
+        click.echo(escape_controls(f"{label + ':':<18}{value}"))
     if st.get("reload_error"):
         click.echo("reload error:     the last reload failed; the previous agent keeps running")
         for line in str(st["reload_error"]).splitlines():
             # the agent's log is data: no control characters reach the terminal
-            click.echo("  " + "".join(c if c.isprintable() else "\ufffd" for c in line))
+            click.echo("  " + escape_controls(line))
 
 
 def _recorded_or_live(name: str | None) -> tuple[Any, Any]:

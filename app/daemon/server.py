@@ -3,11 +3,12 @@
 Imported by :mod:`parley.app.daemon.process` once the agent is already booting (see there for the
 process's lifecycle).
 
-Control channel: loopback TCP on an ephemeral port; each connection sends one JSON
-line ``{"token": ..., "op": ..., ...}`` and gets JSON lines back. A connection whose
-token does not match the one in the 0600 state file gets ``{"event": "error",
-"error": "unauthorized"}`` and is closed. Ops (see :mod:`parley.app.daemon.client` for the client
-side):
+Control channel: loopback TCP on an ephemeral port; each connection sends its token
+line ``{"token": ...}`` then one request line ``{"op": ..., ...}`` (or both in one line)
+and gets JSON lines back (the limits and checks are in :mod:`parley.app.daemon.controlproto`). A
+connection whose token does not match the one in the 0600 state file, or that does not
+send it within 2 s and 4 KiB, gets ``{"event": "error", "error": "unauthorized"}`` and
+is closed. Ops (see :mod:`parley.app.daemon.client` for the client side):
 
 ``status``            ``{"event": "status", ...}`` (:meth:`Session.status` + pids)
 ``say``               ``{"event": "accepted", "turn_id"}``, then the turn's items and
@@ -23,14 +24,14 @@ side):
 ``stop``              ``{"event": "stopping"}``; the daemon then stops the agent and
                       exits (clients wait for the pid to go away)
 
-Errors are ``{"event": "error", "error": message, "kind": "input" | "agent" | ...}``.
+Errors are ``{"event": "error", "error": message, "kind": "input" | "agent" |
+"request" | "auth" | ...}``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
 import os
@@ -43,6 +44,19 @@ from typing import Any
 
 from parley.app.agent.engine import EngineError
 from parley.app.agent.launcher import AgentSpec, LaunchError
+from parley.app.daemon.controlproto import (
+    AUTH_LINE_LIMIT,
+    AUTH_TIMEOUT,
+    MAX_CONNECTIONS,
+    MAX_PENDING,
+    READ_BUFFER,
+    RateLimitedLog,
+    RequestError,
+    parse_line,
+    read_line,
+    token_ok,
+    validate,
+)
 from parley.app.daemon.ready import report
 from parley.app.daemon.state import STATE_FILE, SessionState, session_dir, tail
 from parley.app.protocol import items as it
@@ -63,6 +77,10 @@ class Daemon:
         # unprompted items (turn_id None) up to this seq were already shown to a client
         self.unprompted_cursor = 0
         self.reloader: Any = None  # parley.app.session.reload.Reloader in watch mode
+        # control connections being served, and those still owing their token line
+        self._conns: set[asyncio.Task[Any]] = set()
+        self._pending: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
+        self._log_limited = RateLimitedLog(log)
 
     async def run(
         self,
@@ -82,6 +100,8 @@ class Daemon:
         session.header_extra = dict(self.cfg.get("header") or {})
         self.stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
+        # e.g. "socket.accept() out of system resource" under a connection flood
+        loop.set_exception_handler(self._log_limited.loop_handler)
         for sig in (signal.SIGTERM, signal.SIGINT):  # also while the agent boots
             loop.add_signal_handler(sig, self.stopping.set)
         if stop_requested:
@@ -128,7 +148,7 @@ class Daemon:
                 agent_log=str(session.agent_log),
             )
             return 1
-        server = await asyncio.start_server(self._handle, "127.0.0.1", 0, limit=CONTROL_LINE_LIMIT)
+        server = await asyncio.start_server(self._handle, "127.0.0.1", 0, limit=READ_BUFFER)
         assert session.proc is not None
         self.state = SessionState(
             key=self.key,
@@ -207,32 +227,73 @@ class Daemon:
     # -- control connections -----------------------------------------------------
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One control connection: the token line (bounded in time and size), then
+        the request, validated (:mod:`parley.app.daemon.controlproto`); no request raises out of
+        here."""
+        if len(self._conns) >= MAX_CONNECTIONS:
+            self._log_limited(
+                "conns", "over %d control connections: closing new ones", MAX_CONNECTIONS
+            )
+            writer.close()
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._conns.add(task)
+        self._pending[task] = writer
+        if len(self._pending) > MAX_PENDING:  # the oldest unauthenticated one goes
+            oldest = next(iter(self._pending))
+            self._pending.pop(oldest).close()
         try:
-            line = await reader.readline()
-            try:
-                req = json.loads(line) if line else {}
-            except ValueError:
-                req = {}  # an unauthenticated peer learns nothing about the format
-            if not isinstance(req, dict) or not hmac.compare_digest(
-                str(req.get("token", "")), self.token
-            ):
-                await _send(writer, {"event": "error", "error": "unauthorized", "kind": "auth"})
+            req = await self._authenticate(reader, writer)
+            if req is None:
                 return
-            op = req.get("op")
-            handler = getattr(self, f"_op_{op}", None)
-            if handler is None:
-                await _send(writer, {"event": "error", "error": f"unknown op {op!r}"})
-                return
-            await handler(req, writer)
+            await self._dispatch(req, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the client went away; whatever it started goes on
-        except (ValueError, asyncio.LimitOverrunError) as e:
+        except RequestError as e:
             with contextlib.suppress(ConnectionError):
-                await _send(writer, {"event": "error", "error": f"bad request: {e}"})
+                await _send(
+                    writer, {"event": "error", "error": f"bad request: {e}", "kind": "request"}
+                )
+        except Exception as e:  # a bug: the daemon keeps serving and says so
+            self._log_limited("handler", "control request failed", exc_info=True)
+            with contextlib.suppress(Exception):
+                await _send(writer, {"event": "error", "error": f"parley failed: {e!r}"})
         finally:
+            self._pending.pop(task, None)
+            self._conns.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+    async def _authenticate(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> dict[str, Any] | None:
+        """The request of a client that showed the token, or ``None`` after telling
+        the peer ``unauthorized`` (no token line within the deadline and size, or a
+        wrong one). An unauthenticated peer learns nothing about the format."""
+        task = asyncio.current_task()
+        try:
+            line = await asyncio.wait_for(read_line(reader, AUTH_LINE_LIMIT), AUTH_TIMEOUT)
+            first = parse_line(line) if line else {}
+        except (asyncio.TimeoutError, RequestError):
+            first = {}
+        if not token_ok(first.get("token"), self.token):
+            with contextlib.suppress(ConnectionError):
+                await _send(writer, {"event": "error", "error": "unauthorized", "kind": "auth"})
+            return None
+        self._pending.pop(task, None)  # type: ignore[arg-type]
+        if "op" in first:
+            return first
+        line = await read_line(reader, CONTROL_LINE_LIMIT)
+        return parse_line(line) if line else None
+
+    async def _dispatch(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        req = validate(req)
+        handler = getattr(self, f"_op_{req['op']}", None)
+        if handler is None:
+            raise RequestError(f"unknown op {req['op']!r:.40}")
+        await handler(req, writer)
 
     async def _op_status(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         await _send(writer, {"event": "status", **self.status()})
@@ -243,7 +304,7 @@ class Daemon:
         q = session.subscribe(since=self.unprompted_cursor)
         try:
             try:
-                turn = session.submit(str(req.get("text", "")))
+                turn = session.submit(req["text"])
             except InputError as e:
                 await _send(writer, {"event": "error", "error": str(e), "kind": "input"})
                 return
@@ -251,7 +312,7 @@ class Daemon:
                 await _send(writer, {"event": "error", "error": str(e), "kind": "agent"})
                 return
             await _send(writer, {"event": "accepted", "turn_id": turn.turn_id})
-            if not req.get("wait", True):
+            if not req["wait"]:
                 return
             while True:
                 item = await q.get()
@@ -271,10 +332,10 @@ class Daemon:
     async def _op_events(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         session = self.session
         assert session is not None
-        q = session.subscribe(since=int(req.get("since", 0)))
+        q = session.subscribe(since=req["since"])
         try:
             while True:
-                if not req.get("follow") and q.empty():
+                if not req["follow"] and q.empty():
                     return
                 item = await q.get()
                 if item is None:
@@ -294,7 +355,7 @@ class Daemon:
 
     async def _op_cancel(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         assert self.session is not None
-        turns = self.session.cancel(req.get("turn_id"))
+        turns = self.session.cancel(req["turn_id"])
         await _send(writer, {"event": "cancelled", "turns": turns})
 
     async def _op_agent_info(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
