@@ -64,7 +64,7 @@ class RefusingAgent(LiveItems):
 
     async def say(self, text: str) -> str:
         raise BackendError(
-            "the agent exited with code 1. Last lines of agent.log:\n"
+            "\x1b[31mthe agent exited\x1b[0m with code 1. Last lines of agent.log:\n"
             + CONSOLE_LOG.split("Traceback")[0]
         )
 
@@ -143,8 +143,11 @@ async def test_not_sent_row_renders_the_quoted_log(tmp_path: Path) -> None:
             what="not sent row",
         )
         plain = notice.visual.plain
-        assert "\x1b" not in plain and "\r" not in plain
-        assert PLAIN[0] in plain.splitlines() and PLAIN[1] in plain.splitlines()
+        assert "\x1b" not in plain and "\r" not in plain and "\ufffd" not in plain
+        assert "[31m" not in plain and "[0m" not in plain
+        assert plain.splitlines()[0] == (
+            "✗ Not sent: The agent exited with code 1. Last lines of agent.log:"
+        )
         assert_valid_svg(app)
 
 

@@ -19,6 +19,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
+from parley.app.agent.agentlog import strip_ansi
 from parley.app.protocol import items as it
 from parley.widgets.ansi import ansi_content
 from parley.widgets.markdown import markdown_content
@@ -117,7 +118,7 @@ def readable_error(message: str) -> str:
     - parley's own messages lose their CLI hints (``; see `parley logs` …``): the
       UI points to its keys instead.
     """
-    text = clean_text(message.strip())
+    text = clean_text(strip_ansi(message.strip()))  # colour codes of a quoted agent log
     kind = _ERROR_TYPE.match(text)
     exc = _ERROR_EXC.search(text)
     if kind and exc:
