@@ -21,6 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from parley.app.protocol import items as it
+from parley.app.protocol.sanitize import escape_controls
 from parley.widgets.markdown import markdown_content
 
 INLINE_CAP = 100
@@ -81,16 +82,14 @@ def args_summary(arguments: str, cap: int = 40) -> str:
 #: joiner (emoji sequences such as 👨‍👩‍👧) and the variation selectors (❤️). Without
 #: them each emoji shows at the width Textual computes, so borders stay aligned.
 _WIDTH_TRAPS = dict.fromkeys(map(ord, "\u200d\ufe0e\ufe0f"))
-#: C0/C1 control characters other than newline and tab
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def clean_text(text: str) -> str:
     """Untrusted text (agent, tool, model output) made safe to show: control
-    characters (an escape sequence's ESC included) become ``�``, tabs four spaces,
-    and :data:`_WIDTH_TRAPS` are dropped."""
-    text = text.translate(_WIDTH_TRAPS).replace("\t", "    ")
-    return _CONTROLS.sub("\ufffd", text)
+    characters written as visible escapes
+    (:func:`parley.app.protocol.sanitize.escape_controls`), tabs as four spaces, and
+    :data:`_WIDTH_TRAPS` dropped."""
+    return escape_controls(text.translate(_WIDTH_TRAPS).replace("\t", "    "))
 
 
 ERROR_KINDS = {
