@@ -454,5 +454,3 @@ class Verdicts:
     @property
     def ok(self) -> bool:
         return all(r.ok for r in self.results)
-
-
