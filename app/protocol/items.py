@@ -42,7 +42,10 @@ class ChatItem:
         """The item's JSON object: ``{"v": 1, "type": ..., "seq": ..., ...}``."""
         d: dict[str, Any] = {"v": SCHEMA_VERSION, "type": self.type}
         for f in dataclasses.fields(self):
-            d[f.name] = getattr(self, f.name)
+            value = getattr(self, f.name)
+            if value is None and f.metadata.get("omit_none"):
+                continue  # a field added later: older recordings read back unchanged
+            d[f.name] = value
         return d
 
     def to_json(self) -> str:
@@ -64,6 +67,10 @@ class AgentMessage(ChatItem):
 
     ``metrics`` is the message's ``MetricsReport`` as a dict (seconds), when the agent
     sent one; ``interrupted`` is the protobuf flag.
+
+    ``latency`` is what ``say --metrics`` shows, in seconds (``None`` for a value not
+    known): ``{"llm_ttft", "tts_ttfb", "e2e"}``, from
+    :func:`parley.app.protocol.latency.message_latency`.
     """
 
     type: ClassVar[str] = "agent_message"
@@ -71,6 +78,7 @@ class AgentMessage(ChatItem):
     agent_id: str | None = None
     interrupted: bool = False
     metrics: dict[str, Any] | None = None
+    latency: dict[str, float | None] | None = field(default=None, metadata={"omit_none": True})
 
 
 @dataclass(frozen=True, kw_only=True)
