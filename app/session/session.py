@@ -16,6 +16,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import os
 import socket
 import subprocess
 import time
@@ -40,6 +41,9 @@ class Turn:
     turn_id: str
     text: str
     done: asyncio.Future[it.TurnFinished] = field(repr=False)
+    #: the agent log's size (bytes) when the turn was handed to the agent; ``None``
+    #: while it is queued. What the agent logs from there on is the turn's log.
+    log_start: int | None = None
 
 
 class Session:
@@ -73,6 +77,8 @@ class Session:
         self._closed = False
         #: extra fields for the event log's header (a rerun names the recording it reran)
         self.header_extra: dict[str, Any] = {}
+        #: while true, queued turns wait (an agent reload is swapping agents, app.reload)
+        self.reloading = False
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -212,6 +218,11 @@ class Session:
         )
 
     @property
+    def queued(self) -> int:
+        """How many turns wait behind the running one."""
+        return len(self._queue)
+
+    @property
     def agent_alive(self) -> bool:
         return not self.engine.disconnected.is_set()
 
@@ -273,10 +284,14 @@ class Session:
 
     async def _turn_worker(self) -> None:
         while True:
-            while not self._queue:
+            while not self._queue or self.reloading:
                 self._wake.clear()
                 await self._wake.wait()
             turn = self._queue.popleft()
+            try:
+                turn.log_start = os.path.getsize(self.agent_log)
+            except OSError:
+                turn.log_start = 0
             self.engine.begin_turn(turn.text, turn.turn_id)
             self.running = turn
             task = asyncio.create_task(self.engine.run_turn(turn.text, turn.turn_id))
