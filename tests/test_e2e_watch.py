@@ -45,7 +45,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_watch_reloads_on_save_and_survives_broken_saves(parley_home: Path, project: Path):
-    agent = project / "demo.py"
+    agent = project / DEMO.name  # the packaged demo agent, copied
     p = Parley(parley_home, cwd=project)
     try:
         started = p("start", "--watch", str(agent), check=True)
@@ -56,7 +56,7 @@ def test_watch_reloads_on_save_and_survives_broken_saves(parley_home: Path, proj
         # an edit: the next turn answers with the new code, no command needed
         edit(agent, TWO, THREE)
         (r1,) = wait_until(lambda: reloads(p), timeout=90)
-        assert r1["files"] == ["demo.py"] and r1["error"] is None
+        assert r1["files"] == [DEMO.name] and r1["error"] is None
         assert r1["warm"] is True  # the spare interpreter took it
         assert r1["agent_pid"] == status(p)["agent_pid"] and r1["duration_ms"] > 0
         say = p("say", "look up booking ABC123", check=True)
@@ -68,7 +68,7 @@ def test_watch_reloads_on_save_and_survives_broken_saves(parley_home: Path, proj
         edit(agent, THREE, TWO)
         out, err = slow.communicate(timeout=120)
         assert slow.returncode == 1
-        assert "the agent was reloaded (demo.py) while this turn ran" in out
+        assert f"the agent was reloaded ({DEMO.name}) while this turn ran" in out
         wait_until(lambda: len(reloads(p)) == 2, timeout=90)
         assert TWO in p("say", "look up booking ABC123", check=True).stdout
 
