@@ -35,7 +35,7 @@ when it ends, under a repeated ``●`` line if other blocks came in between::
         … Checking prices…
         ✓ Found 3 rooms from $120 a night.
 
-Standard library and :mod:`app.items` only: this is on the ``say`` hot path.
+Standard library and :mod:`parley.app.protocol.items` only: this is on the ``say`` hot path.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from __future__ import annotations
 import os
 from typing import IO
 
-from app import items as it
+from parley.app.protocol import items as it
 
 OUTPUT_CAP = 120
 

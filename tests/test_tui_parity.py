@@ -7,7 +7,11 @@ from the stream: the headless renderer prints a tool call when it ends (or names
 earlier, in its own block, when something else is printed while it runs), the TUI
 shows its row where it started and updates it in place, so a tool call's blocks are
 joined and placed by the seq of its first item on both sides before comparing. (In
-the recording a cancelled turn's slow tool ends after the "turn cancelled" line.)
+the recording a cancelled turn's slow tool ends after the "turn cancelled" line.) A
+second one: when a turn
+fails after the agent's ``error`` event (a model failure), the TUI shows both in one
+error row, readable, with the two messages as they came when the row is opened; the
+rows are compared opened, so both messages must be there.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from typing import Any
 
 from test_tui_support import RECORDING, SIZE, recorded_app, wait_until
 
-from app import items as it
-from app.eventlog import read_log
-from headless.render import TextRenderer
+from parley.app.protocol import items as it
+from parley.app.session.eventlog import read_log
+from parley.headless.render import TextRenderer
+from parley.widgets.rows import ErrorRow
 
 GLYPHS = ("●", "✓", "✗", "⊘", "⇄", "→")
 
@@ -40,7 +45,7 @@ def headless_blocks(items: list[it.ChatItem]) -> list[tuple[Any, list[str]]]:
             first_seq.setdefault(item.call_id, item.seq)
     renderer = TextRenderer(color=False)
     running: dict[str, str] = {}  # tool name -> call_id of its running call
-    shown: dict[Any, tuple[int, list[str]]] = {}
+    blocks: dict[Any, tuple[int, list[str]]] = {}
     for item in items:
         if isinstance(item, it.ToolCall):
             running[item.name] = item.call_id
@@ -64,15 +69,27 @@ def headless_blocks(items: list[it.ChatItem]) -> list[tuple[Any, list[str]]]:
                 parts = body
             else:
                 parts = lines
-            pos, before = shown.get(key, (pos, []))
-            shown[key] = (pos, before + parts)
-    ordered = sorted(shown.items(), key=lambda s: s[1][0])
-    return [(key, parts) for key, (_, parts) in ordered]
+            pos, before = blocks.get(key, (pos, []))
+            blocks[key] = (pos, before + parts)
+    shown = sorted(((pos, key, parts) for key, (pos, parts) in blocks.items()), key=lambda s: s[0])
+    # a failed turn's error joins the row of the agent's error event for that turn
+    error_of_turn = {i.turn_id: i.seq for i in items if isinstance(i, it.AgentError) and i.turn_id}
+    merged: list[tuple[Any, list[str]]] = []
+    for _, key, parts in shown:
+        item = next((i for i in items if ("item", i.seq) == key), None)
+        if isinstance(item, it.TurnFinished) and item.turn_id in error_of_turn:
+            target = ("item", error_of_turn[item.turn_id])
+            merged = [(k, p + parts if k == target else p) for k, p in merged]
+            continue
+        merged.append((key, parts))
+    return merged
 
 
 def tui_rows(app: Any) -> list[tuple[Any, str]]:
     out = []
     for row in app.transcript.rows:
+        if isinstance(row, ErrorRow):
+            row.expanded = True
         item = row.item
         key = ("tool", item.call_id) if isinstance(item, it.ToolCall) else ("item", item.seq)
         out.append((key, row.plain))

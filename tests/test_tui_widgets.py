@@ -12,13 +12,13 @@ from test_tui_support import RECORDING, SIZE, rows, send, wait_until
 from textual import events
 from textual.widgets._toast import Toast
 
-from app import items as it
-from app.backend import BackendError, ItemsBackend
-from app.eventlog import read_log
-from widgets.app import ParleyApp, make_app
-from widgets.markdown import markdown_content
-from widgets.rows import AgentRow, ToolRow, TurnEndRow, UserRow
-from widgets.status_bar import Spinner
+from parley.app.backend import BackendError, ItemsBackend
+from parley.app.protocol import items as it
+from parley.app.session.eventlog import read_log
+from parley.widgets.app import ParleyApp, make_app
+from parley.widgets.markdown import markdown_content
+from parley.widgets.rows import AgentRow, ToolRow, TurnEndRow, UserRow
+from parley.widgets.status_bar import Spinner
 
 
 class ScriptedBackend(ItemsBackend):
@@ -195,10 +195,10 @@ async def test_input_box_send_newline_paste_history_busy_and_escape() -> None:
         assert prompt.text == "first"
         await pilot.press("down", "down", "down", "down")
         assert prompt.text == ""
-        # Esc cancels the waiting turns and puts the first one back
+        # Esc cancels the waiting turns and puts every one back, in order
         await pilot.press("escape")
         await wait_until(pilot, lambda: not app.busy)
-        assert prompt.text == "first"
+        assert prompt.text == "first\nline one\nline two\nthree"
         cancelled = [r for r in rows(app, TurnEndRow) if r.item.status == "cancelled"]
         assert len(cancelled) == 2
         # and the next turn works

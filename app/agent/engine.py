@@ -1,0 +1,839 @@
+"""The session engine: one agent connection turned into the chat-item stream.
+
+The engine owns the loopback TCP listener the agent dials, accepts exactly one
+connection, switches the agent to text mode, sends ``SessionRequest``\\ s and matches
+``SessionResponse``\\ s by ``request_id``, and converts ``AgentSessionEvent``\\ s into
+:mod:`parley.app.protocol.items` (numbered with ``seq``, stamped with the running ``turn_id``).
+
+Protocol facts it relies on (measured against livekit-agents 1.8.9, see DESIGN.md):
+
+- text mode is ``SessionRequest.update_io`` with input audio, output audio and output
+  transcription off; ``audio_output`` frames are dropped and every
+  ``audio_playback_flush`` is answered with ``audio_playback_finished`` (or turns hang);
+- a turn is ``run_input{text}``. Its ``SessionResponse`` (same ``request_id``) is the
+  framework's "run finished", which comes too early for tasks, handoffs and tools that
+  report progress: the turn ends when the agent is idle again (:meth:`wait_idle`).
+  The agent sends events from a separate writer task, so events can also arrive
+  *after* the response: the response's ``RunInputResponse.items`` (messages, handoffs,
+  calls) are merged in, deduplicated by chat item id / ``call_id``;
+- tool calls come as ``tool_execution_updated`` (started / call_updated / ended /
+  reply_updated) and ``function_tools_executed`` (outputs, ``is_error``), paired by
+  ``call_id``; a tool that reported progress gets its result from ``ended``;
+- messages and handoffs come as ``conversation_item_added``; the first agent is a
+  handoff with an empty ``old_agent_id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import itertools
+import logging
+import re
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+from livekit.protocol.agent_pb import agent_session as pb
+
+from parley.app.agent.agentlog import JobFailureWatch
+from parley.app.daemon.state import tail
+from parley.app.protocol import items as it
+from parley.app.protocol.wire import FrameError, encode_frame, read_frame
+
+log = logging.getLogger("parley.engine")
+
+ItemSink = Callable[[it.ChatItem], None]
+
+_AGENT_STATES = {
+    pb.AS_INITIALIZING: "initializing",
+    pb.AS_IDLE: "idle",
+    pb.AS_LISTENING: "listening",
+    pb.AS_THINKING: "thinking",
+    pb.AS_SPEAKING: "speaking",
+}
+_TOOL_STATUS: dict[int, it.ToolStatus] = {
+    pb.TC_DONE: "done",
+    pb.TC_ERROR: "error",
+    pb.TC_CANCELLED: "cancelled",
+}
+
+#: after a handoff with no reply yet, the agent counts as busy until this many seconds
+#: pass without a frame (handoff -> the new agent's first state change took 13-21 ms)
+HANDOFF_QUIET = 0.15
+#: how long a tool output waits for the agent's reaction (a state change, its
+#: ``function_tools_executed``) before the turn may end anyway, seconds
+OUTPUT_GRACE = 2.0
+#: ``start`` waits at most this long for the agent to be idle after boot, seconds
+BOOT_SETTLE_TIMEOUT = 10.0
+
+# the ``type`` of livekit-agents' error events (LLMError, TTSError, STTError ...)
+_ERROR_KINDS = {
+    "llm_error": ("model_error", "model error"),
+    "realtime_model_error": ("model_error", "model error"),
+    "tts_error": ("tts_error", "TTS error"),
+    "stt_error": ("stt_error", "speech-to-text error"),
+}
+
+
+class EngineError(Exception):
+    """The agent cannot be reached or answered a request with an error."""
+
+
+class AgentDied(EngineError):
+    """The agent process exited (before or after connecting). ``log_tail`` holds the
+    last lines of its log."""
+
+    def __init__(self, message: str, log_tail: str = "") -> None:
+        super().__init__(message)
+        self.log_tail = log_tail
+
+
+class ConnectTimeout(EngineError):
+    """The agent process is running but did not dial in within the time allowed."""
+
+
+class SessionEngine:
+    """One agent connection and its chat items.
+
+    ``sink`` is called (on the event loop) with every item, numbered and stamped, in
+    order. Use :meth:`listen`, spawn the agent with the returned port, then
+    :meth:`connect`; after that :meth:`run_turn` and the request helpers.
+    """
+
+    def __init__(self, sink: ItemSink, *, first_seq: int = 1) -> None:
+        self._sink = sink
+        self._seq = itertools.count(first_seq)
+        self._server: asyncio.AbstractServer | None = None
+        self._accepted: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]] | None
+        self._accepted = None
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._recv_task: asyncio.Task[None] | None = None
+        self._pending: dict[str, asyncio.Future[pb.SessionResponse]] = {}
+        self._req_ids = itertools.count(1)
+        self.disconnected = asyncio.Event()
+        self.port = 0
+        # conversation state
+        #: the turn in progress, from the caller's view (None between turns)
+        self.turn_id: str | None = None
+        # run_input requests the agent has not answered yet: request_id -> (turn_id, text).
+        # The agent answers them in order, so events belong to the oldest one; with none
+        # outstanding an event is unprompted (turn_id None).
+        self._outstanding: dict[str, tuple[str, str]] = {}
+        self._tag_override: str | None = None
+        self.agent_id: str | None = None
+        self.agent_state = "initializing"
+        self._seen: set[str] = set()
+        self._tool_started: dict[str, tuple[float | None, it.ToolCall]] = {}
+        self._tool_finished: set[str] = set()
+        self._cancelled: set[str] = set()
+        self._turn_started = 0.0
+        self._own_inputs: dict[str, str] = {}  # turn_id -> text, until the agent echoes it
+        # the end of a turn (see wait_idle)
+        #: the turn whose response arrived and that has not ended yet: events are its own
+        self._settling: str | None = None
+        self._changed = asyncio.Event()  # set on every frame received
+        self._last_frame = 0.0
+        self._booting = True  # until the first turn
+        self._boot_thinking = False  # thinking seen at boot, no message or error since
+        self._handoff_open = False  # a handoff with no assistant message after it yet
+        self._progressive: set[str] = set()  # calls that reported progress
+        self._ended_pending: dict[str, tuple[float, it.ToolStatus, str | None]] = {}
+        self._replies: set[str] = set()  # speech ids of tool replies scheduled
+        self._reply_expected: float | None = None  # a tool output awaits the agent's move
+        self._turn_error: dict[str, str] = {}  # turn_id -> readable error seen in it
+
+    # -- connection -------------------------------------------------------------
+
+    async def listen(self, sock: socket.socket | None = None) -> int:
+        """Bind ``127.0.0.1:0`` (or take ``sock``, already listening there) and return
+        the port the agent must dial."""
+        loop = asyncio.get_running_loop()
+        self._accepted = loop.create_future()
+
+        def on_connect(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            assert self._accepted is not None
+            if self._accepted.done():
+                w.close()  # exactly one agent per session
+                return
+            self._accepted.set_result((r, w))
+
+        if sock is not None:
+            self._server = await asyncio.start_server(on_connect, sock=sock)
+        else:
+            self._server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    async def connect(
+        self, proc: subprocess.Popen[bytes] | None, log_path: str, timeout: float = 60.0
+    ) -> None:
+        """Wait for the agent to dial in, then switch it to text mode.
+
+        Polls ``proc`` while waiting, so an agent that dies before connecting is
+        reported within ~50 ms of its exit, with its log tail; and reads the agent's log
+        (:class:`parley.app.agent.agentlog.JobFailureWatch`), so a job that fails before its session
+        starts (the entrypoint raised; the process stays up) is reported as soon as
+        livekit-agents logs it, with the exception and its traceback's last lines. Raises
+        :class:`AgentDied` or :class:`ConnectTimeout`; the listener is closed either
+        way once this returns (one connection only).
+        """
+        assert self._accepted is not None and self._server is not None
+        deadline = time.monotonic() + timeout
+        job = JobFailureWatch(log_path)
+        try:
+            while not self._accepted.done():
+                if proc is not None and proc.poll() is not None:
+                    raise AgentDied(
+                        f"the agent exited with code {proc.returncode} before connecting",
+                        tail(log_path),
+                    )
+                failure = job.poll(time.monotonic())
+                if failure is not None:  # the process lives on, but will never dial in
+                    raise AgentDied(failure.message, failure.detail)
+                if time.monotonic() > deadline:
+                    raise ConnectTimeout(
+                        f"the agent did not connect within {timeout:.0f} s "
+                        "(is it a livekit-agents AgentServer with an rtc_session entrypoint?)"
+                    )
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(self._accepted), 0.05)
+        finally:
+            self._server.close()
+        self._reader, self._writer = self._accepted.result()
+        self._recv_task = asyncio.create_task(self._recv_loop(), name="parley-engine-recv")
+        # text mode: no audio in, no audio or transcription out
+        await self.request(
+            update_io=pb.SessionRequest.UpdateIO(
+                input=pb.SessionRequest.UpdateIO.Input(audio_enabled=False),
+                output=pb.SessionRequest.UpdateIO.Output(
+                    audio_enabled=False, transcription_enabled=False
+                ),
+            )
+        )
+
+    async def close(self) -> None:
+        """Close the connection (the agent process is stopped by its owner)."""
+        if self._server is not None:
+            self._server.close()
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(Exception):
+                await self._writer.wait_closed()
+        if self._recv_task is not None:
+            self._recv_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recv_task
+
+    # -- requests -----------------------------------------------------------------
+
+    def _send(self, msg: pb.AgentSessionMessage) -> None:
+        if self._writer is None or self.disconnected.is_set():
+            raise EngineError("the agent is not connected")
+        self._writer.write(encode_frame(msg))
+
+    async def request(
+        self, timeout: float | None = 30.0, *, turn: tuple[str, str] | None = None, **kind: Any
+    ) -> pb.SessionResponse:
+        """Send ``SessionRequest(<kind>=...)`` and wait for its response.
+
+        ``kind`` is exactly one of the request's oneof fields, e.g.
+        ``request(get_agent_info=pb.SessionRequest.GetAgentInfo())``. Raises
+        :class:`EngineError` if the agent is gone, the response carries ``error``
+        (except for ``run_input``, whose caller reads it), or ``timeout`` seconds
+        pass; :class:`parley.app.protocol.wire.FrameTooLarge` for an oversized request. ``turn`` is
+        ``(turn_id, text)`` for a ``run_input``: events are tagged with it until the
+        response arrives.
+        """
+        req_id = f"parley-{next(self._req_ids)}"
+        fut: asyncio.Future[pb.SessionResponse] = asyncio.get_running_loop().create_future()
+        self._send(pb.AgentSessionMessage(request=pb.SessionRequest(request_id=req_id, **kind)))
+        self._pending[req_id] = fut
+        if turn is not None:
+            self._outstanding[req_id] = turn
+        try:
+            resp = await asyncio.wait_for(fut, timeout)
+        except asyncio.TimeoutError:
+            raise EngineError(f"the agent did not answer {next(iter(kind))} in time") from None
+        finally:
+            self._pending.pop(req_id, None)
+            self._outstanding.pop(req_id, None)
+        if resp.HasField("error") and "run_input" not in kind:
+            raise EngineError(f"{next(iter(kind))} failed: {resp.error}")
+        return resp
+
+    async def agent_info(self) -> dict[str, Any]:
+        """The current agent (``get_agent_info``): ``{"id", "instructions", "tools"}``.
+
+        ``tools`` are the names the model can call: the agent's own tools
+        (``GetAgentInfoResponse.tools``, which livekit-agents 1.8.9 builds from
+        ``agent.tools`` only), then those of session-level tools and toolsets (MCP
+        servers), which only the agent's ``AgentConfigUpdate`` items in its
+        ``chat_ctx`` list (their ``tools_added``/``tools_removed`` cover every tool of
+        the activity).
+        """
+        r = (await self.request(get_agent_info=pb.SessionRequest.GetAgentInfo())).get_agent_info
+        tools = list(r.tools)
+        configured: list[str] = []
+        for ci in r.chat_ctx:
+            if ci.WhichOneof("item") == "agent_config_update":
+                removed = set(ci.agent_config_update.tools_removed)
+                configured = [t for t in configured if t not in removed]
+                configured += [t for t in ci.agent_config_update.tools_added if t not in configured]
+        tools += [t for t in configured if t not in tools]
+        return {"id": r.id, "instructions": r.instructions, "tools": tools}
+
+    async def chat_history(self) -> list[it.ChatItem]:
+        """What the model saw (``get_chat_history``), as unnumbered chat items."""
+        resp = await self.request(get_chat_history=pb.SessionRequest.GetChatHistory())
+        return history_items(resp.get_chat_history.items)
+
+    # -- turns --------------------------------------------------------------------
+
+    def begin_turn(self, text: str, turn_id: str) -> None:
+        """Make ``turn_id`` the running turn and emit its user message (synchronous,
+        so a cancel right after it always finds the turn)."""
+        self._booting = self._boot_thinking = False
+        self.turn_id = turn_id
+        self._own_inputs[turn_id] = text
+        self._turn_started = time.monotonic()
+        self.emit(it.UserMessage(text=text, turn_id=turn_id))
+
+    async def run_turn(self, text: str, turn_id: str) -> it.TurnFinished | None:
+        """Run one turn: emit the user message (unless :meth:`begin_turn` did), send
+        ``run_input``, emit what the agent does, and finish with a ``turn_finished``
+        item (also returned).
+
+        The agent interrupts its own running speech on a new ``run_input``; callers
+        serialise turns. Never raises for agent-side failures: they end the turn with
+        status ``error``. Returns ``None`` when the turn was cancelled meanwhile
+        (:meth:`cancel_turn` already finished it): before it was sent, it is not sent;
+        after, the agent's items for it are still recorded under its id.
+        """
+        if turn_id in self._cancelled:  # cancelled before it was sent: never send it
+            self._own_inputs.pop(turn_id, None)
+            return None
+        if self.turn_id != turn_id:
+            self.begin_turn(text, turn_id)
+        started = self._turn_started
+        status: it.TurnStatus = "ok"
+        error: str | None = None
+        detail: str | None = None
+        try:
+            resp = await self.request(
+                timeout=None, turn=(turn_id, text), run_input=pb.SessionRequest.RunInput(text=text)
+            )
+            if resp.HasField("error"):
+                status, detail = "error", resp.error
+                error = self._turn_error.get(turn_id) or readable_error(resp.error)[0]
+                if error == detail:
+                    detail = None
+            # the response is only "run finished": the agent may still answer the turn
+            await self.wait_idle(done=lambda: turn_id in self._cancelled)
+        except (EngineError, FrameError) as e:
+            status, error = "error", str(e)
+        self._own_inputs.pop(turn_id, None)
+        self._turn_error.pop(turn_id, None)
+        if turn_id in self._cancelled:
+            return None
+        return self.finish_turn(status, error, (time.monotonic() - started) * 1000, detail)
+
+    def cancel_turn(self, turn_id: str | None = None) -> it.TurnFinished | None:
+        """End the running turn (if ``turn_id`` is given: only if it is that one) as
+        ``cancelled`` now, for every follower.
+
+        The protocol has no cancel request: the agent goes on with the turn until the
+        next ``run_input`` interrupts its speech (a running tool runs to its end).
+        Whatever it sends until it answers the cancelled ``run_input`` is recorded
+        under the cancelled turn's id. Returns the ``turn_finished`` item, or ``None``
+        when no turn runs.
+        """
+        if turn_id is None:
+            turn_id = self.turn_id
+        if turn_id is None or turn_id != self.turn_id or turn_id in self._cancelled:
+            return None
+        self._cancelled.add(turn_id)
+        self.turn_id = None
+        if self._settling == turn_id:
+            self._settling = None
+        item = self.emit(it.TurnFinished(status="cancelled", turn_id=turn_id))
+        assert isinstance(item, it.TurnFinished)
+        return item
+
+    def finish_turn(
+        self,
+        status: it.TurnStatus,
+        error: str | None = None,
+        duration_ms: float | None = None,
+        detail: str | None = None,
+    ) -> it.TurnFinished:
+        """Emit ``turn_finished`` for the running turn and leave turn context."""
+        item = self.emit(
+            it.TurnFinished(
+                status=status,
+                error=error,
+                duration_ms=duration_ms,
+                detail=detail,
+                turn_id=self.turn_id,
+            )
+        )
+        if self._settling == self.turn_id:
+            self._settling = None
+        self.turn_id = None
+        assert isinstance(item, it.TurnFinished)
+        return item
+
+    def emit(self, item: it.ChatItem, ts: float | None = None) -> it.ChatItem:
+        """Number and stamp ``item`` and hand it to the sink. Unless it names its turn,
+        it belongs to the oldest unanswered ``run_input`` (or to none)."""
+        item = dataclasses.replace(
+            item,
+            seq=next(self._seq),
+            ts=ts if ts is not None else time.time(),
+            turn_id=item.turn_id or self._event_turn(),
+        )
+        self._sink(item)
+        return item
+
+    def _event_turn(self) -> str | None:
+        if self._tag_override is not None:
+            return self._tag_override
+        return next(iter(self._outstanding.values()), (self._settling, ""))[0]
+
+    # -- the end of a turn ------------------------------------------------------------
+
+    def busy_reason(self, now: float | None = None) -> tuple[str | None, float | None]:
+        """Why the agent has not finished answering yet: ``(reason, until)``, where
+        ``until`` is the ``time.monotonic()`` at which that reason lapses on its own
+        (``None``: only an event clears it); ``(None, None)`` when it is idle.
+
+        The rule (measured on livekit-agents 1.8.9, see docs/protocol.md): the agent is
+        ``listening``/``idle``; no tool started by the *current* agent still runs (a
+        tool whose agent is parked behind an ``AgentTask`` waits for the user, so it is
+        ignored); no tool that ended is still missing from ``function_tools_executed``
+        and no tool output is still waiting for the agent's next move (both at most
+        :data:`OUTPUT_GRACE`); no deferred tool reply (``reply_updated``) is scheduled;
+        after a handoff with no reply yet, :data:`HANDOFF_QUIET` without a frame. At
+        boot also: once the agent was ``thinking``, its greeting (or an error) came.
+        """
+        now = time.monotonic() if now is None else now
+        state = self.agent_state
+        # "initializing" after boot: an agent that never reports its state
+        if state not in ("listening", "idle") and (state != "initializing" or self._booting):
+            return f"the agent is {state}", None
+        for _, call in self._tool_started.values():
+            if call.agent_id == self.agent_id and call.call_id not in self._ended_pending:
+                return f"tool {call.name} is running", None
+        for t, _, _ in self._ended_pending.values():
+            if now < t + OUTPUT_GRACE:
+                return "a tool output is on its way", t + OUTPUT_GRACE
+        if self._replies:
+            return "a tool reply is scheduled", None
+        if self._reply_expected is not None and now < self._reply_expected + OUTPUT_GRACE:
+            return "the agent has a tool output to answer", self._reply_expected + OUTPUT_GRACE
+        if self._booting and self._boot_thinking:
+            return "the agent is preparing its greeting", None
+        if self._handoff_open and now < self._last_frame + HANDOFF_QUIET:
+            return "a new agent is taking over", self._last_frame + HANDOFF_QUIET
+        return None, None
+
+    async def wait_idle(
+        self, timeout: float | None = None, *, done: Callable[[], bool] | None = None
+    ) -> bool:
+        """Wait until the agent has finished answering (:meth:`busy_reason` is
+        ``None``), the agent disconnects, or ``done()`` turns true. Returns ``False``
+        if ``timeout`` seconds passed first. Costs nothing when the agent is already
+        idle: it wakes on frames, not on a timer."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.disconnected.is_set():
+            if done is not None and done():
+                return True
+            now = time.monotonic()
+            self._flush_ended(now)
+            reason, until = self.busy_reason(now)
+            if reason is None:
+                return True
+            if deadline is not None and now >= deadline:
+                log.info("gave up waiting for the agent to be idle: %s", reason)
+                return False
+            limits = [x for x in (until, deadline) if x is not None]
+            self._changed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(
+                    self._changed.wait(), max(0.0, min(limits) - now) if limits else None
+                )
+        return True
+
+    def _flush_ended(self, now: float) -> None:
+        """A tool that ended but never showed up in ``function_tools_executed`` within
+        :data:`OUTPUT_GRACE`: finish it from its ``ended`` update."""
+        for call_id, (t, status, message) in list(self._ended_pending.items()):
+            if now >= t + OUTPUT_GRACE:
+                del self._ended_pending[call_id]
+                self._tool_end_status(call_id, status, message, None, status == "error")
+
+    # -- receiving ----------------------------------------------------------------
+
+    async def _recv_loop(self) -> None:
+        assert self._reader is not None
+        reason = "the agent closed the connection"
+        try:
+            while True:
+                msg = await read_frame(self._reader)
+                if msg is None:
+                    break
+                self._dispatch(msg)
+        except (FrameError, ConnectionError, OSError) as e:
+            reason = f"the connection to the agent failed: {e}"
+        except asyncio.CancelledError:
+            reason = "parley closed the connection"
+            raise
+        finally:
+            self.disconnected.set()
+            for fut in self._pending.values():
+                if not fut.done():
+                    fut.set_exception(EngineError(reason))
+
+    def _dispatch(self, msg: pb.AgentSessionMessage) -> None:
+        self._last_frame = time.monotonic()
+        self._changed.set()
+        kind = msg.WhichOneof("message")
+        if kind == "response":
+            turn = self._outstanding.pop(msg.response.request_id, None)
+            if turn is not None:
+                # Merge the response's items now, before any frame that follows, so
+                # events that trail it (the agent writes events from another task) are
+                # recognised as duplicates. (The output of a tool that reported progress
+                # is the synthetic one of its first update: _tool_end skips it.) Until
+                # the turn ends, events are its own (unless another run_input is
+                # outstanding).
+                for chat_item in msg.response.run_input.items:
+                    self._on_chat_item(chat_item, turn_id=turn[0])
+                if turn[0] not in self._cancelled:
+                    self._settling = turn[0]
+            fut = self._pending.get(msg.response.request_id)
+            if fut is not None and not fut.done():
+                fut.set_result(msg.response)
+        elif kind == "event":
+            try:
+                self._on_event(msg.event)
+            except Exception:  # one odd event must not end the session
+                log.exception("could not convert event %s", msg.event.WhichOneof("event"))
+        elif kind == "audio_playback_flush":
+            # without this answer the agent's speech never completes and turns hang
+            self._send(
+                pb.AgentSessionMessage(
+                    audio_playback_finished=pb.AgentSessionMessage.ConsoleIO.AudioPlaybackFinished()
+                )
+            )
+        # audio_output / audio_playback_clear: dropped in text mode
+
+    def _on_event(self, ev: pb.AgentSessionEvent) -> None:
+        kind = ev.WhichOneof("event")
+        ts = ev.created_at.ToNanoseconds() / 1e9 if ev.HasField("created_at") else None
+        if kind == "agent_state_changed":
+            new = _AGENT_STATES.get(ev.agent_state_changed.new_state, "idle")
+            old = _AGENT_STATES.get(ev.agent_state_changed.old_state, "idle")
+            self.agent_state = new
+            self._reply_expected = None  # the agent moved
+            if self._booting and new == "thinking":
+                self._boot_thinking = True
+            self.emit(it.AgentState(old_state=old, new_state=new), ts)
+        elif kind == "conversation_item_added":
+            self._on_chat_item(ev.conversation_item_added.item, ts)
+        elif kind == "tool_execution_updated":
+            self._on_tool_update(ev.tool_execution_updated, ts)
+        elif kind == "function_tools_started":  # Node agents
+            for fc in ev.function_tools_started.function_calls:
+                self._tool_start(fc, ts)
+        elif kind == "function_tools_executed":
+            ex = ev.function_tools_executed
+            calls = {fc.call_id: fc for fc in ex.function_calls}
+            for out in ex.function_call_outputs:
+                self._tool_end(calls.get(out.call_id), out, ts)
+            if ex.function_call_outputs:
+                self._reply_expected = time.monotonic()
+        elif kind == "error":
+            message, error_kind = readable_error(ev.error.message)
+            self._boot_thinking = False
+            item = self.emit(
+                it.AgentError(
+                    message=message,
+                    kind=error_kind,
+                    detail=ev.error.message if ev.error.message != message else None,
+                ),
+                ts,
+            )
+            if item.turn_id is not None:
+                self._turn_error[item.turn_id] = message
+        elif kind == "session_usage_updated":
+            self.emit(it.Usage(models=usage_models(ev.session_usage_updated.usage)), ts)
+
+    def _on_chat_item(
+        self, ci: pb.ChatContext.ChatItem, ts: float | None = None, turn_id: str | None = None
+    ) -> None:
+        """Convert one ``ChatContext.ChatItem``; ``turn_id`` overrides the running
+        turn (for a response's items arriving after its turn was cancelled)."""
+        kind = ci.WhichOneof("item")
+        if turn_id is not None:
+            saved, self._tag_override = self._tag_override, turn_id
+            try:
+                self._on_chat_item(ci, ts)
+            finally:
+                self._tag_override = saved
+            return
+        if kind == "function_call":
+            self._tool_start(ci.function_call, ts)
+            return
+        if kind == "function_call_output":
+            self._tool_end(None, ci.function_call_output, ts)
+            return
+        item_id = getattr(ci, kind).id if kind else ""
+        if item_id:
+            if item_id in self._seen:
+                return
+            self._seen.add(item_id)
+        if kind == "message":
+            m = ci.message
+            text = message_text(m)
+            if m.role == pb.USER:
+                if self._is_own_input(text):
+                    return  # the user message we emitted when sending run_input
+                self.emit(it.UserMessage(text=text), ts)
+            elif m.role == pb.ASSISTANT:
+                self._handoff_open = self._boot_thinking = False
+                metrics = (
+                    MessageToDict(m.metrics, preserving_proto_field_name=True)
+                    if m.HasField("metrics")
+                    else None
+                )
+                self.emit(
+                    it.AgentMessage(
+                        text=text,
+                        agent_id=self.agent_id,
+                        interrupted=m.interrupted,
+                        metrics=metrics or None,
+                    ),
+                    ts,
+                )
+        elif kind == "agent_handoff":
+            h = ci.agent_handoff
+            self.agent_id = h.new_agent_id
+            self._handoff_open = True
+            self.emit(it.Handoff(from_agent=h.old_agent_id or None, to_agent=h.new_agent_id), ts)
+        elif kind == "agent_config_update":
+            c = ci.agent_config_update
+            self.emit(
+                it.ConfigUpdate(
+                    agent_id=self.agent_id,
+                    instructions=c.instructions if c.HasField("instructions") else None,
+                    tools_added=list(c.tools_added),
+                    tools_removed=list(c.tools_removed),
+                ),
+                ts,
+            )
+
+    def _is_own_input(self, text: str) -> bool:
+        """Whether a USER message echoes the text of the turn it belongs to (matched
+        once: a turn's own input is recorded when parley sends it)."""
+        turn = self._event_turn()
+        if turn is not None and self._own_inputs.get(turn) == text:
+            del self._own_inputs[turn]
+            return True
+        # the echo can trail its turn's response by a frame: any turn still running
+        for turn_id, sent in self._own_inputs.items():
+            if sent == text:
+                del self._own_inputs[turn_id]
+                return True
+        return False
+
+    def _on_tool_update(
+        self, up: pb.AgentSessionEvent.ToolExecutionUpdated, ts: float | None
+    ) -> None:
+        which = up.WhichOneof("update")
+        if which == "started":
+            self._tool_start(up.started.function_call, ts)
+        elif which == "call_updated":
+            self._tool_progress(up.call_updated.call_id, up.call_updated.message, ts)
+        elif which == "ended":
+            e = up.ended
+            status = _TOOL_STATUS.get(e.status, "done")
+            message = e.message if e.HasField("message") else None
+            if status == "cancelled":
+                # a cancelled call has no output in function_tools_executed
+                self._tool_end_status(e.call_id, "cancelled", message, ts)
+            elif e.call_id in self._progressive:
+                # its function_tools_executed output was the first update's; the
+                # result is this, and the agent will phrase it in a deferred reply
+                self._tool_end_status(e.call_id, status, message, ts, status == "error")
+                self._reply_expected = time.monotonic()
+            elif e.call_id in self._tool_started:
+                # the output (with is_error) follows in function_tools_executed
+                self._ended_pending[e.call_id] = (time.monotonic(), status, message)
+        elif which == "reply_updated":
+            if up.reply_updated.status == pb.TR_SCHEDULED:
+                self._replies.add(up.reply_updated.speech_id)
+            else:
+                self._replies.discard(up.reply_updated.speech_id)
+
+    def _tool_start(self, fc: pb.FunctionCall, ts: float | None, seen: bool = True) -> None:
+        """Emit the ``running`` item of a call; ``seen=False`` when only its end was
+        reported (Node agents, history): its duration is then unknown."""
+        if fc.call_id in self._tool_started or fc.call_id in self._tool_finished:
+            return
+        call = it.ToolCall(
+            call_id=fc.call_id, name=fc.name, arguments=fc.arguments, agent_id=self.agent_id
+        )
+        item = self.emit(call, ts)
+        assert isinstance(item, it.ToolCall)
+        self._tool_started[fc.call_id] = (time.monotonic() if seen else None, item)
+
+    def _tool_progress(self, call_id: str, message: str, ts: float | None) -> None:
+        """A ``RunContext.update()``: one more ``running`` item with ``progress``."""
+        self._progressive.add(call_id)
+        entry = self._tool_started.get(call_id)
+        if entry is None:
+            return
+        self.emit(dataclasses.replace(entry[1], progress=message, turn_id=None), ts)
+
+    def _tool_end(
+        self, fc: pb.FunctionCall | None, out: pb.FunctionCallOutput, ts: float | None
+    ) -> None:
+        self._ended_pending.pop(out.call_id, None)
+        if out.call_id in self._progressive:
+            # the synthetic output of the first progress update: the tool runs on
+            if fc is not None:
+                self._tool_start(fc, ts)
+            return
+        if fc is not None:
+            self._tool_start(fc, ts)
+        elif out.call_id not in self._tool_started:
+            self._tool_start(pb.FunctionCall(call_id=out.call_id, name=out.name), ts, seen=False)
+        self._tool_end_status(
+            out.call_id, "error" if out.is_error else "done", out.output, ts, out.is_error
+        )
+
+    def _tool_end_status(
+        self,
+        call_id: str,
+        status: it.ToolStatus,
+        output: str | None,
+        ts: float | None,
+        is_error: bool = False,
+    ) -> None:
+        if call_id in self._tool_finished or call_id not in self._tool_started:
+            return
+        self._tool_finished.add(call_id)
+        t0, start = self._tool_started.pop(call_id)
+        self._ended_pending.pop(call_id, None)
+        self._progressive.discard(call_id)
+        self.emit(
+            dataclasses.replace(
+                start,
+                status=status,
+                output=output,
+                is_error=is_error,
+                duration_ms=None if t0 is None else round((time.monotonic() - t0) * 1000, 1),
+                turn_id=None,
+            ),
+            ts,
+        )
+
+
+def readable_error(raw: str) -> tuple[str, str | None]:
+    """One line a person reads for an error the agent reported, and its kind.
+
+    ``raw`` is an ``AgentSessionEvent.error.message`` (livekit-agents sends
+    ``str(ErrorEvent.error)``, e.g. ``type='llm_error' timestamp=… error=APIStatusError(
+    'scripted model failure', status_code=500, …) recoverable=False``) or a
+    ``SessionResponse.error`` (``message='scripted model failure', status_code=500,
+    retryable=False``). Returns e.g. ``("model error: scripted model failure (HTTP 500)",
+    "model_error")``; text in neither shape comes back unchanged with kind ``None``.
+    """
+    kind, label = None, None
+    if m := re.match(r"\s*type='(\w+)'", raw):
+        kind, label = _ERROR_KINDS.get(m.group(1), (None, m.group(1).replace("_", " ")))
+    message = None
+    if m := re.search(r"\berror=\w+\((?P<q>['\"])(?P<msg>.*?)(?P=q)", raw, re.DOTALL):
+        message = m.group("msg")
+    elif m := re.match(r"\s*message=(?P<q>['\"])(?P<msg>.*?)(?P=q)", raw, re.DOTALL):
+        message = m.group("msg")
+    if message is None:
+        return raw.strip(), kind
+    if m := re.search(r"\bstatus_code=(\d+)", raw):
+        message += f" (HTTP {m.group(1)})"
+    if label is None and kind is None and "status_code=" in raw:
+        label = "model error"  # an APIError's text: the response error of a failed model
+    return (f"{label}: {message}" if label else message), kind
+
+
+def message_text(m: pb.ChatMessage) -> str:
+    """The text parts of a ``ChatMessage``, joined with newlines."""
+    return "\n".join(c.text for c in m.content if c.WhichOneof("payload") == "text")
+
+
+def usage_models(usage: pb.AgentSessionUsage) -> list[dict[str, Any]]:
+    """``AgentSessionUsage.model_usage`` as ``[{"kind": "llm", "provider", "model", …}]``."""
+    out = []
+    for mu in usage.model_usage:
+        kind = mu.WhichOneof("usage")
+        if kind:
+            d = MessageToDict(
+                getattr(mu, kind),
+                preserving_proto_field_name=True,
+                always_print_fields_with_no_presence=True,
+            )
+            out.append({"kind": kind, **d})
+    return out
+
+
+def history_items(chat_items: Any) -> list[it.ChatItem]:
+    """Convert ``ChatContext.ChatItem``\\ s (``get_chat_history``) to unnumbered chat
+    items; function calls are paired with their outputs by ``call_id``."""
+    result: list[it.ChatItem] = []
+    calls: dict[str, int] = {}
+    agent: str | None = None
+    for ci in chat_items:
+        kind = ci.WhichOneof("item")
+        if kind == "message":
+            m = ci.message
+            text = message_text(m)
+            if m.role == pb.USER:
+                result.append(it.UserMessage(text=text))
+            elif m.role == pb.ASSISTANT:
+                result.append(it.AgentMessage(text=text, agent_id=agent, interrupted=m.interrupted))
+        elif kind == "function_call":
+            fc = ci.function_call
+            calls[fc.call_id] = len(result)
+            result.append(
+                it.ToolCall(
+                    call_id=fc.call_id, name=fc.name, arguments=fc.arguments, agent_id=agent
+                )
+            )
+        elif kind == "function_call_output":
+            out = ci.function_call_output
+            done = it.ToolCall(
+                call_id=out.call_id,
+                name=out.name,
+                status="error" if out.is_error else "done",
+                output=out.output,
+                is_error=out.is_error,
+                agent_id=agent,
+            )
+            if out.call_id in calls:
+                start = result[calls[out.call_id]]
+                assert isinstance(start, it.ToolCall)
+                done = dataclasses.replace(done, arguments=start.arguments, name=start.name)
+                result[calls[out.call_id]] = done
+            else:
+                result.append(done)
+        elif kind == "agent_handoff":
+            h = ci.agent_handoff
+            agent = h.new_agent_id
+            result.append(it.Handoff(from_agent=h.old_agent_id or None, to_agent=h.new_agent_id))
+    return result

@@ -1,0 +1,450 @@
+"""The ``parley`` command line (click).
+
+Headless commands print the conversation on stdout (text, or JSON lines with
+``--json``) and diagnostics on stderr; exit codes are in :mod:`parley.app.cli.exitcodes`.
+Imports are kept inside the commands so ``parley say`` loads only what it needs:
+never textual, asyncio or protobuf.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from parley.app.cli import exitcodes
+from parley.app.cli.common import CONTEXT, fail, locate_or_fail, session_option, split_agent_args
+from parley.app.cli.record import register as register_record_commands
+from parley.app.cli.rerun import register as register_rerun_command
+from parley.app.cli.tui import register as register_tui_commands
+
+
+def _call(state: Any, op: str, timeout: float = 30.0, **args: Any) -> dict[str, Any]:
+    """One request to the daemon; any failure becomes ``fail()`` with a clear message."""
+    from parley.app.daemon.client import ControlClient, ControlError
+
+    try:
+        return ControlClient(state).call(op, timeout=timeout, **args)
+    except ControlError as e:
+        fail(str(e))
+    except TimeoutError:
+        fail(f"the daemon (pid {state.daemon_pid}) did not answer within {timeout:g} s")
+    except OSError as e:
+        fail(f"could not reach the daemon (pid {state.daemon_pid}): {e}")
+
+
+def _printer(as_json: bool) -> Any:
+    """A function printing one chat item to stdout (text or a JSON line), flushed, so
+    a reader sees each item as it arrives."""
+    from parley.headless.render import TextRenderer, render_json, use_color
+
+    renderer = TextRenderer(color=use_color(sys.stdout))
+
+    def print_item(item: Any) -> None:
+        text = render_json(item) if as_json else renderer.render(item)
+        if text:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+    return print_item
+
+
+def _stdout_closed() -> NoReturn:
+    """stdout's reader went away (``parley say … | head``): stop quietly."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+    sys.exit(exitcodes.FAILURE)
+
+
+#: ``parley --help`` lists the commands in these sections, in this order
+SECTIONS = {
+    "Chat UI": ("chat", "demo", "attach"),
+    "Headless (scripts, AI agents)": (
+        "start", "say", "cancel", "events", "status", "logs", "history", "stop",
+    ),
+    "Recordings": ("sessions", "replay", "export", "rerun"),
+}  # fmt: skip
+
+
+class _Group(click.Group):
+    """Ctrl+C in any command exits 130 (not click's "Aborted!" and 1); ``--help``
+    lists the commands by :data:`SECTIONS` (any other under "Other")."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        placed = {n for group in SECTIONS.values() for n in group}
+        sections = [*SECTIONS.items(), ("Other", tuple(n for n in names if n not in placed))]
+        width = formatter.width - 6 - max((len(n) for n in names), default=0)
+        for title, group in sections:
+            rows = []
+            for name in group:
+                cmd = self.get_command(ctx, name)
+                if cmd is not None and not cmd.hidden:
+                    rows.append((name, cmd.get_short_help_str(limit=max(width, 20))))
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("", err=True)
+            sys.exit(exitcodes.INTERRUPTED)
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
+@click.version_option(package_name="parley")
+def cli() -> None:
+    """Talk to LiveKit voice agents in text mode.
+
+    \b
+    parley chat [AGENT]      chat in a terminal UI (parley demo: a bundled agent)
+    parley start [AGENT]     start a session in the background, then
+    parley say "hello"       send one turn, print it, exit
+    parley stop              end the session
+    """
+
+
+@cli.command(context_settings={**CONTEXT, "ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="[AGENT] [-- AGENT_ARGS]")
+@session_option
+@click.option(
+    "--connect-timeout",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for the agent to connect.",
+)
+def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> None:
+    """Start AGENT in a background session.
+
+    AGENT is a livekit-agents file; by default agent.py or src/agent.py in this
+    directory or above. Returns once the agent is connected in text mode, printing
+    its id, tools and greeting.
+    """
+    from parley.app.agent.launcher import AgentSpec, LaunchError
+    from parley.app.daemon.control import StartError, running_state, start_daemon
+    from parley.app.protocol.items import item_from_dict
+
+    agent, extra = split_agent_args(args)
+    try:
+        spec = AgentSpec.resolve(agent, Path.cwd(), extra)
+        existing, cleaned = running_state(spec, name)
+        if cleaned:
+            click.echo("parley: cleaned up a stale session (its daemon had died)", err=True)
+        if existing is not None and _end_if_agent_gone(existing):
+            click.echo(
+                "parley: the previous session's agent had ended the call or exited; "
+                "ended that session",
+                err=True,
+            )
+        ready = start_daemon(spec, name, connect_timeout)
+    except (LaunchError, StartError) as e:
+        fail(str(e))
+    info = ready.get("agent_info", {})
+    click.echo(f"Agent file: {spec.agent_file}")
+    click.echo(f"Agent:      {info.get('id', '?')}")
+    click.echo(f"Tools:      {', '.join(info.get('tools') or []) or '(none)'}")
+    print_item = _printer(as_json=False)
+    for raw in ready.get("items", []):
+        print_item(item_from_dict(raw))
+    click.echo("\nSession started.")
+
+
+def _end_if_agent_gone(state: Any) -> bool:
+    """Stop the session of ``state`` if its agent is gone (it ended the call, or
+    exited): ``start`` then starts a new one without a separate ``stop``. Returns
+    whether it did."""
+    from app.client import ControlClient, ControlError
+
+    client = ControlClient(state)
+    try:
+        if client.call("status", timeout=10).get("agent_connected", True):
+            return False
+        client.call("stop", timeout=10)
+    except (ControlError, OSError, TimeoutError):
+        return False  # start_daemon reports the running session as it is
+    return client.wait_gone(timeout=20)
+
+
+@cli.command(context_settings=CONTEXT)
+@session_option
+def stop(name: str | None) -> None:
+    """End the session: stop the agent and the daemon."""
+    from parley.app.daemon.client import ControlClient
+
+    state = locate_or_fail(name)
+    _call(state, "stop")
+    if not ControlClient(state).wait_gone(timeout=20):
+        fail(f"the daemon (pid {state.daemon_pid}) did not exit in time")
+    click.echo("Session ended.")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("text", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per chat item.")
+@click.option(
+    "--timeout",
+    type=float,
+    default=120.0,
+    show_default=True,
+    help="Seconds to wait for the turn; then exit 124 (the turn goes on).",
+)
+@click.option("--no-wait", is_flag=True, help="Queue the turn, print its id and exit at once.")
+@session_option
+def say(text: str | None, as_json: bool, timeout: float, no_wait: bool, name: str | None) -> None:
+    """Send TEXT as one turn and print it (TEXT '-' or omitted: read stdin).
+
+    Exits 0 when the turn finished ok, 1 on an agent error, 124 on --timeout (the
+    turn goes on), 130 when it was cancelled or on Ctrl+C (which cancels it).
+    """
+    from parley.app.daemon.client import ControlClient, ControlError
+    from parley.app.protocol.items import TurnFinished, item_from_dict
+    from parley.app.protocol.limits import InputError, check_text
+
+    if text is None or text == "-":
+        if sys.stdin.isatty():
+            raise click.UsageError("give the TEXT to say, or pipe it on stdin")
+        text = sys.stdin.read()
+    try:
+        check_text(text)
+    except InputError as e:
+        fail(str(e), exitcodes.USAGE)
+    state = locate_or_fail(name)
+    print_item = _printer(as_json)
+    status = None
+    client = ControlClient(state)
+    turn_id = None
+    try:
+        for msg in client.stream("say", timeout=timeout, text=text, wait=not no_wait):
+            if msg.get("event") == "accepted":
+                turn_id = msg["turn_id"]
+                if no_wait:
+                    click.echo(json.dumps({"turn_id": turn_id}) if as_json else turn_id)
+                    sys.exit(exitcodes.OK)
+                continue
+            if msg.get("event") != "item":
+                continue
+            item = item_from_dict(msg["item"])
+            print_item(item)
+            if isinstance(item, TurnFinished):
+                status = item.status
+    except TimeoutError:
+        fail(
+            f"no answer within {timeout:g} s; the turn may still be running "
+            "(see `parley status`, `parley history`)",
+            exitcodes.TIMEOUT,
+        )
+    except ControlError as e:
+        fail(str(e), exitcodes.USAGE if e.kind == "input" else exitcodes.FAILURE)
+    except KeyboardInterrupt:
+        if turn_id is not None:  # Ctrl+C cancels this turn only
+            with contextlib.suppress(OSError, ControlError):
+                client.call("cancel", timeout=5, turn_id=turn_id)
+        sys.exit(exitcodes.INTERRUPTED)
+    except BrokenPipeError:
+        _stdout_closed()  # the turn goes on; its items are in the log
+    except OSError as e:
+        fail(f"could not reach the daemon: {e}")
+    if status is None:
+        fail("the daemon closed the connection before the turn finished")
+    sys.exit(exitcodes.TURN_STATUS_EXIT.get(status, exitcodes.FAILURE))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@session_option
+def status(as_json: bool, name: str | None) -> None:
+    """Show the running session (exit 1 when none runs)."""
+    st = _call(locate_or_fail(name), "status")
+    st.pop("event", None)
+    if as_json:
+        click.echo(json.dumps(st, indent=2))
+        return
+    rows = [
+        ("session", st.get("session_id")),
+        ("project", st.get("project")),
+        ("agent file", st.get("agent_file")),
+        ("agent", f"{st.get('agent_id')} ({st.get('agent_state')})"),
+        ("turn in progress", st.get("turn_in_progress") or "none"),
+        ("turns queued", len(st.get("turns_queued") or [])),
+        ("daemon_pid", st.get("daemon_pid")),
+        ("agent_pid", st.get("agent_pid")),
+        ("agent log", st.get("agent_log")),
+        ("event log", st.get("event_log")),
+    ]
+    for label, value in rows:
+        click.echo(f"{label + ':':<18}{value}")
+
+
+def _recorded_or_live(name: str | None) -> tuple[Any, Any]:
+    """The live session's state (or None) and the newest recording for this project."""
+    from parley.app.daemon.client import NoSession, locate
+    from parley.app.session.recordings import latest_for
+
+    try:
+        state = locate(Path.cwd(), name)
+    except NoSession:
+        state = None
+    return state, latest_for(Path.cwd())
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("-n", "--lines", default=40, show_default=True, help="How many lines to show.")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
+@click.option(
+    "--full", is_flag=True, help="Print long lines whole (default: cut after 500 characters)."
+)
+@session_option
+def logs(lines: int, follow: bool, full: bool, name: str | None) -> None:
+    """Show the agent's log (of the running session, else the last one).
+
+    One line per log line; colours on a terminal only (never with NO_COLOR), other
+    control characters shown as \\xNN.
+    """
+    import time
+
+    from parley.app.agent.agentlog import LINE_CAP, LineSplitter, clean_line, read_tail
+    from parley.headless.render import use_color
+
+    state, rec = _recorded_or_live(name)
+    path = Path(state.agent_log) if state else (rec.agent_log if rec else None)
+    if path is None or not path.exists():
+        fail(f"no session running for {Path.cwd()} and no recorded session to show")
+    color = use_color(sys.stdout)
+    width = None if full else LINE_CAP
+
+    def show(raw: list[str]) -> None:
+        for line in raw:
+            sys.stdout.write(clean_line(line, color=color, width=width) + "\n")
+        sys.stdout.flush()
+
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            offset = f.tell()
+            if lines > 0:
+                show(read_tail(path, end=offset)[-lines:])
+            if not follow:
+                return
+            f.seek(offset)
+            splitter = LineSplitter()
+            while True:
+                chunk = f.read(1024 * 1024)
+                if chunk:
+                    show(splitter.feed_bytes(chunk))
+                else:
+                    time.sleep(0.2)
+    except KeyboardInterrupt:
+        sys.exit(exitcodes.INTERRUPTED)
+    except BrokenPipeError:
+        _stdout_closed()
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per chat item.")
+@click.option(
+    "--agent",
+    "from_agent",
+    is_flag=True,
+    help="Show the running agent's own chat context (what the model saw).",
+)
+@click.argument("session", required=False)
+@session_option
+def history(as_json: bool, from_agent: bool, session: str | None, name: str | None) -> None:
+    """Show the session's chat items (works after `stop` too).
+
+    SESSION is a recorded session's id (see `parley sessions`) or an events.jsonl
+    file; by default the running session, else the newest one of this project.
+    """
+    from parley.app.protocol.items import ChatItem, item_from_dict
+
+    items: list[ChatItem]
+    if from_agent and session is not None:
+        raise click.UsageError("--agent shows the running session; it takes no SESSION")
+    if session is not None:
+        from parley.app.cli.record import load_recording
+
+        items = load_recording(session)[1].items
+    elif from_agent:
+        reply = _call(locate_or_fail(name), "agent_history")
+        items = [item_from_dict(d) for d in reply.get("items", [])]
+    else:
+        from parley.app.session.eventlog import LogFormatError, read_log
+
+        state, rec = _recorded_or_live(name)
+        path = state.event_log if state else (rec.event_log if rec else None)
+        if path is None:
+            fail(f"no session running for {Path.cwd()} and no recorded session to show")
+        try:
+            items = read_log(path).items
+        except LogFormatError as e:
+            fail(str(e))
+    print_item = _printer(as_json)
+    try:
+        for item in items:
+            print_item(item)
+    except BrokenPipeError:
+        _stdout_closed()
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@session_option
+def cancel(as_json: bool, name: str | None) -> None:
+    """Cancel the running turn and every turn queued before this cancel."""
+    turns = _call(locate_or_fail(name), "cancel").get("turns", [])
+    if as_json:
+        click.echo(json.dumps({"cancelled": turns}))
+    else:
+        click.echo(f"cancelled: {', '.join(turns)}" if turns else "nothing to cancel")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new items until Ctrl+C.")
+@click.option(
+    "--since", type=int, default=0, metavar="SEQ", help="Only items with a seq above SEQ."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per chat item.")
+@session_option
+def events(follow: bool, since: int, as_json: bool, name: str | None) -> None:
+    """Print the session's chat items (with --follow, live).
+
+    Reconnecting with --since <last seq seen> loses nothing and repeats nothing.
+    """
+    from parley.app.daemon.client import ControlClient, ControlError
+    from parley.app.protocol.items import item_from_dict
+
+    state = locate_or_fail(name)
+    print_item = _printer(as_json)
+    try:
+        for msg in ControlClient(state).stream("events", since=since, follow=follow):
+            if msg.get("event") == "item":
+                print_item(item_from_dict(msg["item"]))
+    except KeyboardInterrupt:
+        sys.exit(exitcodes.INTERRUPTED)
+    except BrokenPipeError:
+        _stdout_closed()
+    except ControlError as e:
+        fail(str(e))
+    except OSError as e:
+        fail(f"could not reach the daemon: {e}")
+
+
+register_record_commands(cli)
+register_rerun_command(cli)
+register_tui_commands(cli)
+
+
+def main() -> None:
+    cli(prog_name="parley")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""The asyncio control client: what the Textual UI uses to talk to a daemon.
+
+Same JSON-lines ops as :mod:`parley.app.daemon.client` (see :mod:`parley.app.daemon.server`),
+one connection per request, on the caller's event loop. The UI never talks to the agent any other
+way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from parley.app.daemon.client import ControlError
+from parley.app.daemon.state import SessionState
+from parley.app.protocol import items as it
+from parley.app.protocol.limits import CONTROL_LINE_LIMIT
+
+
+class AsyncControlClient:
+    """Requests to one daemon. Raises :class:`parley.app.daemon.client.ControlError` for an error
+    answer and ``OSError`` when the daemon cannot be reached."""
+
+    def __init__(self, state: SessionState) -> None:
+        self.state = state
+
+    async def stream(self, op: str, **args: Any) -> AsyncIterator[dict[str, Any]]:
+        """Send one request and yield every JSON message until the daemon closes."""
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", self.state.control_port, limit=CONTROL_LINE_LIMIT
+        )
+        try:
+            req = {"token": self.state.token, "op": op, **args}
+            writer.write(json.dumps(req, ensure_ascii=False).encode() + b"\n")
+            await writer.drain()
+            while line := await reader.readline():
+                msg = json.loads(line)
+                if msg.get("event") == "error":
+                    raise ControlError(msg.get("error", "error"), msg.get("kind"))
+                yield msg
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def call(self, op: str, **args: Any) -> dict[str, Any]:
+        """A request with one answer."""
+        async for msg in self.stream(op, **args):
+            return msg
+        raise ConnectionError("the daemon closed the connection without answering")
+
+    async def follow(self, since: int = 0) -> AsyncIterator[it.ChatItem]:
+        """Every item with ``seq > since``, then each new one until the session ends."""
+        async for msg in self.stream("events", since=since, follow=True):
+            if msg.get("event") == "item":
+                yield it.item_from_dict(msg["item"])
+
+    async def say(self, text: str) -> str:
+        """Queue a turn without waiting for it; returns its ``turn_id``.
+
+        Raises :class:`ControlError` (``kind="input"`` for empty or oversized text,
+        ``"agent"`` when the agent is gone)."""
+        msg = await self.call("say", text=text, wait=False)
+        return str(msg["turn_id"])
+
+    async def cancel(self, turn_id: str | None = None) -> list[str]:
+        """Cancel the running and queued turns (or ``turn_id`` only)."""
+        return list((await self.call("cancel", turn_id=turn_id)).get("turns", []))
+
+    async def agent_info(self) -> dict[str, Any]:
+        """``{"id", "instructions", "tools"}`` of the current agent."""
+        msg = await self.call("agent_info")
+        msg.pop("event", None)
+        return msg
+
+    async def status(self) -> dict[str, Any]:
+        msg = await self.call("status")
+        msg.pop("event", None)
+        return msg
+
+    async def restart(self) -> dict[str, Any]:
+        """Restart the agent in place; returns its new agent info."""
+        return dict((await self.call("restart")).get("agent_info", {}))
+
+    async def stop(self) -> None:
+        """Ask the daemon to stop the agent and exit (returns once it said so)."""
+        await self.call("stop")

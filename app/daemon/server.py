@@ -1,0 +1,301 @@
+"""The daemon's control server: serves one :class:`parley.app.session.session.Session` to clients.
+
+Imported by :mod:`parley.app.daemon.process` once the agent is already booting (see there for the
+process's lifecycle).
+
+Control channel: loopback TCP on an ephemeral port; each connection sends one JSON
+line ``{"token": ..., "op": ..., ...}`` and gets JSON lines back. A connection whose
+token does not match the one in the 0600 state file gets ``{"event": "error",
+"error": "unauthorized"}`` and is closed. Ops (see :mod:`parley.app.daemon.client` for the client
+side):
+
+``status``            ``{"event": "status", ...}`` (:meth:`Session.status` + pids)
+``say``               ``{"event": "accepted", "turn_id"}``, then the turn's items and
+                      the unprompted ones as ``{"event": "item", "item": {...}}``
+                      until the turn's ``turn_finished``; ``wait: false`` stops after
+                      ``accepted``
+``events``            items with ``seq > since``; with ``follow`` every new one too
+``agent_history``     ``{"event": "agent_history", "items": [...]}``
+``cancel``            cancel the running and queued turns (or ``turn_id`` only):
+                      ``{"event": "cancelled", "turns": [...]}``
+``agent_info``        ``get_agent_info`` of the current agent: id, instructions, tools
+``restart``           stop the agent and start it again in the same session
+``stop``              ``{"event": "stopping"}``; the daemon then stops the agent and
+                      exits (clients wait for the pid to go away)
+
+Errors are ``{"event": "error", "error": message, "kind": "input" | "agent" | ...}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from parley.app.agent.engine import EngineError
+from parley.app.agent.launcher import AgentSpec, LaunchError
+from parley.app.daemon.ready import report
+from parley.app.daemon.state import STATE_FILE, SessionState, session_dir, tail
+from parley.app.protocol import items as it
+from parley.app.protocol.limits import CONTROL_LINE_LIMIT, InputError
+from parley.app.session.session import Session
+
+log = logging.getLogger("parley.daemon")
+
+
+class Daemon:
+    def __init__(self, cfg: dict[str, Any]) -> None:
+        self.cfg = cfg
+        self.key: str = cfg["key"]
+        self.sdir = session_dir(self.key)
+        self.token = secrets.token_urlsafe(32)
+        self.session: Session | None = None
+        self.state: SessionState | None = None
+        # unprompted items (turn_id None) up to this seq were already shown to a client
+        self.unprompted_cursor = 0
+
+    async def run(
+        self,
+        ready: Any,
+        session_id: str,
+        data_dir: Path,
+        spec: AgentSpec,
+        agent: tuple[socket.socket, subprocess.Popen[bytes], float],
+        stop_requested: list[int] | None = None,
+    ) -> int:
+        """Finish starting the session whose agent is already booting (``agent`` is its
+        listening socket, process and spawn time), serve clients until ``stop``, then
+        stop the session. Returns the process exit code. ``stop_requested`` holds the
+        signals that arrived before the event loop ran (the daemon then stops at once).
+        """
+        session = Session(spec, session_id=session_id, data_dir=data_dir)
+        session.header_extra = dict(self.cfg.get("header") or {})
+        self.stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # also while the agent boots
+            loop.add_signal_handler(sig, self.stopping.set)
+        if stop_requested:
+            self.stopping.set()
+        try:
+            return await self._serve(ready, session, agent)
+        finally:
+            # whatever happened, the agent does not outlive its daemon
+            await session.stop()
+            with contextlib.suppress(OSError):
+                (self.sdir / STATE_FILE).unlink()
+
+    async def _serve(
+        self,
+        ready: Any,
+        session: Session,
+        agent: tuple[socket.socket, subprocess.Popen[bytes], float],
+    ) -> int:
+        self.session = session
+        spec, data_dir, session_id = session.spec, session.data_dir, session.session_id
+        start = asyncio.create_task(
+            session.start(connect_timeout=float(self.cfg.get("connect_timeout", 60)), booting=agent)
+        )
+        stop = asyncio.create_task(self.stopping.wait())
+        await asyncio.wait({start, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not start.done():
+            start.cancel()
+            with contextlib.suppress(BaseException):
+                await start
+            report(ready, ok=False, error="the daemon was stopped while the agent was starting")
+            return 1
+        try:
+            start.result()
+        except (EngineError, LaunchError, OSError) as e:
+            log.error("start failed: %s", e)
+            report(
+                ready,
+                ok=False,
+                error=str(e),
+                log_tail=getattr(e, "log_tail", "") or tail(session.agent_log),
+                agent_log=str(session.agent_log),
+            )
+            return 1
+        server = await asyncio.start_server(self._handle, "127.0.0.1", 0, limit=CONTROL_LINE_LIMIT)
+        assert session.proc is not None
+        self.state = SessionState(
+            key=self.key,
+            session_id=session_id,
+            project=str(spec.project),
+            name=self.cfg.get("name"),
+            agent_file=str(spec.agent_file),
+            daemon_pid=os.getpid(),
+            agent_pid=session.proc.pid,
+            control_port=server.sockets[0].getsockname()[1],
+            agent_port=session.engine.port,
+            token=self.token,
+            agent_log=str(session.agent_log),
+            daemon_log=str(data_dir / "daemon.log"),
+            event_log=str(session.event_log_path),
+            started_at=session.started_at,
+            agent_id=session.agent_info.get("id"),
+        )
+        self.state.save(self.sdir)
+        boot = [i.to_dict() for i in session.items]
+        self.unprompted_cursor = session.items[-1].seq if session.items else 0
+        report(ready, ok=True, state=self.status(), agent_info=session.agent_info, items=boot)
+        try:
+            await self.stopping.wait()
+            log.info("stopping")
+            await session.stop()
+        finally:
+            server.close()
+            await server.wait_closed()
+        return 0
+
+    def status(self) -> dict[str, Any]:
+        assert self.session is not None and self.state is not None
+        return {
+            **self.session.status(),
+            "daemon_pid": os.getpid(),
+            "control_port": self.state.control_port,
+            "daemon_log": self.state.daemon_log,
+            "name": self.state.name,
+        }
+
+    # -- control connections -----------------------------------------------------
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await reader.readline()
+            try:
+                req = json.loads(line) if line else {}
+            except ValueError:
+                req = {}  # an unauthenticated peer learns nothing about the format
+            if not isinstance(req, dict) or not hmac.compare_digest(
+                str(req.get("token", "")), self.token
+            ):
+                await _send(writer, {"event": "error", "error": "unauthorized", "kind": "auth"})
+                return
+            op = req.get("op")
+            handler = getattr(self, f"_op_{op}", None)
+            if handler is None:
+                await _send(writer, {"event": "error", "error": f"unknown op {op!r}"})
+                return
+            await handler(req, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the client went away; whatever it started goes on
+        except (ValueError, asyncio.LimitOverrunError) as e:
+            with contextlib.suppress(ConnectionError):
+                await _send(writer, {"event": "error", "error": f"bad request: {e}"})
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _op_status(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        await _send(writer, {"event": "status", **self.status()})
+
+    async def _op_say(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        session = self.session
+        assert session is not None
+        q = session.subscribe(since=self.unprompted_cursor)
+        try:
+            try:
+                turn = session.submit(str(req.get("text", "")))
+            except InputError as e:
+                await _send(writer, {"event": "error", "error": str(e), "kind": "input"})
+                return
+            except EngineError as e:
+                await _send(writer, {"event": "error", "error": str(e), "kind": "agent"})
+                return
+            await _send(writer, {"event": "accepted", "turn_id": turn.turn_id})
+            if not req.get("wait", True):
+                return
+            while True:
+                item = await q.get()
+                if item is None:
+                    await _send(writer, {"event": "error", "error": "the session was stopped"})
+                    return
+                if item.turn_id is None:
+                    self.unprompted_cursor = max(self.unprompted_cursor, item.seq)
+                elif item.turn_id != turn.turn_id:
+                    continue
+                await _send(writer, {"event": "item", "item": item.to_dict()})
+                if isinstance(item, it.TurnFinished) and item.turn_id == turn.turn_id:
+                    return
+        finally:
+            session.unsubscribe(q)
+
+    async def _op_events(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        session = self.session
+        assert session is not None
+        q = session.subscribe(since=int(req.get("since", 0)))
+        try:
+            while True:
+                if not req.get("follow") and q.empty():
+                    return
+                item = await q.get()
+                if item is None:
+                    return
+                await _send(writer, {"event": "item", "item": item.to_dict()})
+        finally:
+            session.unsubscribe(q)
+
+    async def _op_agent_history(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        assert self.session is not None
+        try:
+            items = await self.session.agent_history()
+        except EngineError as e:
+            await _send(writer, {"event": "error", "error": str(e), "kind": "agent"})
+            return
+        await _send(writer, {"event": "agent_history", "items": [i.to_dict() for i in items]})
+
+    async def _op_cancel(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        assert self.session is not None
+        turns = self.session.cancel(req.get("turn_id"))
+        await _send(writer, {"event": "cancelled", "turns": turns})
+
+    async def _op_agent_info(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        assert self.session is not None
+        try:
+            info = await self.session.engine.agent_info()
+        except EngineError as e:
+            await _send(writer, {"event": "error", "error": str(e), "kind": "agent"})
+            return
+        await _send(writer, {"event": "agent_info", **info})
+
+    async def _op_restart(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        assert self.session is not None and self.state is not None
+        try:
+            await self.session.restart(float(self.cfg.get("connect_timeout", 60)))
+        except (EngineError, OSError) as e:
+            await _send(
+                writer,
+                {
+                    "event": "error",
+                    "error": str(e),
+                    "kind": "agent",
+                    "log_tail": getattr(e, "log_tail", ""),
+                },
+            )
+            return
+        assert self.session.proc is not None
+        self.state.agent_pid = self.session.proc.pid
+        self.state.agent_port = self.session.engine.port
+        self.state.agent_id = self.session.agent_info.get("id")
+        self.state.save(self.sdir)
+        await _send(writer, {"event": "restarted", "agent_info": self.session.agent_info})
+
+    async def _op_stop(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        await _send(writer, {"event": "stopping", "daemon_pid": os.getpid()})
+        self.stopping.set()
+
+
+async def _send(writer: asyncio.StreamWriter, obj: dict[str, Any]) -> None:
+    writer.write(json.dumps(obj, ensure_ascii=False).encode() + b"\n")
+    await writer.drain()

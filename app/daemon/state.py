@@ -1,0 +1,168 @@
+"""Where sessions live on disk, and the state file a daemon leaves for its clients.
+
+Two roots, both per user (``platformdirs``), or both under ``$PARLEY_HOME`` when set
+(tests use that to stay apart from a developer's real sessions):
+
+- runtime: ``<runtime>/<key>/state.json`` and ``daemon.lock`` for each running
+  daemon. The directory is 0700 and the files 0600, so other local users can read
+  neither the control port's token nor the state.
+- data: ``<data>/sessions/<session_id>/`` keeps ``events.jsonl`` (the event log, which
+  is also the session's recording), ``agent.log`` and ``daemon.log`` after the
+  session ends, so ``parley history`` and ``parley logs`` work after ``stop``.
+
+``key`` is a hash of the resolved project directory (and an optional session name):
+one daemon per project. This module is on the ``parley say`` path: standard library
+and platformdirs only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+STATE_FILE = "state.json"
+LOCK_FILE = "daemon.lock"
+PROJECT_MARKERS = ("pyproject.toml", ".git", "uv.lock", "requirements.txt", "setup.py")
+
+
+def runtime_root() -> Path:
+    """Directory holding one folder per running daemon (created 0700)."""
+    home = os.environ.get("PARLEY_HOME")
+    if home:
+        root = Path(home) / "run"
+    else:
+        import platformdirs
+
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp
+            warnings.simplefilter("ignore")
+            root = Path(platformdirs.user_runtime_dir("parley"))
+    return _private_dir(root)
+
+
+def data_root() -> Path:
+    """Directory holding ``sessions/<session_id>/`` for every recorded session."""
+    home = os.environ.get("PARLEY_HOME")
+    if home:
+        root = Path(home) / "data"
+    else:
+        import platformdirs
+
+        root = Path(platformdirs.user_data_dir("parley"))
+    return _private_dir(root)
+
+
+def _private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o700)
+    return path
+
+
+def project_root(agent_file: Path) -> Path:
+    """The project an agent file belongs to: the nearest ancestor directory with a
+    project marker (``pyproject.toml``, ``.git``, …), else the file's directory."""
+    start = agent_file.resolve().parent
+    for d in (start, *start.parents):
+        if any((d / m).exists() for m in PROJECT_MARKERS):
+            return d
+    return start
+
+
+def session_key(project: Path, name: str | None = None) -> str:
+    """16 hex digits naming the daemon of ``project`` (+ ``name``)."""
+    raw = f"{project.resolve()}\0{name or ''}".encode()
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def session_dir(key: str, create: bool = False) -> Path:
+    """The runtime directory of daemon ``key`` (made 0700 when ``create``)."""
+    path = runtime_root() / key
+    return _private_dir(path) if create else path
+
+
+def new_session_id(key: str) -> str:
+    """A sortable id for a recorded session: ``YYYYmmdd-HHMMSS-<key[:6]>``."""
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime()) + f"-{key[:6]}"
+
+
+def session_data_dir(session_id: str) -> Path:
+    return _private_dir(data_root() / "sessions" / session_id)
+
+
+@dataclass
+class SessionState:
+    """What a running daemon tells its clients (``state.json``, mode 0600).
+
+    Ports are loopback TCP ports; pids are of the daemon and of the agent process
+    (the leader of its own process group); paths are absolute.
+    """
+
+    key: str
+    session_id: str
+    project: str
+    name: str | None
+    agent_file: str
+    daemon_pid: int
+    agent_pid: int
+    control_port: int
+    agent_port: int
+    token: str
+    agent_log: str
+    daemon_log: str
+    event_log: str
+    started_at: float
+    agent_id: str | None = None
+
+    def save(self, directory: Path) -> None:
+        """Write atomically with mode 0600."""
+        tmp = directory / (STATE_FILE + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(dataclasses.asdict(self), f, indent=2)
+        os.replace(tmp, directory / STATE_FILE)
+
+    @classmethod
+    def load(cls, directory: Path) -> SessionState | None:
+        """The state in ``directory``, or ``None`` if there is none (or it is unreadable)."""
+        try:
+            data: dict[str, Any] = json.loads((directory / STATE_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+        names = {f.name for f in dataclasses.fields(cls)}
+        try:
+            return cls(**{k: v for k, v in data.items() if k in names})
+        except TypeError:
+            return None
+
+
+def find_session(cwd: Path, name: str | None = None) -> tuple[Path, SessionState] | None:
+    """The session of the project containing ``cwd``: walks up from ``cwd`` and
+    returns the first directory whose daemon left a state file (not checked for
+    liveness; see :func:`parley.app.daemon.client.locate`)."""
+    cwd = cwd.resolve()
+    for d in (cwd, *cwd.parents):
+        sdir = session_dir(session_key(d, name))
+        st = SessionState.load(sdir)
+        if st is not None:
+            return sdir, st
+    return None
+
+
+def tail(path: Path | str, lines: int = 20, *, color: bool = True) -> str:
+    """The last ``lines`` lines of a log file ('' if missing), one per log line, read
+    from the end so a large log costs no more than its tail; see
+    :func:`parley.app.agent.agentlog.tail` (control characters escaped, long lines cut, SGR colour
+    codes kept unless ``color=False``: print it through
+    :func:`parley.app.agent.agentlog.clean_text`)."""
+    from parley.app.agent.agentlog import tail as agent_log_tail
+
+    return agent_log_tail(path, lines, color=color)

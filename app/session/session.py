@@ -1,0 +1,358 @@
+"""A live session: the agent process, its engine, the turn queue, the event log and
+everyone following the stream.
+
+The daemon serves one :class:`Session` to its control clients; ``parley chat`` runs
+one in-process. Both front-ends therefore see the very same items, numbered once.
+
+Turns are serialised: :meth:`Session.submit` queues a turn and one worker runs them
+in order, each as ``run_input`` on the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from parley.app.agent.engine import (
+    BOOT_SETTLE_TIMEOUT,
+    AgentDied,
+    EngineError,
+    SessionEngine,
+)
+from parley.app.agent.launcher import AgentSpec, spawn_agent, stop_process_group
+from parley.app.daemon.state import tail
+from parley.app.protocol import items as it
+from parley.app.protocol.limits import check_text
+from parley.app.session.eventlog import EVENTS_FILE, EventLog, parley_version
+
+log = logging.getLogger("parley.session")
+
+
+CALL_ENDED = "the agent ended the call"
+CALL_ENDED_NEXT = "`parley start` starts a new session (no `parley stop` needed)"
+
+
+def ended_item(code: int | None) -> it.AgentError:
+    """The item for an agent that closed its connection: ``code`` is its exit code, or
+    ``None`` while its process lingers (livekit-agents after ``end_call`` or
+    ``session.shutdown()``: the session closes, the job process stays). An agent that
+    closed the session itself (``None`` or exit 0) ended the call, which is no crash."""
+    if code in (None, 0):
+        return it.AgentError(message=f"{CALL_ENDED}; {CALL_ENDED_NEXT}", kind="call_ended")
+    return it.AgentError(
+        message=f"the agent exited with code {code}; see `parley logs`, "
+        "`parley start` starts a new session",
+        kind="agent_exited",
+    )
+
+
+@dataclass
+class Turn:
+    """A queued or running turn; ``done`` resolves with its ``turn_finished`` item."""
+
+    turn_id: str
+    text: str
+    done: asyncio.Future[it.TurnFinished] = field(repr=False)
+
+
+class Session:
+    """One agent, its chat items and its turn queue.
+
+    ``items`` holds every item so far (seq order). Followers get an
+    ``asyncio.Queue`` from :meth:`subscribe` that receives the backlog after a given
+    seq and then every new item; ``None`` marks the end of the session.
+    """
+
+    def __init__(self, spec: AgentSpec, *, session_id: str, data_dir: Path) -> None:
+        self.spec = spec
+        self.session_id = session_id
+        self.data_dir = data_dir
+        self.agent_log = data_dir / "agent.log"
+        self.event_log_path = data_dir / EVENTS_FILE
+        self.items: list[it.ChatItem] = []
+        self.agent_info: dict[str, Any] = {}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started_at = time.time()
+        #: spawn to connected in text mode, milliseconds (the agent's own boot)
+        self.agent_boot_ms: float | None = None
+        self.engine = SessionEngine(self._on_item)
+        self.running: Turn | None = None
+        self._queue: collections.deque[Turn] = collections.deque()
+        self._wake = asyncio.Event()
+        self._subs: set[asyncio.Queue[it.ChatItem | None]] = set()
+        self._event_log: EventLog | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._turn_ids = 0
+        self._closed = False
+        #: extra fields for the event log's header (a rerun names the recording it reran)
+        self.header_extra: dict[str, Any] = {}
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    async def start(
+        self,
+        connect_timeout: float = 60.0,
+        booting: tuple[socket.socket, subprocess.Popen[bytes], float] | None = None,
+    ) -> None:
+        """Spawn the agent, wait for it to connect in text mode, read its info, open
+        the event log, and settle until the boot greeting (if any) is spoken.
+
+        ``booting`` is an agent already spawned by the caller: the listening socket it
+        dials, its process, and when it was spawned (``time.monotonic()``).
+
+        Raises :class:`parley.app.agent.engine.AgentDied` (with the log tail) or
+        :class:`parley.app.agent.engine.ConnectTimeout`; the agent process is stopped then.
+        """
+        await self._boot(connect_timeout, booting)
+        self._event_log = EventLog(
+            self.event_log_path,
+            {
+                "parley_version": parley_version(),
+                "session_id": self.session_id,
+                "project": str(self.spec.project),
+                "agent_file": str(self.spec.agent_file),
+                "agent_id": self.agent_info.get("id"),
+                "started_at": self.started_at,
+                "agent_args": list(self.spec.extra_args),
+                **self.header_extra,
+            },
+        )
+        for item in self.items:
+            self._event_log.append(item)
+        await self._settle()
+
+    async def restart(self, connect_timeout: float = 60.0) -> None:
+        """Stop the agent (if it still runs) and start it again in this session.
+
+        Running and queued turns are cancelled; items go on numbering from where they
+        were and land in the same event log. Raises like :meth:`start`.
+        """
+        self.cancel()
+        await self._stop_tasks()
+        await self._stop_agent()
+        await self.engine.close()
+        next_seq = self.items[-1].seq + 1 if self.items else 1
+        self.engine = SessionEngine(self._on_item, first_seq=next_seq)
+        await self._boot(connect_timeout)
+        await self._settle()
+
+    async def _boot(
+        self,
+        connect_timeout: float,
+        booting: tuple[socket.socket, subprocess.Popen[bytes], float] | None = None,
+    ) -> None:
+        t0 = time.monotonic()
+        if booting is not None:
+            sock, self.proc, t0 = booting
+            await self.engine.listen(sock)
+        else:
+            port = await self.engine.listen()
+            self.proc = spawn_agent(self.spec, port, self.agent_log)
+        try:
+            await self.engine.connect(self.proc, str(self.agent_log), connect_timeout)
+            self.agent_boot_ms = round((time.monotonic() - t0) * 1000, 1)
+            self.agent_info = await self.engine.agent_info()
+        except BaseException:
+            self.engine.disconnected.set()  # no agent: submit() refuses turns
+            await self._stop_agent()
+            raise
+        self._tasks = [
+            asyncio.create_task(self._turn_worker(), name="parley-turns"),
+            asyncio.create_task(self._watch_agent(), name="parley-watch"),
+        ]
+
+    async def _stop_tasks(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def _settle(self, timeout: float = BOOT_SETTLE_TIMEOUT) -> None:
+        """Wait until the agent is idle after boot by the rule that ends a turn
+        (:meth:`app.engine.SessionEngine.wait_idle`: its greeting spoken, tasks started
+        in ``on_enter`` waiting for the user), so the greeting is in ``items`` before
+        ``start`` returns; then read the agent info again, as the agent in charge may
+        have changed (an ``AgentTask`` run from ``on_enter``). Gives up waiting after
+        ``timeout`` seconds; a later greeting still arrives, as an unprompted item that
+        the next ``say`` prints first."""
+        await self.engine.wait_idle(timeout)
+        if self.agent_alive:
+            with contextlib.suppress(EngineError):
+                self.agent_info = await self.engine.agent_info()
+
+    async def stop(self) -> None:
+        """Cancel running and queued turns, stop the agent process group (SIGTERM, then SIGKILL),
+        close the connection and the event log, and end every follower's stream."""
+        if self._closed:
+            return
+        self.cancel()  # waiting clients see their turns end as cancelled
+        self._closed = True
+        await self._stop_tasks()
+        await self._stop_agent()
+        await self.engine.close()
+        if self._event_log is not None:
+            self._event_log.close()
+        for q in self._subs:
+            q.put_nowait(None)
+
+    async def _stop_agent(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            await asyncio.to_thread(stop_process_group, self.proc.pid)
+        if self.proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                await asyncio.to_thread(self.proc.wait, 5)
+
+    async def _watch_agent(self) -> None:
+        """Report an agent that disconnects or exits while the session runs."""
+        await self.engine.disconnected.wait()
+        code = None
+        if self.proc is not None:
+            for _ in range(40):  # the exit follows the disconnect closely
+                code = self.proc.poll()
+                if code is not None:
+                    break
+                await asyncio.sleep(0.05)
+        self.engine.emit(ended_item(code))
+
+    @property
+    def agent_alive(self) -> bool:
+        return not self.engine.disconnected.is_set()
+
+    def agent_exit_reason(self) -> str:
+        """Why the agent is gone, with its log tail when it crashed (for clients' error
+        messages)."""
+        code = self.proc.poll() if self.proc else None
+        if code in (None, 0):  # it closed the session itself: not a crash
+            return f"{CALL_ENDED}; {CALL_ENDED_NEXT}"
+        return (
+            f"the agent exited with code {code}. Last lines of {self.agent_log}:\n"
+            f"{tail(self.agent_log, 15)}"
+        )
+
+    # -- items ----------------------------------------------------------------------
+
+    def _on_item(self, item: it.ChatItem) -> None:
+        self.items.append(item)
+        if self._event_log is not None:
+            self._event_log.append(item)
+        for q in self._subs:
+            q.put_nowait(item)
+
+    def subscribe(self, since: int = 0) -> asyncio.Queue[it.ChatItem | None]:
+        """A queue with every item whose ``seq`` is greater than ``since``, then each
+        new one live; ``None`` when the session ends. Call :meth:`unsubscribe` when
+        done."""
+        q: asyncio.Queue[it.ChatItem | None] = asyncio.Queue()
+        for item in self.items:
+            if item.seq > since:
+                q.put_nowait(item)
+        if self._closed:
+            q.put_nowait(None)
+        else:
+            self._subs.add(q)
+        return q
+
+    def unsubscribe(self, q: asyncio.Queue[it.ChatItem | None]) -> None:
+        self._subs.discard(q)
+
+    # -- turns ----------------------------------------------------------------------
+
+    def submit(self, text: str) -> Turn:
+        """Queue a turn; it runs after the turns before it.
+
+        Raises :class:`parley.app.protocol.limits.InputError` for empty or oversized text and
+        :class:`parley.app.agent.engine.EngineError` when the agent is gone or the session is
+        stopping.
+        """
+        check_text(text)
+        if self._closed:
+            raise EngineError("the session is stopping")
+        if not self.agent_alive:
+            raise EngineError(self.agent_exit_reason())
+        self._turn_ids += 1
+        turn = Turn(f"t{self._turn_ids}", text, asyncio.get_running_loop().create_future())
+        self._queue.append(turn)
+        self._wake.set()
+        return turn
+
+    async def _turn_worker(self) -> None:
+        while True:
+            while not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+            turn = self._queue.popleft()
+            self.engine.begin_turn(turn.text, turn.turn_id)
+            self.running = turn
+            task = asyncio.create_task(self.engine.run_turn(turn.text, turn.turn_id))
+            # a cancel resolves turn.done first; the run_input then goes on unawaited
+            await asyncio.wait({task, turn.done}, return_when=asyncio.FIRST_COMPLETED)
+            self.running = None
+            if task.done() and not turn.done.done():
+                try:
+                    finished = task.result()
+                except Exception as e:  # e.g. the event log's disk is full: the queue goes on
+                    log.exception("turn %s failed", turn.turn_id)
+                    finished = self.engine.finish_turn("error", f"parley failed: {e}")
+                if finished is not None:
+                    turn.done.set_result(finished)
+
+    def cancel(self, turn_id: str | None = None) -> list[str]:
+        """Cancel the running turn and every queued one (or only ``turn_id``).
+
+        Each ends with a ``turn_finished`` item of status ``cancelled``; a queued turn
+        never reaches the agent but its user message is recorded. Returns the ids of
+        the turns cancelled; an idle cancel is a no-op returning ``[]``.
+        """
+        cancelled: list[str] = []
+        running = self.running
+        if running is not None and turn_id in (None, running.turn_id):
+            finished = self.engine.cancel_turn(running.turn_id)
+            if finished is not None and not running.done.done():
+                running.done.set_result(finished)
+                cancelled.append(running.turn_id)
+        for turn in list(self._queue):
+            if turn_id not in (None, turn.turn_id):
+                continue
+            self._queue.remove(turn)
+            self.engine.emit(it.UserMessage(text=turn.text, turn_id=turn.turn_id))
+            finished = self.engine.emit(it.TurnFinished(status="cancelled", turn_id=turn.turn_id))
+            assert isinstance(finished, it.TurnFinished)
+            turn.done.set_result(finished)
+            cancelled.append(turn.turn_id)
+        return cancelled
+
+    async def agent_history(self) -> list[it.ChatItem]:
+        """The running agent's own chat history (``get_chat_history``)."""
+        if not self.agent_alive:
+            raise AgentDied(self.agent_exit_reason())
+        return await self.engine.chat_history()
+
+    def status(self) -> dict[str, Any]:
+        """A JSON-able snapshot: agent, state, turns, pids, logs."""
+        return {
+            "session_id": self.session_id,
+            "project": str(self.spec.project),
+            "agent_file": str(self.spec.agent_file),
+            "agent_id": self.engine.agent_id or self.agent_info.get("id"),
+            "agent_state": self.engine.agent_state if self.agent_alive else "disconnected",
+            "agent_connected": self.agent_alive,
+            "agent_pid": self.proc.pid if self.proc else None,
+            "agent_exit_code": self.proc.poll() if self.proc else None,
+            "turn_in_progress": self.running.turn_id if self.running else None,
+            "turns_queued": [t.turn_id for t in self._queue],
+            "items": len(self.items),
+            "agent_boot_ms": self.agent_boot_ms,
+            "started_at": self.started_at,
+            "agent_log": str(self.agent_log),
+            "event_log": str(self.event_log_path),
+        }
