@@ -161,7 +161,7 @@ def _end_if_agent_gone(state: Any) -> bool:
     """Stop the session of ``state`` if its agent is gone (it ended the call, or
     exited): ``start`` then starts a new one without a separate ``stop``. Returns
     whether it did."""
-    from app.client import ControlClient, ControlError
+    from parley.app.daemon.client import ControlClient, ControlError
 
     client = ControlClient(state)
     try:
