@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerState
 from parley.app.backend import BackendError, ChatBackend
 from parley.app.daemon.state import tail
 from parley.app.protocol import items as it
+from parley.app.protocol.sanitize import escape_fields
 from parley.widgets.agents_pane import AgentsPane, clock
 from parley.widgets.banner import Banner
 from parley.widgets.commands import CommandsMixin
@@ -37,6 +38,7 @@ from parley.widgets.rows import (
     ErrorRow,
     HandoffRow,
     NoticeRow,
+    ReloadRow,
     ToolRow,
     TurnEndRow,
     UserRow,
@@ -317,7 +319,9 @@ class ParleyApp(CommandsMixin, App[None]):
 
     def route(self, item: it.ChatItem) -> None:
         """The one dispatch over chat item types: each kind to the widget(s) that
-        show it (transcript rows are mounted by ``transcript.flush()``)."""
+        show it (transcript rows are mounted by ``transcript.flush()``). Control
+        characters in the item's text are shown escaped, never sent to the terminal."""
+        item = escape_fields(item)
         match item:
             case it.UserMessage():
                 self.transcript.add(item, UserRow)
@@ -378,6 +382,19 @@ class ParleyApp(CommandsMixin, App[None]):
                 self._status_updates["agent_tokens"] = self.usage.current
             case it.ConfigUpdate():
                 self._info_stale = True
+            case it.Reload(error=error, files=files):
+                self.transcript.add(item, ReloadRow)
+                self._info_stale = self._info_stale or error is None
+                if self.loaded.is_set():  # live, not the backlog of an attach
+                    what = ", ".join(files) or "sources"
+                    if error is None:
+                        self.notify(f"Agent reloaded ({what})", markup=False)
+                    else:
+                        self.notify(
+                            f"Reload failed ({what}): the previous agent keeps running",
+                            severity="error",
+                            markup=False,
+                        )
 
     def _quote(self, turn_id: str | None) -> str:
         text = self._turn_text.get(turn_id or "")

@@ -34,22 +34,19 @@ class ChatItem:
     """Fields every item has. ``seq`` 0 means "not yet numbered by a session"."""
 
     type: ClassVar[str] = ""
-    #: optional fields added after the first release: written only when set, so the
-    #: JSON of an item that does not use them is what earlier versions wrote
-    _OMIT_NONE: ClassVar[frozenset[str]] = frozenset({"progress", "kind", "detail"})
     seq: int = 0
     ts: float = 0.0
     turn_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The item's JSON object: ``{"v": 1, "type": ..., "seq": ..., ...}``. The
-        optional ``progress`` (tool_call), ``kind`` and ``detail`` (agent_error,
-        turn_finished) appear only when set."""
+        """The item's JSON object: ``{"v": 1, "type": ..., "seq": ..., ...}``. Fields
+        added later (``latency``, ``progress``, ``kind``, ``detail``) appear only when
+        set."""
         d: dict[str, Any] = {"v": SCHEMA_VERSION, "type": self.type}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if value is None and f.name in self._OMIT_NONE:
-                continue
+            if value is None and f.metadata.get("omit_none"):
+                continue  # a field added later: older recordings read back unchanged
             d[f.name] = value
         return d
 
@@ -72,6 +69,10 @@ class AgentMessage(ChatItem):
 
     ``metrics`` is the message's ``MetricsReport`` as a dict (seconds), when the agent
     sent one; ``interrupted`` is the protobuf flag.
+
+    ``latency`` is what ``say --metrics`` shows, in seconds (``None`` for a value not
+    known): ``{"llm_ttft", "tts_ttfb", "e2e"}``, from
+    :func:`parley.app.protocol.latency.message_latency`.
     """
 
     type: ClassVar[str] = "agent_message"
@@ -79,6 +80,7 @@ class AgentMessage(ChatItem):
     agent_id: str | None = None
     interrupted: bool = False
     metrics: dict[str, Any] | None = None
+    latency: dict[str, float | None] | None = field(default=None, metadata={"omit_none": True})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,7 +111,7 @@ class ToolCall(ChatItem):
     is_error: bool = False
     duration_ms: float | None = None
     agent_id: str | None = None
-    progress: str | None = None
+    progress: str | None = field(default=None, metadata={"omit_none": True})
 
     @property
     def finished(self) -> bool:
@@ -156,8 +158,8 @@ class AgentError(ChatItem):
 
     type: ClassVar[str] = "agent_error"
     message: str
-    kind: str | None = None
-    detail: str | None = None
+    kind: str | None = field(default=None, metadata={"omit_none": True})
+    detail: str | None = field(default=None, metadata={"omit_none": True})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -216,7 +218,28 @@ class TurnFinished(ChatItem):
     error: str | None = None
     duration_ms: float | None = None
     #: the agent's ``SessionResponse.error`` as sent, when ``error`` is a cleaned form
-    detail: str | None = None
+    detail: str | None = field(default=None, metadata={"omit_none": True})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reload(ChatItem):
+    """Watch mode (``--watch``) saw the agent's sources change and reloaded it, or
+    tried to.
+
+    ``files``: the changed paths, relative to the project; ``agent_pid``: the new
+    agent process (``None`` when the reload failed); ``duration_ms``: from parley
+    seeing the change to the new agent connected in text mode; ``warm``: a spare
+    interpreter that had already imported livekit-agents took it; ``error``: why the
+    new agent could not start (a syntax error, its log's tail). On an error the
+    previous agent keeps running and the watcher waits for the next save.
+    """
+
+    type: ClassVar[str] = "reload"
+    files: list[str] = field(default_factory=list)
+    agent_pid: int | None = None
+    duration_ms: float | None = None
+    warm: bool = False
+    error: str | None = None
 
 
 ITEM_TYPES: dict[str, type[ChatItem]] = {
@@ -231,6 +254,7 @@ ITEM_TYPES: dict[str, type[ChatItem]] = {
         AgentState,
         Usage,
         TurnFinished,
+        Reload,
     )
 }
 
