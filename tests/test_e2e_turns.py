@@ -195,6 +195,7 @@ def test_an_agent_that_ends_the_call_is_not_a_crash(parley_home: Path) -> None:
                 == "disconnected"
             )
         )
+        assert json.loads(p("status", "--json", check=True).stdout)["call_ended"] is True
         after = p("say", "hello?")
         assert after.returncode == 1
         assert after.stderr.startswith("parley: the agent ended the call")

@@ -353,6 +353,10 @@ class Session:
             "agent_id": self.engine.agent_id or self.agent_info.get("id"),
             "agent_state": self.engine.agent_state if self.agent_alive else "disconnected",
             "agent_connected": self.agent_alive,
+            # the agent closed the session itself (end_call): not a crash
+            "call_ended": not self.agent_alive
+            and self.proc is not None
+            and self.proc.poll() in (None, 0),
             "agent_pid": self.proc.pid if self.proc else None,
             "agent_exit_code": self.proc.poll() if self.proc else None,
             "turn_in_progress": self.running.turn_id if self.running else None,
