@@ -14,6 +14,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import os
 import socket
 import subprocess
 import time
@@ -61,6 +62,9 @@ class Turn:
     turn_id: str
     text: str
     done: asyncio.Future[it.TurnFinished] = field(repr=False)
+    #: the agent log's size (bytes) when the turn was handed to the agent; ``None``
+    #: while it is queued. What the agent logs from there on is the turn's log.
+    log_start: int | None = None
 
 
 class Session:
@@ -298,6 +302,10 @@ class Session:
                 self._wake.clear()
                 await self._wake.wait()
             turn = self._queue.popleft()
+            try:
+                turn.log_start = os.path.getsize(self.agent_log)
+            except OSError:
+                turn.log_start = 0
             self.engine.begin_turn(turn.text, turn.turn_id)
             self.running = turn
             task = asyncio.create_task(self.engine.run_turn(turn.text, turn.turn_id))
