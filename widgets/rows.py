@@ -20,8 +20,10 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
+from parley.app.agent.agentlog import strip_ansi
 from parley.app.protocol import items as it
 from parley.app.protocol.sanitize import escape_controls
+from parley.widgets.ansi import ansi_content
 from parley.widgets.markdown import markdown_content
 
 INLINE_CAP = 100
@@ -116,7 +118,7 @@ def readable_error(message: str) -> str:
     - parley's own messages lose their CLI hints (``; see `parley logs` …``): the
       UI points to its keys instead.
     """
-    text = clean_text(message.strip())
+    text = clean_text(strip_ansi(message.strip()))  # colour codes of a quoted agent log
     kind = _ERROR_TYPE.match(text)
     exc = _ERROR_EXC.search(text)
     if kind and exc:
@@ -404,4 +406,5 @@ class NoticeRow(Static):
     item = None
 
     def __init__(self, text: str, **kwargs: Any) -> None:
-        super().__init__(Content(text), **kwargs)
+        # a notice may quote an error that quotes the agent's log (ANSI colour, \r)
+        super().__init__(ansi_content(text), **kwargs)
