@@ -339,8 +339,8 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
                 self.transcript.add(item, HandoffRow)
                 self.agents.add_handoff(item)
                 self._info_stale = self._info_stale or frm is not None
-            case it.AgentError(message=message):
-                if self._ended_call and is_disconnect(message):
+            case it.AgentError(message=message, kind=kind):
+                if kind == "call_ended" or (self._ended_call and is_disconnect(message)):
                     self.call_ended = True
                     self.transcript.add(item, EndedRow)
                 else:
