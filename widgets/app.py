@@ -64,8 +64,10 @@ END_CALL_TOOL = "end_call"
 def is_disconnect(message: str) -> bool:
     """Whether an agent error is parley's report that the agent went away
     (:meth:`app.session.Session._watch_agent`: the connection closed, or the process
-    exited)."""
-    return message.startswith(("the agent closed the connection", "the agent exited"))
+    exited; an ``agent_error`` of kind ``call_ended`` or ``agent_exited``)."""
+    return message.startswith(
+        ("the agent ended the call", "the agent closed the connection", "the agent exited")
+    )
 
 
 class ItemsArrived(Message):
