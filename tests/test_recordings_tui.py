@@ -96,7 +96,6 @@ async def test_replay_in_the_ui_is_paced() -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         t0 = time.monotonic()
         await wait_for(lambda: len(app.transcript.entries) >= 2)
-        assert len(app.transcript.entries) == 2  # the second turn is 0.45 s away
         await wait_for(lambda: len(app.transcript.entries) == 4)
         elapsed = time.monotonic() - t0
         assert elapsed >= 0.4, elapsed  # paced, not instant
