@@ -97,9 +97,10 @@ def cli() -> None:
 def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> None:
     """Start AGENT in a background session.
 
-    AGENT is a livekit-agents file; by default agent.py or src/agent.py in this
-    directory or above. Returns once the agent is connected in text mode, printing
-    its id, tools and greeting.
+    AGENT is a livekit-agents file (Python, or a Node entry: .js/.mjs/.ts); by
+    default agent.py or src/agent.py, or a Node project's entry (its dev/start
+    script's file), in this directory or above. Returns once the agent is connected
+    in text mode, printing its runtime, id, tools and greeting.
     """
     from app.daemonctl import StartError, running_state, start_daemon
     from app.items import item_from_dict
@@ -116,6 +117,7 @@ def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> No
         fail(str(e))
     info = ready.get("agent_info", {})
     click.echo(f"Agent file: {spec.agent_file}")
+    click.echo(f"Runtime:    {spec.runtime_line}")
     click.echo(f"Agent:      {info.get('id', '?')}")
     click.echo(f"Tools:      {', '.join(info.get('tools') or []) or '(none)'}")
     print_item = _printer(as_json=False)
@@ -222,6 +224,7 @@ def status(as_json: bool, name: str | None) -> None:
         ("session", st.get("session_id")),
         ("project", st.get("project")),
         ("agent file", st.get("agent_file")),
+        ("runtime", st.get("runtime")),
         ("agent", f"{st.get('agent_id')} ({st.get('agent_state')})"),
         ("turn in progress", st.get("turn_in_progress") or "none"),
         ("turns queued", len(st.get("turns_queued") or [])),

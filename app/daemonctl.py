@@ -63,7 +63,9 @@ def start_daemon(
         "name": name,
         "project": str(spec.project),
         "agent_file": str(spec.agent_file),
-        "python": spec.python,
+        "runtime": spec.runtime,
+        "kind": spec.kind,
+        "runtime_label": spec.runtime_label,
         "extra_args": list(spec.extra_args),
         "connect_timeout": connect_timeout,
     }

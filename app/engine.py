@@ -38,6 +38,7 @@ from google.protobuf.json_format import MessageToDict
 from livekit.protocol.agent_pb import agent_session as pb
 
 from app import items as it
+from app import node_compat
 from app.state import tail
 from app.wire import FrameError, encode_frame, read_frame
 
@@ -102,6 +103,9 @@ class SessionEngine:
         self._outstanding: dict[str, tuple[str, str]] = {}
         self._tag_override: str | None = None
         self.agent_id: str | None = None
+        #: ``get_framework_info().sdk``: "python" or "js" ("" until known)
+        self.framework = ""
+        self.turn_errors: dict[str, str] = {}  # turn_id -> its last error event
         self.agent_state = "initializing"
         self._seen: set[str] = set()
         self._tool_started: dict[str, tuple[float | None, it.ToolCall]] = {}
@@ -162,15 +166,15 @@ class SessionEngine:
             self._server.close()
         self._reader, self._writer = self._accepted.result()
         self._recv_task = asyncio.create_task(self._recv_loop(), name="parley-engine-recv")
-        # text mode: no audio in, no audio or transcription out
-        await self.request(
-            update_io=pb.SessionRequest.UpdateIO(
-                input=pb.SessionRequest.UpdateIO.Input(audio_enabled=False),
-                output=pb.SessionRequest.UpdateIO.Output(
-                    audio_enabled=False, transcription_enabled=False
-                ),
-            )
+        # text mode first; the framework and the first agent are asked for in the same
+        # breath, so a Node agent's first-agent handoff precedes its boot greeting
+        text_mode = pb.SessionRequest.UpdateIO(
+            input=pb.SessionRequest.UpdateIO.Input(audio_enabled=False),
+            output=pb.SessionRequest.UpdateIO.Output(
+                audio_enabled=False, transcription_enabled=False
+            ),
         )
+        await asyncio.gather(self.request(update_io=text_mode), node_compat.learn_framework(self))
 
     async def close(self) -> None:
         """Close the connection (the agent process is stopped by its owner)."""
@@ -230,7 +234,8 @@ class SessionEngine:
     async def chat_history(self) -> list[it.ChatItem]:
         """What the model saw (``get_chat_history``), as unnumbered chat items."""
         resp = await self.request(get_chat_history=pb.SessionRequest.GetChatHistory())
-        return history_items(resp.get_chat_history.items)
+        items = history_items(resp.get_chat_history.items)
+        return node_compat.decode_history(self.framework, items)
 
     # -- turns --------------------------------------------------------------------
 
@@ -261,18 +266,20 @@ class SessionEngine:
         started = self._turn_started
         status: it.TurnStatus = "ok"
         error: str | None = None
+        reason: str | None = None
         try:
             resp = await self.request(
                 timeout=None, turn=(turn_id, text), run_input=pb.SessionRequest.RunInput(text=text)
             )
             if resp.HasField("error"):
-                status, error = "error", resp.error
+                status, error, reason = node_compat.run_error_status(self, turn_id, resp.error)
         except (EngineError, FrameError) as e:
             status, error = "error", str(e)
         self._own_inputs.pop(turn_id, None)
         if turn_id in self._cancelled:
             return None
-        return self.finish_turn(status, error, (time.monotonic() - started) * 1000)
+        self.turn_errors.pop(turn_id, None)
+        return self.finish_turn(status, error, (time.monotonic() - started) * 1000, reason)
 
     def cancel_turn(self, turn_id: str | None = None) -> it.TurnFinished | None:
         """End the running turn (if ``turn_id`` is given: only if it is that one) as
@@ -295,12 +302,20 @@ class SessionEngine:
         return item
 
     def finish_turn(
-        self, status: it.TurnStatus, error: str | None = None, duration_ms: float | None = None
+        self,
+        status: it.TurnStatus,
+        error: str | None = None,
+        duration_ms: float | None = None,
+        reason: str | None = None,
     ) -> it.TurnFinished:
         """Emit ``turn_finished`` for the running turn and leave turn context."""
         item = self.emit(
             it.TurnFinished(
-                status=status, error=error, duration_ms=duration_ms, turn_id=self.turn_id
+                status=status,
+                error=error,
+                duration_ms=duration_ms,
+                reason=reason,
+                turn_id=self.turn_id,
             )
         )
         self.turn_id = None
@@ -349,6 +364,7 @@ class SessionEngine:
     def _dispatch(self, msg: pb.AgentSessionMessage) -> None:
         kind = msg.WhichOneof("message")
         if kind == "response":
+            node_compat.on_response(self, msg.response)
             turn = self._outstanding.pop(msg.response.request_id, None)
             if turn is not None:
                 # The response is the turn's authoritative content: merge its items now,
@@ -395,7 +411,7 @@ class SessionEngine:
             for out in ex.function_call_outputs:
                 self._tool_end(calls.get(out.call_id), out, ts)
         elif kind == "error":
-            self.emit(it.AgentError(message=ev.error.message), ts)
+            node_compat.note_error(self, self.emit(it.AgentError(message=ev.error.message), ts))
         elif kind == "session_usage_updated":
             self.emit(it.Usage(models=usage_models(ev.session_usage_updated.usage)), ts)
 
@@ -490,6 +506,7 @@ class SessionEngine:
         reported (Node agents, history): its duration is then unknown."""
         if fc.call_id in self._tool_started or fc.call_id in self._tool_finished:
             return
+        seen = seen and self.framework != "js"  # Node sends no start event at all
         call = it.ToolCall(
             call_id=fc.call_id, name=fc.name, arguments=fc.arguments, agent_id=self.agent_id
         )
@@ -500,8 +517,8 @@ class SessionEngine:
     def _tool_end(
         self, fc: pb.FunctionCall | None, out: pb.FunctionCallOutput, ts: float | None
     ) -> None:
-        if fc is not None:
-            self._tool_start(fc, ts)
+        if fc is not None:  # no start event came (Node): its duration is unknown
+            self._tool_start(fc, ts, seen=False)
         elif out.call_id not in self._tool_started:
             self._tool_start(pb.FunctionCall(call_id=out.call_id, name=out.name), ts, seen=False)
         self._tool_end_status(
@@ -524,7 +541,7 @@ class SessionEngine:
             dataclasses.replace(
                 start,
                 status=status,
-                output=output,
+                output=node_compat.tool_output(self.framework, output, is_error),
                 is_error=is_error,
                 duration_ms=None if t0 is None else round((time.monotonic() - t0) * 1000, 1),
                 turn_id=None,

@@ -28,6 +28,8 @@ TurnStatus = Literal["ok", "error", "cancelled", "timeout"]
 
 TOOL_TERMINAL: frozenset[str] = frozenset({"done", "error", "cancelled"})
 
+_OMIT_IF_NONE = "omit_if_none"
+
 
 @dataclass(frozen=True, kw_only=True)
 class ChatItem:
@@ -42,7 +44,10 @@ class ChatItem:
         """The item's JSON object: ``{"v": 1, "type": ..., "seq": ..., ...}``."""
         d: dict[str, Any] = {"v": SCHEMA_VERSION, "type": self.type}
         for f in dataclasses.fields(self):
-            d[f.name] = getattr(self, f.name)
+            value = getattr(self, f.name)
+            if value is None and f.metadata.get(_OMIT_IF_NONE):
+                continue  # a field added later: absent when unset, as before it existed
+            d[f.name] = value
         return d
 
     def to_json(self) -> str:
@@ -175,14 +180,16 @@ class Usage(ChatItem):
 class TurnFinished(ChatItem):
     """The last item of every turn. ``status``: ``ok``, ``error`` (``error`` holds the
     agent's ``SessionResponse.error``) or ``cancelled``; ``duration_ms`` from sending
-    ``run_input`` to the end. ``timeout`` is reserved in the schema for a turn the
-    session gives up on; this version never does (``say --timeout`` leaves the turn
-    running), so it does not occur yet."""
+    ``run_input`` to the end; ``reason`` says why an ok turn has no reply (a Node
+    agent's "agent produced no response items"). ``timeout`` is reserved in the
+    schema for a turn the session gives up on; this version never does (``say
+    --timeout`` leaves the turn running), so it does not occur yet."""
 
     type: ClassVar[str] = "turn_finished"
     status: TurnStatus
     error: str | None = None
     duration_ms: float | None = None
+    reason: str | None = field(default=None, metadata={_OMIT_IF_NONE: True})
 
 
 ITEM_TYPES: dict[str, type[ChatItem]] = {

@@ -1,0 +1,104 @@
+"""Where a Node agent (@livekit/agents, ``get_framework_info().sdk == "js"``) speaks
+``lk.agent.session`` differently from a Python one, turned into the same chat items.
+
+Measured with @livekit/agents 1.9.0 on Node 20 (docs/protocol.md):
+
+- no handoff event names the first agent: it is taken from ``get_agent_info`` at boot
+  and emitted as the first-agent ``handoff`` a Python agent sends;
+- no ``tool_execution_updated`` / ``function_tools_started``: a tool arrives only in
+  ``function_tools_executed``, so its duration is unknown (``None``, never ``0.0``);
+- tool outputs are JSON-encoded (``"\\"$42.00\\""``); a ``ToolError``'s text is not;
+- a turn with nothing to say is answered ``error='agent produced no response items'``
+  (also after a model failure, whose ``error`` event carries only the model's label).
+
+Functions here take the :class:`app.engine.SessionEngine` they help; the engine calls
+them at the few points where the two frameworks differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from typing import TYPE_CHECKING
+
+from livekit.protocol.agent_pb import agent_session as pb
+
+from app import items as it
+
+if TYPE_CHECKING:
+    from app.engine import SessionEngine
+
+#: ``SessionResponse.error`` of a Node ``run_input`` that produced no chat item
+NO_RESPONSE_ITEMS = "agent produced no response items"
+
+
+async def learn_framework(engine: SessionEngine) -> None:
+    """Ask the agent which framework it runs and who its agent is
+    (``get_framework_info``, ``get_agent_info``, sent together); :func:`on_response`
+    reads the answers as they arrive. An agent that cannot answer is taken as Python,
+    whose first handoff arrives as an event."""
+    await asyncio.gather(
+        engine.request(get_framework_info=pb.SessionRequest.GetFrameworkInfo()),
+        engine.request(get_agent_info=pb.SessionRequest.GetAgentInfo()),
+        return_exceptions=True,
+    )
+
+
+def on_response(engine: SessionEngine, resp: pb.SessionResponse) -> None:
+    """Called by the engine for every ``SessionResponse`` before its waiter resumes
+    (so nothing received after it is handled first): records the framework (``sdk``
+    "python" or "js") and, for a Node agent, emits the first agent's ``handoff`` from
+    ``get_agent_info`` when no handoff has named an agent yet."""
+    which = resp.WhichOneof("response")
+    if which == "get_framework_info":
+        engine.framework = resp.get_framework_info.sdk
+    elif which == "get_agent_info" and engine.framework == "js" and engine.agent_id is None:
+        agent_id = resp.get_agent_info.id
+        if agent_id:
+            engine.agent_id = agent_id
+            engine.emit(it.Handoff(from_agent=None, to_agent=agent_id))
+
+
+def note_error(engine: SessionEngine, item: it.ChatItem) -> None:
+    """Remember an ``error`` event's message for the turn it arrived in."""
+    if item.turn_id is not None and isinstance(item, it.AgentError):
+        engine.turn_errors[item.turn_id] = item.message
+
+
+def run_error_status(
+    engine: SessionEngine, turn_id: str, error: str
+) -> tuple[it.TurnStatus, str | None, str | None]:
+    """``(status, error, reason)`` of a turn whose ``run_input`` answered ``error``.
+
+    "agent produced no response items" is an empty turn that ended ok (``reason``
+    says why it is empty), unless an ``error`` event came during the turn: then it is
+    that failure."""
+    failure = engine.turn_errors.pop(turn_id, None)
+    if error != NO_RESPONSE_ITEMS:
+        return "error", error, None
+    if failure is not None:
+        return "error", f"the agent failed ({failure}) and produced no response", None
+    return "ok", None, NO_RESPONSE_ITEMS
+
+
+def tool_output(framework: str, output: str | None, is_error: bool) -> str | None:
+    """A tool's output as text: a Node agent's JSON-encoded string result decoded
+    (``"\\"$42.00\\""`` → ``$42.00``); other JSON values and errors stay as sent."""
+    if framework != "js" or not output or is_error:
+        return output
+    try:
+        value = json.loads(output)
+    except ValueError:
+        return output
+    return value if isinstance(value, str) else output
+
+
+def decode_history(framework: str, items: list[it.ChatItem]) -> list[it.ChatItem]:
+    """:func:`tool_output` applied to the tool calls of a ``get_chat_history``."""
+    return [
+        dataclasses.replace(i, output=tool_output(framework, i.output, i.is_error))
+        if isinstance(i, it.ToolCall)
+        else i
+        for i in items
+    ]
