@@ -20,6 +20,7 @@ import click
 from app import exitcodes
 from app.cli_common import CONTEXT, fail, locate_or_fail, session_option, split_agent_args
 from app.cli_record import register as register_record_commands
+from app.cli_rerun import register as register_rerun_command
 from app.cli_tui import register as register_tui_commands
 
 
@@ -252,34 +253,53 @@ def _recorded_or_live(name: str | None) -> tuple[Any, Any]:
 @cli.command(context_settings=CONTEXT)
 @click.option("-n", "--lines", default=40, show_default=True, help="How many lines to show.")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
+@click.option(
+    "--full", is_flag=True, help="Print long lines whole (default: cut after 500 characters)."
+)
 @session_option
-def logs(lines: int, follow: bool, name: str | None) -> None:
-    """Show the agent's log (of the running session, else the last one)."""
+def logs(lines: int, follow: bool, full: bool, name: str | None) -> None:
+    """Show the agent's log (of the running session, else the last one).
+
+    One line per log line; colours on a terminal only (never with NO_COLOR), other
+    control characters shown as \\xNN.
+    """
     import time
 
-    from app.state import tail
+    from app.agentlog import LINE_CAP, LineSplitter, clean_line, read_tail
+    from headless.render import use_color
 
     state, rec = _recorded_or_live(name)
     path = Path(state.agent_log) if state else (rec.agent_log if rec else None)
     if path is None or not path.exists():
         fail(f"no session running for {Path.cwd()} and no recorded session to show")
-    text = tail(path, lines)
-    if text:
-        click.echo(text)
-    if not follow:
-        return
-    with open(path, encoding="utf-8", errors="replace") as f:
-        f.seek(0, os.SEEK_END)
-        try:
+    color = use_color(sys.stdout)
+    width = None if full else LINE_CAP
+
+    def show(raw: list[str]) -> None:
+        for line in raw:
+            sys.stdout.write(clean_line(line, color=color, width=width) + "\n")
+        sys.stdout.flush()
+
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            offset = f.tell()
+            if lines > 0:
+                show(read_tail(path, end=offset)[-lines:])
+            if not follow:
+                return
+            f.seek(offset)
+            splitter = LineSplitter()
             while True:
-                chunk = f.read()
+                chunk = f.read(1024 * 1024)
                 if chunk:
-                    sys.stdout.write(chunk)
-                    sys.stdout.flush()
+                    show(splitter.feed_bytes(chunk))
                 else:
                     time.sleep(0.2)
-        except KeyboardInterrupt:
-            sys.exit(exitcodes.INTERRUPTED)
+    except KeyboardInterrupt:
+        sys.exit(exitcodes.INTERRUPTED)
+    except BrokenPipeError:
+        _stdout_closed()
 
 
 @cli.command(context_settings=CONTEXT)
@@ -373,6 +393,7 @@ def events(follow: bool, since: int, as_json: bool, name: str | None) -> None:
 
 
 register_record_commands(cli)
+register_rerun_command(cli)
 register_tui_commands(cli)
 
 

@@ -18,7 +18,13 @@ def fail(message: str, code: int = exitcodes.FAILURE, prefix: bool = True) -> No
     """Print ``parley: <message>`` on stderr and exit with ``code``.
 
     ``prefix=False`` prints the message alone: "no session running …" starts its line,
-    as scripts match it."""
+    as scripts match it. The message may quote the agent's log or other untrusted
+    text: it is printed one line per line, control characters escaped, colour codes
+    rendered on a terminal and stripped elsewhere (:func:`app.agentlog.clean_text`)."""
+    from app.agentlog import clean_text
+    from headless.render import use_color
+
+    message = clean_text(message, color=use_color(sys.stderr))
     click.echo(f"parley: {message}" if prefix else message, err=True)
     sys.exit(code)
 

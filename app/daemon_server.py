@@ -78,6 +78,7 @@ class Daemon:
         signals that arrived before the event loop ran (the daemon then stops at once).
         """
         session = Session(spec, session_id=session_id, data_dir=data_dir)
+        session.header_extra = dict(self.cfg.get("header") or {})
         self.stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):  # also while the agent boots

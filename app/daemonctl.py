@@ -44,10 +44,18 @@ def running_state(spec: AgentSpec, name: str | None) -> tuple[SessionState | Non
 
 
 def start_daemon(
-    spec: AgentSpec, name: str | None = None, connect_timeout: float = 60.0
+    spec: AgentSpec,
+    name: str | None = None,
+    connect_timeout: float = 60.0,
+    header: dict[str, Any] | None = None,
+    watch: bool = False,
 ) -> dict[str, Any]:
     """Spawn a detached daemon for ``spec`` and wait until its agent is connected in
     text mode (or has failed).
+
+    ``header`` adds fields to the session's event log header (``parley rerun`` puts
+    ``rerun_of`` there); ``watch`` reloads the agent when its project's sources change
+    (see :mod:`app.watch`).
 
     Returns the daemon's ready message: ``{"ok": True, "state": {...status...},
     "agent_info": {"id", "instructions", "tools"}, "items": [boot items as dicts]}``.
@@ -68,6 +76,8 @@ def start_daemon(
         "runtime_label": spec.runtime_label,
         "extra_args": list(spec.extra_args),
         "connect_timeout": connect_timeout,
+        "header": header or {},
+        "watch": watch,
     }
     err_path = sdir / "daemon-start.err"
     with open(err_path, "wb") as err:

@@ -39,6 +39,7 @@ from livekit.protocol.agent_pb import agent_session as pb
 
 from app import items as it
 from app import node_compat
+from app.agentlog import JobFailureWatch
 from app.state import tail
 from app.wire import FrameError, encode_frame, read_frame
 
@@ -142,12 +143,16 @@ class SessionEngine:
         """Wait for the agent to dial in, then switch it to text mode.
 
         Polls ``proc`` while waiting, so an agent that dies before connecting is
-        reported within ~50 ms of its exit, with its log tail. Raises
+        reported within ~50 ms of its exit, with its log tail; and reads the agent's log
+        (:class:`app.agentlog.JobFailureWatch`), so a job that fails before its session
+        starts (the entrypoint raised; the process stays up) is reported as soon as
+        livekit-agents logs it, with the exception and its traceback's last lines. Raises
         :class:`AgentDied` or :class:`ConnectTimeout`; the listener is closed either
         way once this returns (one connection only).
         """
         assert self._accepted is not None and self._server is not None
         deadline = time.monotonic() + timeout
+        job = JobFailureWatch(log_path)
         try:
             while not self._accepted.done():
                 if proc is not None and proc.poll() is not None:
@@ -155,6 +160,9 @@ class SessionEngine:
                         f"the agent exited with code {proc.returncode} before connecting",
                         tail(log_path),
                     )
+                failure = job.poll(time.monotonic())
+                if failure is not None:  # the process lives on, but will never dial in
+                    raise AgentDied(failure.message, failure.detail)
                 if time.monotonic() > deadline:
                     raise ConnectTimeout(
                         f"the agent did not connect within {timeout:.0f} s "

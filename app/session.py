@@ -69,6 +69,8 @@ class Session:
         self._tasks: list[asyncio.Task[None]] = []
         self._turn_ids = 0
         self._closed = False
+        #: extra fields for the event log's header (a rerun names the recording it reran)
+        self.header_extra: dict[str, Any] = {}
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -96,6 +98,8 @@ class Session:
                 "agent_file": str(self.spec.agent_file),
                 "agent_id": self.agent_info.get("id"),
                 "started_at": self.started_at,
+                "agent_args": list(self.spec.extra_args),
+                **self.header_extra,
             },
         )
         for item in self.items:

@@ -179,16 +179,12 @@ def find_session(cwd: Path, name: str | None = None) -> tuple[Path, SessionState
     return None
 
 
-def tail(path: Path | str, lines: int = 20) -> str:
-    """The last ``lines`` lines of a text file ('' if missing), read from the end so a
-    large log costs no more than its tail."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            block = min(size, 64 * 1024)
-            f.seek(size - block)
-            data = f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-    return "\n".join(data.splitlines()[-lines:])
+def tail(path: Path | str, lines: int = 20, *, color: bool = True) -> str:
+    """The last ``lines`` lines of a log file ('' if missing), one per log line, read
+    from the end so a large log costs no more than its tail; see
+    :func:`app.agentlog.tail` (control characters escaped, long lines cut, SGR colour
+    codes kept unless ``color=False``: print it through
+    :func:`app.agentlog.clean_text`)."""
+    from app.agentlog import tail as agent_log_tail
+
+    return agent_log_tail(path, lines, color=color)
