@@ -276,6 +276,8 @@ class SessionEngine:
         error: str | None = None
         reason: str | None = None
         try:
+            if not await node_compat.previous_run_answered(self, turn_id):
+                return None  # cancelled while a Node agent finished the previous run
             resp = await self.request(
                 timeout=None, turn=(turn_id, text), run_input=pb.SessionRequest.RunInput(text=text)
             )
@@ -341,6 +343,18 @@ class SessionEngine:
         )
         self._sink(item)
         return item
+
+    def pending_runs(self) -> list[tuple[str, asyncio.Future[pb.SessionResponse]]]:
+        """``(turn_id, response future)`` of every ``run_input`` not answered yet."""
+        return [
+            (turn[0], self._pending[req])
+            for req, turn in self._outstanding.items()
+            if req in self._pending
+        ]
+
+    @property
+    def cancelled_turns(self) -> frozenset[str]:
+        return frozenset(self._cancelled)
 
     def _event_turn(self) -> str | None:
         if self._tag_override is not None:

@@ -130,7 +130,7 @@ class AgentSpec:
         env = choose_python(project)
         label = f"{env.label}, livekit-agents {env.agents_version}"
         if env.note:
-            label += f" ({env.note})"
+            label += f"; {env.note}"
         return cls(agent_file, project, env.command, tuple(extra_args), "python", label)
 
     @property

@@ -8,6 +8,8 @@ Measured with @livekit/agents 1.9.0 on Node 20 (docs/protocol.md):
 - no ``tool_execution_updated`` / ``function_tools_started``: a tool arrives only in
   ``function_tools_executed``, so its duration is unknown (``None``, never ``0.0``);
 - tool outputs are JSON-encoded (``"\\"$42.00\\""``); a ``ToolError``'s text is not;
+- a ``run_input`` sent while the previous run is unanswered fails ("nested runs are
+  not supported"); the engine waits for that answer first;
 - a turn with nothing to say is answered ``error='agent produced no response items'``
   (also after a model failure, whose ``error`` event carries only the model's label).
 
@@ -58,6 +60,20 @@ def on_response(engine: SessionEngine, resp: pb.SessionResponse) -> None:
         if agent_id:
             engine.agent_id = agent_id
             engine.emit(it.Handoff(from_agent=None, to_agent=agent_id))
+
+
+async def previous_run_answered(engine: SessionEngine, turn_id: str) -> bool:
+    """Before a ``run_input``: a Node agent answers one sent while its previous run is
+    unanswered (a cancelled turn's tool or speech still going) with "internal error"
+    (its log: "nested runs are not supported"), so wait for that answer first (a
+    Python agent queues the run itself). False when ``turn_id`` was cancelled
+    meanwhile: it must not be sent."""
+    if engine.framework != "js":
+        return True
+    waiting = [f for r, f in engine.pending_runs() if r != turn_id]
+    if waiting:
+        await asyncio.wait(waiting)
+    return turn_id not in engine.cancelled_turns
 
 
 def note_error(engine: SessionEngine, item: it.ChatItem) -> None:

@@ -6,7 +6,9 @@ in order, ``$VIRTUAL_ENV``; the project's own ``.venv`` or ``venv``; for a uv pr
 --no-sync python``; and parley's own Python only when the project has no environment of
 its own. The first of them that has livekit-agents >= 1.6 runs the agent: an active
 virtualenv is honoured when it can run the agent, and otherwise the project's working
-environment wins over it (the chosen one says why). When none can, the error gives the
+environment wins over it (the chosen one says why). ``uv run`` is only asked when
+``$UV_PROJECT_ENVIRONMENT`` puts a uv project's environment elsewhere than ``.venv``
+(without it, ``uv run`` would create an empty ``.venv``). When none can, the error gives the
 install command that fits the project: ``uv sync`` for a uv project, ``pip install -r
 requirements.txt`` into the project's environment, else ``pip install livekit-agents``.
 
@@ -84,7 +86,9 @@ def _candidates(project: Path) -> Iterator[_Candidate]:
             if venv.resolve() not in seen:
                 yield _Candidate([str(_bin(venv))], f"the project's {name}", venv)
     uv_project = is_uv_project(project)
-    if not own and uv_project and shutil.which("uv"):
+    # uv keeps the environment in .venv (checked above) unless UV_PROJECT_ENVIRONMENT
+    # moves it; only then ask `uv run` (which would create an empty .venv otherwise)
+    if not own and uv_project and os.environ.get("UV_PROJECT_ENVIRONMENT") and shutil.which("uv"):
         own = True
         yield _Candidate(
             ["uv", "run", "--project", str(project), "--no-sync", "python"],

@@ -131,7 +131,10 @@ def test_too_old_agents_says_upgrade(tmp_path: Path, no_uv_no_venv: None) -> Non
     assert dotvenv.exists()
 
 
-def test_uv_project_before_sync_says_uv_sync(tmp_path: Path, no_uv_no_venv: None) -> None:
+def test_uv_project_before_sync_says_uv_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_uv_no_venv: None
+) -> None:
+    monkeypatch.delenv("UV_PROJECT_ENVIRONMENT", raising=False)
     proj = tmp_path / "proj"
     proj.mkdir()
     (proj / "uv.lock").write_text("")
@@ -150,6 +153,9 @@ def test_uv_project_uses_uv_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     proj = tmp_path / "proj"
     proj.mkdir()
     (proj / "pyproject.toml").write_text("[project]\nname='x'\n\n[tool.uv]\n")
+    with pytest.raises(LaunchError, match="run `uv sync` in"):  # no .venv yet: not synced
+        choose_python(proj)
+    monkeypatch.setenv("UV_PROJECT_ENVIRONMENT", str(tmp_path / "elsewhere"))
     env = choose_python(proj)
     assert env.command == ["uv", "run", "--project", str(proj), "--no-sync", "python"]
     assert env.label == "uv run (a uv project)"
