@@ -4,8 +4,8 @@ The Textual app (``widgets/``) never reaches the agent, the daemon or a file on 
 own: it consumes one :class:`ChatBackend`.
 
 - :class:`DaemonBackend` starts the project's daemon (the launcher of ``parley
-  start``, :func:`app.daemonctl.start_daemon`) or attaches to the one already
-  running, and then speaks only through :class:`app.aclient.AsyncControlClient`. A
+  start``, :func:`parley.app.daemon.control.start_daemon`) or attaches to the one already
+  running, and then speaks only through :class:`parley.app.daemon.aclient.AsyncControlClient`. A
   person in the UI and an AI agent running ``parley say`` thus share one session.
 - :class:`ItemsBackend` serves a fixed list of recorded chat items (snapshot tests,
   the parity test, the benchmark), plus any item :meth:`ItemsBackend.push`-ed later.
@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from app import items as it
+from parley.app.protocol import items as it
 
 #: seconds :meth:`DaemonBackend.close` waits for a start beyond its connect timeout
 BOOT_GRACE = 30.0
@@ -55,7 +55,7 @@ class ChatBackend(Protocol):
     @property
     def header(self) -> dict[str, Any]:
         """The session's event log header (``session_id``, ``agent_id``,
-        ``started_at``…, see :mod:`app.eventlog`); ``{}`` while it is not known."""
+        ``started_at``…, see :mod:`parley.app.session.eventlog`); ``{}`` while it is not known."""
         ...
 
     @property
@@ -132,10 +132,10 @@ class ItemsBackend:
 
     @classmethod
     def from_log(cls, path: Path | str, **kwargs: Any) -> ItemsBackend:
-        """Items of an event log (``events.jsonl``, see :mod:`app.eventlog`) and the
-        agent log recorded with it; raises :class:`app.eventlog.LogFormatError`."""
-        from app.eventlog import read_log
-        from app.replay import recorded_agent_log
+        """Items of an event log (``events.jsonl``, see :mod:`parley.app.session.eventlog`) and the
+        agent log recorded with it; raises :class:`parley.app.session.eventlog.LogFormatError`."""
+        from parley.app.session.eventlog import read_log
+        from parley.app.session.recordings import recorded_agent_log
 
         rec = read_log(path)
         if "agent_log" not in kwargs:
@@ -222,7 +222,7 @@ def derive_agent_info(
 class DaemonBackend:
     """The project's daemon, started by this backend or already running.
 
-    ``spec`` says which agent to run (:class:`app.launcher.AgentSpec`); with
+    ``spec`` says which agent to run (:class:`parley.app.agent.launcher.AgentSpec`); with
     ``attach_only`` the backend only attaches to the daemon of the project
     containing ``cwd`` and never starts an agent (``spec`` may then be ``None``).
     :meth:`close` stops the daemon only if this backend started it: ``stop``, then
@@ -256,8 +256,8 @@ class DaemonBackend:
         self.attach_only = attach_only
         self.connect_timeout = connect_timeout
         self.stop_timeout = stop_timeout
-        self.state: Any = None  # app.state.SessionState once started
-        self.client: Any = None  # app.aclient.AsyncControlClient
+        self.state: Any = None  # parley.app.daemon.state.SessionState once started
+        self.client: Any = None  # parley.app.daemon.aclient.AsyncControlClient
         self.started_daemon = False
         self.closed = False
         self.last_seq = 0
@@ -308,7 +308,7 @@ class DaemonBackend:
         return await asyncio.shield(self._starting)
 
     async def _start(self) -> dict[str, Any]:
-        from app.aclient import AsyncControlClient
+        from parley.app.daemon.aclient import AsyncControlClient
 
         state = await asyncio.wrap_future(self._boot_thread())
         self.client = AsyncControlClient(state)
@@ -336,7 +336,7 @@ class DaemonBackend:
         return fut
 
     def _locate(self) -> Any:
-        from app.client import NoSession, locate
+        from parley.app.daemon.client import NoSession, locate
 
         try:
             return locate(self.cwd, self.name)
@@ -344,8 +344,8 @@ class DaemonBackend:
             raise BackendError(str(e)) from None
 
     def _start_or_attach(self) -> Any:
-        from app.daemonctl import AlreadyRunning, StartError, start_daemon
-        from app.state import SessionState, session_dir, session_key
+        from parley.app.daemon.control import AlreadyRunning, StartError, start_daemon
+        from parley.app.daemon.state import SessionState, session_dir, session_key
 
         try:
             start_daemon(self.spec, self.name, self.connect_timeout)
@@ -389,7 +389,7 @@ class DaemonBackend:
         return dict(await self._call(self.client.restart))
 
     async def _call(self, fn: Any, *args: Any) -> Any:
-        from app.client import ControlError
+        from parley.app.daemon.client import ControlError
 
         if self.client is None:
             raise BackendError("the session has not started yet")
@@ -417,8 +417,8 @@ class DaemonBackend:
     def _stop_daemon(self) -> None:
         import psutil
 
-        from app.client import ControlClient
-        from app.launcher import stop_process_group
+        from parley.app.agent.launcher import stop_process_group
+        from parley.app.daemon.client import ControlClient
 
         client = ControlClient(self.state)
         agent_pid = self.state.agent_pid

@@ -28,8 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app import items as it  # noqa: E402
-from app.eventlog import read_log  # noqa: E402
+from parley.app.protocol import items as it  # noqa: E402
+from parley.app.session.eventlog import read_log  # noqa: E402
 
 RECORDING = ROOT / "testdata/recordings/demo-session.jsonl"
 
@@ -73,9 +73,9 @@ async def wait_until(cond, timeout: float = 30.0, step: float = 0.001) -> None: 
 
 
 async def run(n_items: int, n_new: int) -> dict[str, object]:
-    from app.backend import ItemsBackend
-    from widgets.app import make_app
-    from widgets.rows import Row
+    from parley.app.backend import ItemsBackend
+    from parley.widgets.app import make_app
+    from parley.widgets.rows import Row
 
     items = long_session(n_items)
     backend = ItemsBackend(items)

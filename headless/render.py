@@ -16,7 +16,7 @@ are ``● handoff: <from> → <to>`` (the first agent: ``● agent: <id>``), age
 ``✗ <message>``. Items that say nothing to a reader (agent state, usage, a tool
 call still running) render as nothing in text and in full in JSON.
 
-Standard library and :mod:`app.items` only: this is on the ``say`` hot path.
+Standard library and :mod:`parley.app.protocol.items` only: this is on the ``say`` hot path.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 from typing import IO
 
-from app import items as it
+from parley.app.protocol import items as it
 
 OUTPUT_CAP = 120
 

@@ -22,10 +22,32 @@ DEMO = AGENTS / "demo.py"
 ECHO = AGENTS / "echo.py"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop early when the editable install lacks a module of this tree: it links files
+    (setuptools strict mode), so a module added since the install is not importable."""
+    try:
+        import parley.app
+    except ImportError as e:
+        pytest.exit(f"parley is not installed here ({e}): run `pip install -e '.[dev]'`", 4)
+    installed = Path(parley.app.__file__).parent.parent
+    missing = [
+        str(f.relative_to(ROOT))
+        for pkg in ("app", "widgets", "headless")
+        for f in (ROOT / pkg).rglob("*.py")
+        if not (installed / f.relative_to(ROOT)).exists()
+    ]
+    if missing:
+        pytest.exit(
+            f"parley's install in {installed} lacks {', '.join(missing)}: "
+            "run `uv pip install -e '.[dev]'` (or pip) again",
+            returncode=4,
+        )
+
+
 def parley_exe() -> list[str]:
-    """The installed console script next to this interpreter (else ``-m app.cli``)."""
+    """The installed console script next to this interpreter (else ``-m parley.app.cli``)."""
     exe = Path(sys.executable).with_name("parley")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "app.cli"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "parley.app.cli"]
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05):

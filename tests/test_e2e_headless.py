@@ -303,15 +303,15 @@ def test_ctrl_c_during_start_leaves_nothing_running(parley: Parley, tmp_path: Pa
         timeout=10,
     )
     assert not subprocess.run(
-        ["pgrep", "-f", "app.daemon"], capture_output=True
+        ["pgrep", "-f", "parley.app.daemon.process"], capture_output=True
     ).stdout.strip() or (parley("status").returncode == 1)
 
 
 def test_a_failed_restart_refuses_turns_instead_of_hanging(
     parley_home: Path, tmp_path: Path
 ) -> None:
-    from app.client import ControlClient, ControlError
-    from app.state import SessionState
+    from parley.app.daemon.client import ControlClient, ControlError
+    from parley.app.daemon.state import SessionState
 
     agent = copy_agent(ECHO, tmp_path / "proj")
     p = Parley(parley_home, cwd=agent.parent)  # the session of that project

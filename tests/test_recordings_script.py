@@ -1,7 +1,7 @@
 """``parley chat --script``: scripted takes typed into the chat UI.
 
 The end-to-end test runs the real CLI in a pseudo-terminal against the real demo
-agent; the pilot tests drive :class:`widgets.script.ScriptRunner` on a small echo
+agent; the pilot tests drive :class:`parley.widgets.script.ScriptRunner` on a small echo
 backend to watch the typing itself.
 """
 
@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 from conftest import DEMO, Parley, parley_exe
 
-from app import items as it
-from app.backend import BackendError
-from widgets.app import make_app
-from widgets.script import ScriptRunner, TurnWatcher, read_script
+from parley.app.backend import BackendError
+from parley.app.protocol import items as it
+from parley.widgets.app import make_app
+from parley.widgets.script import ScriptRunner, TurnWatcher, read_script
 
 SCRIPT = """\
 # a take for the demo agent: weather, then billing

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from app import items as it
-from app.backend import BackendError, ChatBackend
-from app.eventlog import read_log
-from app.export import to_markdown, transcript
-from app.replay import ReplayBackend
-from widgets.app import make_app
+from parley.app.backend import BackendError, ChatBackend
+from parley.app.protocol import items as it
+from parley.app.session.eventlog import read_log
+from parley.app.session.replay import ReplayBackend
+from parley.headless.export import to_markdown, transcript
+from parley.widgets.app import make_app
 
 DEMO = Path(__file__).resolve().parent.parent / "testdata" / "recordings" / "rec_demo.jsonl"
 

@@ -17,13 +17,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from app import items as it
-from app.cli import cli
-from app.eventlog import LogFormatError, read_log
-from app.export import to_cast, to_html, to_jsonl, to_markdown
-from app.recordings import RecordingNotFound, human_size, list_sessions, resolve, summarize
-from app.replay import play, schedule
-from headless.render import TextRenderer
+from parley.app.cli.commands import cli
+from parley.app.protocol import items as it
+from parley.app.session.eventlog import LogFormatError, read_log
+from parley.app.session.recordings import (
+    RecordingNotFound,
+    human_size,
+    list_sessions,
+    resolve,
+    summarize,
+)
+from parley.app.session.replay import play, schedule
+from parley.headless.export import to_cast, to_html, to_jsonl, to_markdown
+from parley.headless.render import TextRenderer
 
 ROOT = Path(__file__).resolve().parent.parent
 RECS = ROOT / "testdata" / "recordings"
@@ -316,7 +322,7 @@ def test_html_is_standalone_and_shows_the_conversation(demo: object) -> None:
 
 
 def test_html_escapes_hostile_tool_text() -> None:
-    from app.eventlog import Recording
+    from parley.app.session.eventlog import Recording
 
     evil = '</pre><script>alert(1)</script><img src=x onerror="y">'
     rec = Recording(

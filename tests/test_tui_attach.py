@@ -16,9 +16,9 @@ from test_tui_support import (
     wait_until,
 )
 
-from app.backend import DaemonBackend
-from widgets.app import make_app
-from widgets.rows import AgentRow, ToolRow, TurnEndRow
+from parley.app.backend import DaemonBackend
+from parley.widgets.app import make_app
+from parley.widgets.rows import AgentRow, ToolRow, TurnEndRow
 
 pytestmark = pytest.mark.usefixtures("demo_daemon")
 

@@ -25,12 +25,12 @@ from test_tui_support import (
     wait_until,
 )
 
-import app.cli  # noqa: F401  (first: app.cli registers app.cli_tui, which imports it)
-from app.backend import BackendError, DaemonBackend
-from app.cli_tui import release
-from app.launcher import AgentSpec
-from widgets.app import make_app
-from widgets.rows import AgentRow, ErrorRow, NoticeRow
+import parley.app.cli.commands  # noqa: F401  (first: it registers parley.app.cli.tui)
+from parley.app.agent.launcher import AgentSpec
+from parley.app.backend import BackendError, DaemonBackend
+from parley.app.cli.tui import release
+from parley.widgets.app import make_app
+from parley.widgets.rows import AgentRow, ErrorRow, NoticeRow
 
 pytestmark = pytest.mark.usefixtures("module_home")
 

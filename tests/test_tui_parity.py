@@ -15,9 +15,9 @@ from typing import Any
 
 from test_tui_support import RECORDING, SIZE, recorded_app, wait_until
 
-from app import items as it
-from app.eventlog import read_log
-from headless.render import TextRenderer
+from parley.app.protocol import items as it
+from parley.app.session.eventlog import read_log
+from parley.headless.render import TextRenderer
 
 GLYPHS = ("●", "✓", "✗", "⊘", "⇄", "→")
 

@@ -21,11 +21,11 @@ from test_tui_support import (
     wait_until,
 )
 
-from app import items as it
-from app.backend import DaemonBackend
-from app.client import locate
-from widgets.app import make_app
-from widgets.rows import AgentRow, ErrorRow, HandoffRow, ToolRow, TurnEndRow, UserRow
+from parley.app.backend import DaemonBackend
+from parley.app.daemon.client import locate
+from parley.app.protocol import items as it
+from parley.widgets.app import make_app
+from parley.widgets.rows import AgentRow, ErrorRow, HandoffRow, ToolRow, TurnEndRow, UserRow
 
 pytestmark = pytest.mark.usefixtures("demo_daemon")
 
@@ -271,7 +271,7 @@ def test_item_types_are_all_routed() -> None:
     """Every chat item type has a case in ParleyApp.route (a new type must be shown)."""
     import inspect
 
-    from widgets.app import ParleyApp
+    from parley.widgets.app import ParleyApp
 
     source = inspect.getsource(ParleyApp.route)
     for cls in it.ITEM_TYPES.values():

@@ -11,11 +11,11 @@ from typing import Any
 
 from test_tui_support import RECORDING, SIZE, recorded_app, wait_until
 
-from app import items as it
-from app.backend import ItemsBackend
-from app.eventlog import read_log
-from widgets.app import make_app
-from widgets.rows import ToolRow
+from parley.app.backend import ItemsBackend
+from parley.app.protocol import items as it
+from parley.app.session.eventlog import read_log
+from parley.widgets.app import make_app
+from parley.widgets.rows import ToolRow
 
 
 async def loaded(pilot: Any) -> None:

@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 import pytest
 from conftest import DEMO, ROOT, Parley
 
-from app.backend import DaemonBackend, ItemsBackend
-from app.launcher import AgentSpec
-from widgets.app import ParleyApp, make_app
-from widgets.rows import Row
+from parley.app.agent.launcher import AgentSpec
+from parley.app.backend import DaemonBackend, ItemsBackend
+from parley.widgets.app import ParleyApp, make_app
+from parley.widgets.rows import Row
 
 RECORDING = ROOT / "testdata" / "recordings" / "demo-session.jsonl"
 SIZE = (120, 40)

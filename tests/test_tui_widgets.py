@@ -12,13 +12,13 @@ from test_tui_support import RECORDING, SIZE, rows, send, wait_until
 from textual import events
 from textual.widgets._toast import Toast
 
-from app import items as it
-from app.backend import BackendError, ItemsBackend
-from app.eventlog import read_log
-from widgets.app import ParleyApp, make_app
-from widgets.markdown import markdown_content
-from widgets.rows import AgentRow, ToolRow, TurnEndRow, UserRow
-from widgets.status_bar import Spinner
+from parley.app.backend import BackendError, ItemsBackend
+from parley.app.protocol import items as it
+from parley.app.session.eventlog import read_log
+from parley.widgets.app import ParleyApp, make_app
+from parley.widgets.markdown import markdown_content
+from parley.widgets.rows import AgentRow, ToolRow, TurnEndRow, UserRow
+from parley.widgets.status_bar import Spinner
 
 
 class ScriptedBackend(ItemsBackend):

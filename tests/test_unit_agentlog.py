@@ -1,11 +1,11 @@
-"""The agent log as people read it (app.agentlog): LiveKit's console format, escapes,
+"""The agent log as people read it (parley.app.agent.agentlog): LiveKit's console format, escapes,
 long lines, records and failures."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from app.agentlog import (
+from parley.app.agent.agentlog import (
     JobFailureWatch,
     LineSplitter,
     clean_line,

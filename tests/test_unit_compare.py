@@ -1,4 +1,4 @@
-"""The comparison behind `parley rerun` (app/compare.py): pure, on hand-made items and
+"""The comparison behind `parley rerun` (app/session/compare.py): pure, on hand-made items and
 on the recorded demo session."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app import items as it
-from app.compare import (
+from parley.app.protocol import items as it
+from parley.app.session.compare import (
     DEFAULT_COMPARE,
     Verdicts,
     compare_turn,
@@ -18,7 +18,7 @@ from app.compare import (
     parse_compare,
     split_turns,
 )
-from app.eventlog import read_log
+from parley.app.session.eventlog import read_log
 
 REC_DEMO = Path(__file__).resolve().parent.parent / "testdata/recordings/rec_demo.jsonl"
 ALL = parse_compare("all")

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 from livekit.protocol.agent_pb import agent_session as pb
 
-from app import items as it
-from app.engine import AgentDied, EngineError, SessionEngine
-from app.wire import encode_frame, read_frame
+from parley.app.agent.engine import AgentDied, EngineError, SessionEngine
+from parley.app.protocol import items as it
+from parley.app.protocol.wire import encode_frame, read_frame
 
 Msg = pb.AgentSessionMessage
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app import items as it
-from app.eventlog import EventLog, LogFormatError, read_log
+from parley.app.protocol import items as it
+from parley.app.session.eventlog import EventLog, LogFormatError, read_log
 
 SAMPLES: list[it.ChatItem] = [
     it.UserMessage(seq=1, ts=1.5, turn_id="t1", text="hi [bold]there[/]"),

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from app.launcher import (
+from parley.app.agent.launcher import (
     AgentSpec,
     LaunchError,
     check_agents_installed,
     find_agent_file,
 )
-from app.pyenv import choose_python
-from app.state import project_root, session_key
+from parley.app.agent.pyenv import choose_python
+from parley.app.daemon.state import project_root, session_key
 
 
 def test_explicit_file_missing_or_a_directory(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.launcher import AgentSpec, LaunchError, find_agent_file
-from app.nodeenv import choose_node, imports_ts_as_js, node_entry, script_entry
+from parley.app.agent.launcher import AgentSpec, LaunchError, find_agent_file
+from parley.app.agent.nodeenv import choose_node, imports_ts_as_js, node_entry, script_entry
 
 
 def node_project(root: Path, scripts: dict[str, str] | None = None, **pkg: object) -> Path:

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from app import items as it
-from headless.render import TextRenderer, first_line, use_color
+from parley.app.protocol import items as it
+from parley.headless.render import TextRenderer, first_line, use_color
 
 R = TextRenderer(color=False)
 

@@ -8,8 +8,8 @@ import struct
 import pytest
 from livekit.protocol.agent_pb import agent_session as pb
 
-from app.limits import MAX_FRAME_BYTES
-from app.wire import FrameTooLarge, TruncatedFrame, encode_frame, read_frame
+from parley.app.protocol.limits import MAX_FRAME_BYTES
+from parley.app.protocol.wire import FrameTooLarge, TruncatedFrame, encode_frame, read_frame
 
 
 def run_input(text: str) -> pb.AgentSessionMessage:

@@ -11,7 +11,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from app import items as it
+from parley.app.protocol import items as it
 
 INSTRUCTION_LINES = 3
 

@@ -1,7 +1,7 @@
 """The parley chat app: one screen with the transcript, the tool calls and agents
 panes, the agent log, a status bar and the input box.
 
-The app talks to a :class:`app.backend.ChatBackend` only. A worker consumes
+The app talks to a :class:`parley.app.backend.ChatBackend` only. A worker consumes
 ``backend.follow()`` and posts :class:`ItemsArrived` batches; :meth:`ParleyApp.route`
 is the one place that dispatches each chat item to the widget that shows it. Build
 the app with :func:`make_app` (the CLI and the tests use it).
@@ -26,16 +26,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
-from app import items as it
-from app.backend import BackendError, ChatBackend
-from app.eventlog import Recording
-from app.export import items_json, to_markdown
-from app.state import tail
-from widgets.agents_pane import AgentsPane
-from widgets.banner import Banner
-from widgets.log_pane import AgentLogPane
-from widgets.prompt import PromptInput
-from widgets.rows import (
+from parley.app.backend import BackendError, ChatBackend
+from parley.app.daemon.state import tail
+from parley.app.protocol import items as it
+from parley.app.session.eventlog import Recording
+from parley.headless.export import items_json, to_markdown
+from parley.widgets.agents_pane import AgentsPane
+from parley.widgets.banner import Banner
+from parley.widgets.log_pane import AgentLogPane
+from parley.widgets.prompt import PromptInput
+from parley.widgets.rows import (
     AgentRow,
     ErrorRow,
     HandoffRow,
@@ -44,10 +44,10 @@ from widgets.rows import (
     TurnEndRow,
     UserRow,
 )
-from widgets.screens import AgentInfoScreen
-from widgets.status_bar import StatusBar, usage_tokens
-from widgets.tools_pane import ToolsPane
-from widgets.transcript import Transcript
+from parley.widgets.screens import AgentInfoScreen
+from parley.widgets.status_bar import StatusBar, usage_tokens
+from parley.widgets.tools_pane import ToolsPane
+from parley.widgets.transcript import Transcript
 
 CRASH_KEYS = "Ctrl+R restarts the agent in this session · F4 shows the agent log · Ctrl+Q quits"
 

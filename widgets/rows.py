@@ -18,8 +18,8 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
-from app import items as it
-from widgets.markdown import markdown_content
+from parley.app.protocol import items as it
+from parley.widgets.markdown import markdown_content
 
 INLINE_CAP = 100
 

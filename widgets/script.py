@@ -8,7 +8,7 @@ is on screen, then pauses ``pause`` seconds. At the end it can save an SVG scree
 and quit the app.
 
 It learns when a turn is over from :class:`TurnWatcher`, a pass-through
-:class:`app.backend.ChatBackend` that notes the turn ids ``say`` returns and the
+:class:`parley.app.backend.ChatBackend` that notes the turn ids ``say`` returns and the
 items ``follow`` yields; the app itself is driven only through keys and its public
 attributes (``prompt``, ``items_seen``, ``quitting``).
 """
@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app import exitcodes
-from app import items as it
+from parley.app.protocol import items as it
 
 #: seconds a scripted turn may take before the script gives up
 TURN_TIMEOUT = 120.0
@@ -45,7 +43,7 @@ def read_script(path: Path | str) -> list[str]:
 
 
 class TurnWatcher:
-    """Wraps a :class:`app.backend.ChatBackend` and records what passes through it:
+    """Wraps a :class:`parley.app.backend.ChatBackend` and records what passes through it:
     ``turns`` (the ids ``say`` returned, or the exception it raised, in order),
     ``finished`` (turn id → its ``turn_finished`` item), ``items_seen`` and whether
     :meth:`start` completed (``start_done``, ``start_error``). Every other attribute
@@ -191,47 +189,3 @@ class ScriptRunner:
             self.statuses.append(w.finished[turn].status)
             if self.pause > 0 and n < len(self.lines) - 1:
                 await asyncio.sleep(self.pause)
-
-
-def run_scripted(
-    backend: Any,
-    script: Path,
-    *,
-    title: str,
-    type_delay: float,
-    pause: float,
-    exit_after: bool,
-    screenshot: Path | None,
-) -> int:
-    """``parley chat --script``: run the chat app on ``backend`` with the script as
-    its auto-pilot, then say on stderr how it went. Returns the exit code: 0 when
-    every line was sent and every turn finished ``ok``, else 1."""
-    from app.cli_tui import run_chat
-
-    try:
-        lines = read_script(script)
-    except (OSError, UnicodeDecodeError) as e:
-        print(f"parley: cannot read the script {script}: {e}", file=sys.stderr)
-        return exitcodes.FAILURE
-    watcher = TurnWatcher(backend)
-    runner = ScriptRunner(
-        lines,
-        watcher,
-        type_delay=type_delay,
-        pause=pause,
-        exit_after=exit_after,
-        screenshot=screenshot,
-    )
-    run_chat(watcher, title=title, auto_pilot=runner)
-    failed = [f"{n + 1}: {s}" for n, s in enumerate(runner.statuses) if s != "ok"]
-    done = f"{len(runner.statuses)} of {len(lines)} lines sent"
-    if runner.screenshot_path:
-        print(f"parley: screenshot saved to {runner.screenshot_path}", file=sys.stderr)
-    if runner.error:
-        print(f"parley: script stopped ({done}): {runner.error}", file=sys.stderr)
-        return exitcodes.FAILURE
-    if failed:
-        print(f"parley: script done ({done}); turns not ok: {', '.join(failed)}", file=sys.stderr)
-        return exitcodes.FAILURE
-    print(f"parley: script done ({done}, all ok)", file=sys.stderr)
-    return exitcodes.OK

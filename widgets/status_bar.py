@@ -14,8 +14,8 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from app import items as it
-from widgets.rows import format_ms
+from parley.app.protocol import items as it
+from parley.widgets.rows import format_ms
 
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 SPINNING = frozenset({"starting", "thinking", "restarting", "stopping"})

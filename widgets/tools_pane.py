@@ -12,9 +12,9 @@ from textual.reactive import reactive
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from app import items as it
-from app.export import pretty_args
-from widgets.rows import TOOL_ICONS, format_ms
+from parley.app.protocol import items as it
+from parley.headless.export import pretty_args
+from parley.widgets.rows import TOOL_ICONS, format_ms
 
 STATUS_STYLE = {
     "running": "$text-warning",

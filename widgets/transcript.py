@@ -17,8 +17,8 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button
 
-from app import items as it
-from widgets.rows import NoticeRow, Row
+from parley.app.protocol import items as it
+from parley.widgets.rows import NoticeRow, Row
 
 
 @dataclass

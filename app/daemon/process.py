@@ -1,6 +1,6 @@
 """The detached per-project daemon that holds a session between headless commands.
 
-Started by ``parley start`` (and ``parley chat``) as ``python -m app.daemon '<json
+Started by ``parley start`` (and ``parley chat``) as ``python -m parley.app.daemon.process '<json
 config>'`` in its own session and process group, so it survives the terminal
 closing. Its life:
 
@@ -10,7 +10,7 @@ closing. Its life:
 2. point stdout and stderr at ``daemon.log`` in the session's data directory;
 3. bind the agent's loopback port and spawn the agent *first*: its boot takes a second
    or more, and the daemon imports asyncio, protobuf and the session engine meanwhile;
-4. hand over to :mod:`app.daemon_server`, which waits for the agent to connect in text
+4. hand over to :mod:`parley.app.daemon.server`, which waits for the agent to connect in text
    mode, starts the control server, writes ``state.json`` and reports readiness as one
    JSON line on the pipe ``parley start`` reads (its stdout at launch), then serves
    clients until ``stop`` or SIGTERM.
@@ -21,7 +21,6 @@ the agent is spawned.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -34,17 +33,9 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from app.launcher import AgentSpec, spawn_agent, stop_process_group
-from app.state import LOCK_FILE, new_session_id, session_data_dir, session_dir
-
-
-def report(ready: Any, **obj: Any) -> None:
-    """Write the one readiness line to ``parley start`` and close the pipe (later
-    calls do nothing)."""
-    with contextlib.suppress(OSError, ValueError):
-        ready.write(json.dumps(obj) + "\n")
-        ready.flush()
-        ready.close()
+from parley.app.agent.launcher import AgentSpec, spawn_agent, stop_process_group
+from parley.app.daemon.ready import report
+from parley.app.daemon.state import LOCK_FILE, new_session_id, session_data_dir, session_dir
 
 
 def _redirect_output(path: Path) -> None:
@@ -99,7 +90,7 @@ def main() -> int:
             # the agent boots now; import the rest meanwhile
             import asyncio
 
-            from app.daemon_server import Daemon
+            from parley.app.daemon.server import Daemon
 
             booting = (sock, proc, spawned_at)
             code = asyncio.run(

@@ -8,7 +8,7 @@ and an idle stretch (the person thinking between turns, a coffee break) is short
 to ``max_gap`` seconds (:data:`MAX_GAP` by default, ``inf`` keeps it).
 
 No agent runs during a replay. :class:`ReplayBackend` plays a recording in the chat
-UI (the :class:`app.backend.ChatBackend` protocol). This module never imports
+UI (the :class:`parley.app.backend.ChatBackend` protocol). This module never imports
 textual, and asyncio only when a backend is made.
 """
 
@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from app import items as it
+from parley.app.protocol import items as it
 
 #: longest pause between two items during playback, in recorded seconds
 MAX_GAP = 2.0
@@ -89,27 +89,17 @@ def timed_text(
             yield at, text
 
 
-def recorded_agent_log(event_log: Path | str) -> Path | None:
-    """The agent log kept with the recording at ``event_log``
-    (:attr:`app.recordings.SessionRecord.agent_log`), or ``None`` when there is none."""
-    from app.recordings import SessionRecord
-
-    path = Path(event_log)
-    log = SessionRecord(path.parent, {}, log=path).agent_log
-    return log if log.exists() else None
-
-
 class ReplayBackend:
     """A recorded session played back at its recorded pace, for the chat UI.
 
-    Implements :class:`app.backend.ChatBackend`: :meth:`follow` yields the recording's
+    Implements :class:`parley.app.backend.ChatBackend`: :meth:`follow` yields the recording's
     items at their :func:`schedule` offsets from the moment it is first iterated
     (resuming after the last item it yielded when called again) and then stays open,
     without an end, until :meth:`close`, so the screen keeps the finished replay.
     ``done`` is set once every item has been yielded. The agent info follows the
     handoffs played so far (tools: those the agent was seen calling anywhere in the
     recording). No agent runs: :meth:`say` and :meth:`restart` raise
-    :class:`app.backend.BackendError`.
+    :class:`parley.app.backend.BackendError`.
     """
 
     is_replay = True
@@ -137,8 +127,9 @@ class ReplayBackend:
     @classmethod
     def from_log(cls, path: Path | str, **kwargs: Any) -> ReplayBackend:
         """Replay an event log and the agent log recorded with it; raises
-        :class:`app.eventlog.LogFormatError`."""
-        from app.eventlog import read_log
+        :class:`parley.app.session.eventlog.LogFormatError`."""
+        from parley.app.session.eventlog import read_log
+        from parley.app.session.recordings import recorded_agent_log
 
         rec = read_log(path)
         if "agent_log" not in kwargs:
@@ -171,7 +162,7 @@ class ReplayBackend:
         await self._closed.wait()
 
     async def say(self, text: str) -> str:
-        from app.backend import BackendError
+        from parley.app.backend import BackendError
 
         raise BackendError("this is a replay of a recorded session: it cannot take new turns")
 
@@ -179,7 +170,7 @@ class ReplayBackend:
         return []
 
     async def agent_info(self) -> dict[str, Any]:
-        from app.backend import derive_agent_info
+        from parley.app.backend import derive_agent_info
 
         return derive_agent_info(
             self.items[: self._cursor], agent=self.header.get("agent_id"), calls=self.items
@@ -189,7 +180,7 @@ class ReplayBackend:
         return True
 
     async def restart(self) -> dict[str, Any]:
-        from app.backend import BackendError
+        from parley.app.backend import BackendError
 
         raise BackendError("this is a replay of a recorded session: there is no agent")
 

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app import items as it
-from app.engine import AgentDied, EngineError, SessionEngine
-from app.eventlog import EVENTS_FILE, EventLog, parley_version
-from app.launcher import AgentSpec, spawn_agent, stop_process_group
-from app.limits import check_text
-from app.state import tail
+from parley.app.agent.engine import AgentDied, EngineError, SessionEngine
+from parley.app.agent.launcher import AgentSpec, spawn_agent, stop_process_group
+from parley.app.daemon.state import tail
+from parley.app.protocol import items as it
+from parley.app.protocol.limits import check_text
+from parley.app.session.eventlog import EVENTS_FILE, EventLog, parley_version
 
 log = logging.getLogger("parley.session")
 
@@ -85,8 +85,8 @@ class Session:
         ``booting`` is an agent already spawned by the caller: the listening socket it
         dials, its process, and when it was spawned (``time.monotonic()``).
 
-        Raises :class:`app.engine.AgentDied` (with the log tail) or
-        :class:`app.engine.ConnectTimeout`; the agent process is stopped then.
+        Raises :class:`parley.app.agent.engine.AgentDied` (with the log tail) or
+        :class:`parley.app.agent.engine.ConnectTimeout`; the agent process is stopped then.
         """
         await self._boot(connect_timeout, booting)
         self._event_log = EventLog(
@@ -254,8 +254,8 @@ class Session:
     def submit(self, text: str) -> Turn:
         """Queue a turn; it runs after the turns before it.
 
-        Raises :class:`app.limits.InputError` for empty or oversized text and
-        :class:`app.engine.EngineError` when the agent is gone or the session is
+        Raises :class:`parley.app.protocol.limits.InputError` for empty or oversized text and
+        :class:`parley.app.agent.engine.EngineError` when the agent is gone or the session is
         stopping.
         """
         check_text(text)

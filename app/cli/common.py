@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 import click
 
-from app import exitcodes
+from parley.app.cli import exitcodes
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -20,9 +20,9 @@ def fail(message: str, code: int = exitcodes.FAILURE, prefix: bool = True) -> No
     ``prefix=False`` prints the message alone: "no session running …" starts its line,
     as scripts match it. The message may quote the agent's log or other untrusted
     text: it is printed one line per line, control characters escaped, colour codes
-    rendered on a terminal and stripped elsewhere (:func:`app.agentlog.clean_text`)."""
-    from app.agentlog import clean_text
-    from headless.render import use_color
+    rendered on a terminal and stripped elsewhere (:func:`parley.app.agent.agentlog.clean_text`)."""
+    from parley.app.agent.agentlog import clean_text
+    from parley.headless.render import use_color
 
     message = clean_text(message, color=use_color(sys.stderr))
     click.echo(f"parley: {message}" if prefix else message, err=True)
@@ -31,10 +31,10 @@ def fail(message: str, code: int = exitcodes.FAILURE, prefix: bool = True) -> No
 
 def locate_or_fail(name: str | None) -> Any:
     """The live session of the project around the current directory (an
-    :class:`app.state.SessionState`); else exit 1 with ``no session running …``."""
+    :class:`parley.app.daemon.state.SessionState`); else exit 1 with ``no session running …``."""
     from pathlib import Path
 
-    from app.client import NoSession, locate
+    from parley.app.daemon.client import NoSession, locate
 
     try:
         return locate(Path.cwd(), name)

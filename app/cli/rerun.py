@@ -1,4 +1,5 @@
-"""``parley rerun``: recorded conversations as regression tests (see :mod:`app.rerun`).
+"""``parley rerun``: recorded conversations as regression tests
+(see :mod:`parley.app.session.rerun`).
 
 Click and the standard library at module level (the ``parley say`` path loads the
 command modules); the work is imported inside the command.
@@ -11,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from app import exitcodes
-from app.cli_common import CONTEXT, fail
+from parley.app.cli import exitcodes
+from parley.app.cli.common import CONTEXT, fail
 
 
 @click.command(context_settings=CONTEXT)
@@ -76,10 +77,10 @@ def rerun(
     Exits 0 when everything matches, 1 when a turn differs or fails, 2 on usage
     errors. Each rerun is recorded too (its header names the recording it reran).
     """
-    from app.compare import TurnResult, parse_compare
-    from app.rerun import RerunError, RerunResult, find_recordings, rerun_recording
-    from headless.render import use_color
-    from headless.rerun_report import TextReport, json_summary, json_turn, junit_xml
+    from parley.app.session.compare import TurnResult, parse_compare
+    from parley.app.session.rerun import RerunError, RerunResult, find_recordings, rerun_recording
+    from parley.headless.render import use_color
+    from parley.headless.rerun_report import TextReport, json_summary, json_turn, junit_xml
 
     try:
         compare = parse_compare(compare_spec)

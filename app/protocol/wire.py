@@ -17,7 +17,7 @@ import struct
 
 from livekit.protocol.agent_pb import agent_session as pb
 
-from app.limits import MAX_FRAME_BYTES
+from parley.app.protocol.limits import MAX_FRAME_BYTES
 
 HEADER = struct.Struct(">I")
 

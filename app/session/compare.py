@@ -1,13 +1,13 @@
 """Comparing two runs of one conversation, turn by turn (what ``parley rerun`` checks).
 
-Pure functions over :mod:`app.items`: no I/O, no agent. :func:`split_turns` cuts an
+Pure functions over :mod:`parley.app.protocol.items`: no I/O, no agent. :func:`split_turns` cuts an
 item stream (a recording, or the items of a rerun as they arrive) into turns;
 :func:`facts` reduces a turn to what is compared; :func:`compare_turn` says how two
 turns differ.
 
 What a turn is: the items tagged with its ``turn_id``, from its ``user_message`` to its
-``turn_finished`` (the end of a turn, see :class:`app.items.TurnFinished`). Items no turn
-asked for (``turn_id`` ``None``) before the first user message are the **boot** (the
+``turn_finished`` (the end of a turn, see :class:`parley.app.protocol.items.TurnFinished`).
+Items no turn asked for (``turn_id`` ``None``) before the first user message are the **boot** (the
 first agent's handoff, its greeting); later ones go to the turn open at that point in
 the stream, or, between turns, to the next turn (that is where a live ``say`` receives
 them), so a recording and a live rerun are cut the same way. Unprompted items after the
@@ -38,7 +38,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from app import items as it
+from parley.app.protocol import items as it
 
 CATEGORIES = ("tools", "handoffs", "errors", "text")
 DEFAULT_COMPARE = frozenset({"tools", "handoffs", "errors"})

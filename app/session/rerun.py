@@ -4,7 +4,7 @@ For each recording, a fresh session of the agent runs in a daemon of its own (a
 session named ``rerun-<random>`` of the agent's project, so it never touches a session
 already running there); each recorded user turn is sent with the daemon's ``say`` op,
 in order, and judged against the recorded turn when its ``turn_finished`` arrives
-(:mod:`app.compare`). The rerun is itself a recorded session: its event log header
+(:mod:`parley.app.session.compare`). The rerun is itself a recorded session: its event log header
 carries ``"rerun_of": {"session_id", "path"}``, so ``parley replay`` and ``parley
 export`` work on it.
 
@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app import items as it
-from app.compare import Conversation, TurnResult, Verdicts, split_turns
-from app.eventlog import EVENTS_FILE, LogFormatError, Recording, read_log
-from app.recordings import RecordingNotFound, SessionRecord, resolve
+from parley.app.protocol import items as it
+from parley.app.session.compare import Conversation, TurnResult, Verdicts, split_turns
+from parley.app.session.eventlog import EVENTS_FILE, LogFormatError, Recording, read_log
+from parley.app.session.recordings import RecordingNotFound, SessionRecord, resolve
 
 
 @dataclass
@@ -122,7 +122,7 @@ def rerun_recording(
     is made (the boot first). ``agent`` overrides the recording's agent file;
     ``timeout`` bounds each turn in seconds. Never raises for agent failures: they
     are verdicts (``failed``) or :attr:`RerunResult.error`."""
-    from app.launcher import AgentSpec, LaunchError
+    from parley.app.agent.launcher import AgentSpec, LaunchError
 
     cwd = cwd or Path.cwd()
     header = recording.header
@@ -222,8 +222,8 @@ class _Run:
 
     def start(self) -> list[it.ChatItem]:
         """Start the daemon; returns the boot items. Raises like ``start_daemon``."""
-        from app.daemonctl import start_daemon
-        from app.state import SessionState, session_dir, session_key
+        from parley.app.daemon.control import start_daemon
+        from parley.app.daemon.state import SessionState, session_dir, session_key
 
         rerun_of = {
             "session_id": self.record.session_id,
@@ -242,7 +242,7 @@ class _Run:
         """Send one turn and collect its items until its ``turn_finished``; returns
         ``None``, or why the turn could not run (no ``turn_finished`` in time, the
         daemon refused it, the connection failed)."""
-        from app.client import ControlClient, ControlError
+        from parley.app.daemon.client import ControlClient, ControlError
 
         turn_id = None
         try:
@@ -264,15 +264,15 @@ class _Run:
     def stop(self) -> None:
         """Stop the daemon (and its agent) and remove its runtime directory; the
         recording stays."""
-        from app.client import ControlClient, ControlError
-        from app.state import session_dir, session_key
+        from parley.app.daemon.client import ControlClient, ControlError
+        from parley.app.daemon.state import session_dir, session_key
 
         if self.state is not None:
             client = ControlClient(self.state)
             with contextlib.suppress(OSError, ControlError, TimeoutError):
                 client.call("stop", timeout=10)
             if not client.wait_gone(timeout=20):
-                from app.launcher import stop_process_group
+                from parley.app.agent.launcher import stop_process_group
 
                 with contextlib.suppress(OSError):
                     stop_process_group(self.state.agent_pid)

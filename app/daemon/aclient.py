@@ -1,7 +1,7 @@
 """The asyncio control client: what the Textual UI uses to talk to a daemon.
 
-Same JSON-lines ops as :mod:`app.client` (see :mod:`app.daemon`), one connection
-per request, on the caller's event loop. The UI never talks to the agent any other
+Same JSON-lines ops as :mod:`parley.app.daemon.client` (see :mod:`parley.app.daemon.server`),
+one connection per request, on the caller's event loop. The UI never talks to the agent any other
 way.
 """
 
@@ -13,14 +13,14 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from app import items as it
-from app.client import ControlError
-from app.limits import CONTROL_LINE_LIMIT
-from app.state import SessionState
+from parley.app.daemon.client import ControlError
+from parley.app.daemon.state import SessionState
+from parley.app.protocol import items as it
+from parley.app.protocol.limits import CONTROL_LINE_LIMIT
 
 
 class AsyncControlClient:
-    """Requests to one daemon. Raises :class:`app.client.ControlError` for an error
+    """Requests to one daemon. Raises :class:`parley.app.daemon.client.ControlError` for an error
     answer and ``OSError`` when the daemon cannot be reached."""
 
     def __init__(self, state: SessionState) -> None:

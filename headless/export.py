@@ -1,6 +1,6 @@
 """Exporting a recording: Markdown, JSON lines, a standalone HTML page, an asciicast.
 
-Every format is built from :class:`app.eventlog.Recording` (header + items):
+Every format is built from :class:`parley.app.session.eventlog.Recording` (header + items):
 
 - ``md``: a transcript; tool calls are ``<details>`` blocks with their arguments and
   output, handoffs and errors are one line each.
@@ -27,9 +27,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from app import items as it
-from app.eventlog import Recording
-from app.replay import MAX_GAP, timed_text
+from parley.app.protocol import items as it
+from parley.app.session.eventlog import Recording
+from parley.app.session.replay import MAX_GAP, timed_text
 
 FORMATS = ("md", "json", "html", "cast")
 SUFFIXES = {".md": "md", ".markdown": "md", ".json": "json", ".jsonl": "json"}
@@ -275,7 +275,7 @@ def to_cast(
     """The headless rendering as asciicast v2: a header line, then ``[t, "o", text]``
     events with non-decreasing ``t`` (seconds, from 0). ``width`` defaults to the
     longest rendered line, between 80 and 160 columns."""
-    from headless.render import TextRenderer
+    from parley.headless.render import TextRenderer
 
     renderer = TextRenderer(color=color)
     events = list(timed_text(rec.items, renderer.render, max_gap=max_gap))

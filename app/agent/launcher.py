@@ -4,9 +4,9 @@ A Python agent is the user's own livekit-agents program, run as
 ``<python> -m livekit.agents console <agent.py> --connect-addr 127.0.0.1:<port>``
 (the TCP console of livekit-agents >= 1.6, see ``livekit/agents/__main__.py``); a Node
 agent (@livekit/agents >= 1.0) as ``<node> <entry> console --connect-addr …``. Either
-dials our listener and speaks ``lk.agent.session``. Which Python: :mod:`app.pyenv`;
-which Node runtime: :mod:`app.nodeenv`. The agent runs in its project's root
-(:func:`app.state.project_root`), as the templates' own commands do, so a
+dials our listener and speaks ``lk.agent.session``. Which Python: :mod:`parley.app.agent.pyenv`;
+which Node runtime: :mod:`parley.app.agent.nodeenv`. The agent runs in its project's root
+(:func:`parley.app.daemon.state.project_root`), as the templates' own commands do, so a
 ``.env.local`` there is found.
 """
 
@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from app.nodeenv import choose_node, is_node_entry, node_entry
-from app.pyenv import (
+from parley.app.agent.nodeenv import choose_node, is_node_entry, node_entry
+from parley.app.agent.pyenv import (
     MIN_AGENTS_VERSION,
     LaunchError,
     choose_python,
     installed_version,
 )
-from app.state import project_root
+from parley.app.daemon.state import project_root
 
 __all__ = [
     "AGENT_CANDIDATES",
@@ -49,7 +49,7 @@ AgentKind = Literal["python", "node"]
 def find_agent_file(explicit: str | None, cwd: Path) -> Path:
     """The agent to run: ``explicit`` if given; else, in ``cwd`` or the nearest
     ancestor that has one, ``agent.py`` or ``src/agent.py``, or in a Node project
-    (a ``package.json``) the entry :func:`app.nodeenv.node_entry` names.
+    (a ``package.json``) the entry :func:`parley.app.agent.nodeenv.node_entry` names.
 
     Raises :class:`LaunchError` if the explicit file is missing or not a file, or if
     no candidate exists.

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.pyenv import LaunchError
+from parley.app.agent.pyenv import LaunchError
 
 JS_SUFFIXES = (".js", ".mjs", ".cjs")
 TS_SUFFIXES = (".ts", ".mts", ".cts")

@@ -1,6 +1,6 @@
 """The control client: finds the project's daemon and talks to it.
 
-Plain blocking sockets and JSON lines (see :mod:`app.daemon` for the ops): this is
+Plain blocking sockets and JSON lines (see :mod:`parley.app.daemon.server` for the ops): this is
 the ``parley say`` hot path, so it imports neither asyncio nor protobuf nor textual.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from app.state import LOCK_FILE, STATE_FILE, SessionState, find_session
+from parley.app.daemon.state import LOCK_FILE, STATE_FILE, SessionState, find_session
 
 
 class NoSession(Exception):
@@ -68,7 +68,7 @@ def cleanup_stale(sdir: Path, state: SessionState) -> bool:
         return False  # the daemon holds its lock: alive (maybe busy)
     try:
         if _is_our_agent(state):
-            from app.launcher import stop_process_group
+            from parley.app.agent.launcher import stop_process_group
 
             stop_process_group(state.agent_pid)
         try:

@@ -3,7 +3,7 @@
 Layout of ``events.jsonl``: the first line is a header object
 ``{"type": "session", "schema": 1, "parley_version", "session_id", "project",
 "agent_file", "agent_id", "started_at"}`` (``started_at`` in Unix seconds); every
-following line is one chat item in the JSON form of :mod:`app.items`. Lines are
+following line is one chat item in the JSON form of :mod:`parley.app.protocol.items`. Lines are
 flushed as they are written, so a crash loses at most the line being written, and
 :func:`read_log` skips a truncated last line.
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from app import items as it
+from parley.app.protocol import items as it
 
 EVENTS_FILE = "events.jsonl"
 

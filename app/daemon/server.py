@@ -1,12 +1,12 @@
-"""The daemon's control server: serves one :class:`app.session.Session` to clients.
+"""The daemon's control server: serves one :class:`parley.app.session.session.Session` to clients.
 
-Imported by :mod:`app.daemon` once the agent is already booting (see there for the
+Imported by :mod:`parley.app.daemon.process` once the agent is already booting (see there for the
 process's lifecycle).
 
 Control channel: loopback TCP on an ephemeral port; each connection sends one JSON
 line ``{"token": ..., "op": ..., ...}`` and gets JSON lines back. A connection whose
 token does not match the one in the 0600 state file gets ``{"event": "error",
-"error": "unauthorized"}`` and is closed. Ops (see :mod:`app.client` for the client
+"error": "unauthorized"}`` and is closed. Ops (see :mod:`parley.app.daemon.client` for the client
 side):
 
 ``status``            ``{"event": "status", ...}`` (:meth:`Session.status` + pids)
@@ -41,13 +41,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from app import items as it
-from app.daemon import report
-from app.engine import EngineError
-from app.launcher import AgentSpec, LaunchError
-from app.limits import CONTROL_LINE_LIMIT, InputError
-from app.session import Session
-from app.state import STATE_FILE, SessionState, session_dir, tail
+from parley.app.agent.engine import EngineError
+from parley.app.agent.launcher import AgentSpec, LaunchError
+from parley.app.daemon.ready import report
+from parley.app.daemon.state import STATE_FILE, SessionState, session_dir, tail
+from parley.app.protocol import items as it
+from parley.app.protocol.limits import CONTROL_LINE_LIMIT, InputError
+from parley.app.session.session import Session
 
 log = logging.getLogger("parley.daemon")
 

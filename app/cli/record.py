@@ -1,6 +1,6 @@
 """``parley sessions``, ``parley replay`` and ``parley export``: recordings on the CLI.
 
-A recording is a session's event log (see :mod:`app.recordings`). Commands take it
+A recording is a session's event log (see :mod:`parley.app.session.recordings`). Commands take it
 as a session id, a unique prefix of one, or a path to an ``events.jsonl`` file; by
 default the newest session of the current project. Only click and the standard
 library are imported here at module level: the ``parley say`` path loads this file.
@@ -15,8 +15,8 @@ from typing import Any
 
 import click
 
-from app import exitcodes
-from app.cli_common import CONTEXT, fail
+from parley.app.cli import exitcodes
+from parley.app.cli.common import CONTEXT, fail
 
 SPEED = click.FloatRange(min=0.0)
 MAX_GAP_HELP = "Longest pause between two items, in recorded seconds ('inf' keeps every pause)."
@@ -25,8 +25,8 @@ MAX_GAP_HELP = "Longest pause between two items, in recorded seconds ('inf' keep
 def load_recording(ref: str | None) -> tuple[Any, Any]:
     """The :class:`SessionRecord` and parsed :class:`Recording` named by ``ref``; on
     failure print why and exit 1. Notes a truncated last line on stderr."""
-    from app.eventlog import LogFormatError, read_log
-    from app.recordings import RecordingNotFound, resolve
+    from parley.app.session.eventlog import LogFormatError, read_log
+    from parley.app.session.recordings import RecordingNotFound, resolve
 
     try:
         rec = resolve(ref, Path.cwd())
@@ -58,7 +58,7 @@ def sessions(as_json: bool, here: bool, limit: int) -> None:
     """
     import time
 
-    from app.recordings import human_size, list_sessions, summarize
+    from parley.app.session.recordings import human_size, list_sessions, summarize
 
     records = list_sessions()
     if here:
@@ -138,8 +138,8 @@ def replay(
 
 
 def _replay_headless(recorded: Any, speed: float, max_gap: float, as_json: bool) -> None:
-    from app.replay import play
-    from headless.render import TextRenderer, render_json, use_color
+    from parley.app.session.replay import play
+    from parley.headless.render import TextRenderer, render_json, use_color
 
     render = render_json if as_json else TextRenderer(color=use_color(sys.stdout)).render
 
@@ -162,8 +162,8 @@ def _replay_tui(rec: Any, recorded: Any, speed: float, max_gap: float) -> None:
             "the chat UI needs a terminal; use --headless or --json to print the replay",
             exitcodes.USAGE,
         )
-    from app.cli_tui import run_chat
-    from app.replay import ReplayBackend
+    from parley.app.cli.tui import run_chat
+    from parley.app.session.replay import ReplayBackend
 
     agent_log = rec.agent_log if rec.log is None and rec.agent_log.exists() else None
     backend = ReplayBackend(
@@ -204,8 +204,8 @@ def export(session: str | None, fmt: str | None, output: Path | None, no_color: 
     """
     import os
 
-    from app.export import SUFFIXES
-    from app.export import export as render_export
+    from parley.headless.export import SUFFIXES
+    from parley.headless.export import export as render_export
 
     if fmt is None:
         fmt = SUFFIXES.get(output.suffix.lower(), "md") if output else "md"

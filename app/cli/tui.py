@@ -16,14 +16,15 @@ from typing import Any
 
 import click
 
-from app.cli_common import CONTEXT, fail, locate_or_fail, session_option
+from parley.app.cli import exitcodes
+from parley.app.cli.common import CONTEXT, fail, locate_or_fail, session_option
 
 
 def demo_agent_path() -> Path:
     """The bundled demo agent (it ships with the source tree)."""
-    import app
+    import parley.app
 
-    return Path(app.__file__).resolve().parent.parent / "testdata/agents/demo.py"
+    return Path(parley.app.__file__).resolve().parent.parent / "testdata/agents/demo.py"
 
 
 def _timeout_option(f: Any) -> Any:
@@ -39,8 +40,8 @@ def _timeout_option(f: Any) -> Any:
 def run_chat(backend: Any, title: str, auto_pilot: Any = None) -> None:
     """Run the app on ``backend`` until the user quits; make sure a daemon this
     command started is stopped even if the app ended abnormally. ``auto_pilot``
-    drives the app (``chat --script``, see :mod:`widgets.script`)."""
-    from widgets.app import make_app
+    drives the app (``chat --script``, see :mod:`parley.widgets.script`)."""
+    from parley.widgets.app import make_app
 
     try:
         make_app(backend, title=title).run(auto_pilot=auto_pilot)
@@ -51,7 +52,7 @@ def run_chat(backend: Any, title: str, auto_pilot: Any = None) -> None:
 def release(backend: Any) -> None:
     """After the app ended: stop the daemon ``backend`` started, or is still starting
     (a second Ctrl+Q during boot ends the app at once), unless it was closed already.
-    :meth:`app.backend.DaemonBackend.close` waits for a start in progress."""
+    :meth:`parley.app.backend.DaemonBackend.close` waits for a start in progress."""
     import asyncio
 
     if getattr(backend, "closed", True):
@@ -61,8 +62,52 @@ def release(backend: Any) -> None:
             asyncio.run(backend.close())
 
 
+def run_scripted(
+    backend: Any,
+    script: Path,
+    *,
+    title: str,
+    type_delay: float,
+    pause: float,
+    exit_after: bool,
+    screenshot: Path | None,
+) -> int:
+    """``parley chat --script``: run the chat app on ``backend`` with the script as
+    its auto-pilot, then say on stderr how it went. Returns the exit code: 0 when
+    every line was sent and every turn finished ``ok``, else 1."""
+    from parley.widgets.script import ScriptRunner, TurnWatcher, read_script
+
+    try:
+        lines = read_script(script)
+    except (OSError, UnicodeDecodeError) as e:
+        print(f"parley: cannot read the script {script}: {e}", file=sys.stderr)
+        return exitcodes.FAILURE
+    watcher = TurnWatcher(backend)
+    runner = ScriptRunner(
+        lines,
+        watcher,
+        type_delay=type_delay,
+        pause=pause,
+        exit_after=exit_after,
+        screenshot=screenshot,
+    )
+    run_chat(watcher, title=title, auto_pilot=runner)
+    failed = [f"{n + 1}: {s}" for n, s in enumerate(runner.statuses) if s != "ok"]
+    done = f"{len(runner.statuses)} of {len(lines)} lines sent"
+    if runner.screenshot_path:
+        print(f"parley: screenshot saved to {runner.screenshot_path}", file=sys.stderr)
+    if runner.error:
+        print(f"parley: script stopped ({done}): {runner.error}", file=sys.stderr)
+        return exitcodes.FAILURE
+    if failed:
+        print(f"parley: script done ({done}); turns not ok: {', '.join(failed)}", file=sys.stderr)
+        return exitcodes.FAILURE
+    print(f"parley: script done ({done}, all ok)", file=sys.stderr)
+    return exitcodes.OK
+
+
 def _spec_or_fail(agent: str | None, extra: tuple[str, ...]) -> Any:
-    from app.launcher import AgentSpec, LaunchError
+    from parley.app.agent.launcher import AgentSpec, LaunchError
 
     try:
         return AgentSpec.resolve(agent, Path.cwd(), extra)
@@ -116,8 +161,8 @@ def chat(
     project, so `parley say` from another terminal shares it. Quitting stops the
     agent if this command started it.
     """
-    from app.backend import DaemonBackend
-    from app.cli_common import split_agent_args
+    from parley.app.backend import DaemonBackend
+    from parley.app.cli.common import split_agent_args
 
     if script is None and (exit_after or screenshot):
         raise click.UsageError("--exit-after and --screenshot go with --script")
@@ -127,8 +172,6 @@ def chat(
     if script is None:
         run_chat(backend, title=spec.agent_file.name)
         return
-    from widgets.script import run_scripted
-
     code = run_scripted(
         backend,
         script,
@@ -150,7 +193,7 @@ def demo(name: str | None, connect_timeout: float) -> None:
     Try: "what's the weather in Paris?", "look up booking ABC123", "slow 5" (then
     Esc), "billing", "explode".
     """
-    from app.backend import DaemonBackend
+    from parley.app.backend import DaemonBackend
 
     path = demo_agent_path()
     if not path.is_file():
@@ -167,7 +210,7 @@ def attach(name: str | None) -> None:
 
     Exits 1 with `no session running` when there is none.
     """
-    from app.backend import DaemonBackend
+    from parley.app.backend import DaemonBackend
 
     state = locate_or_fail(name)
     backend = DaemonBackend(None, name=name, cwd=Path.cwd(), attach_only=True)

@@ -1,6 +1,6 @@
 """Recorded sessions on disk: ``<data>/sessions/<session_id>/events.jsonl``.
 
-Every session's event log is its recording (see :mod:`app.eventlog`): a header line
+Every session's event log is its recording (see :mod:`parley.app.session.eventlog`): a header line
 ``{"type": "session", "schema", "parley_version", "session_id", "project",
 "agent_file", "agent_id", "started_at"}`` followed by one chat item per line.
 Commands name a recording by session id (or a unique prefix of one), by the path of
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.eventlog import EVENTS_FILE
-from app.state import data_root
+from parley.app.daemon.state import data_root
+from parley.app.session.eventlog import EVENTS_FILE
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def summarize(rec: SessionRecord) -> SessionSummary:
     except OSError:
         return SessionSummary(rec, None, None, 0)
     schema = rec.header.get("schema")
-    from app.items import SCHEMA_VERSION
+    from parley.app.protocol.items import SCHEMA_VERSION
 
     if not isinstance(schema, int) or schema > SCHEMA_VERSION:
         return SessionSummary(rec, None, None, size)
@@ -183,6 +183,14 @@ def _from_file(path: Path) -> SessionRecord:
     if path.name == EVENTS_FILE and path.parent.parent == sessions.resolve():
         return SessionRecord(path.parent, head)
     return SessionRecord(path.parent, head, log=path)
+
+
+def recorded_agent_log(event_log: Path | str) -> Path | None:
+    """The agent log kept with the recording at ``event_log``
+    (:attr:`SessionRecord.agent_log`), or ``None`` when there is none."""
+    path = Path(event_log)
+    log = SessionRecord(path.parent, {}, log=path).agent_log
+    return log if log.exists() else None
 
 
 def human_size(n: int) -> str:

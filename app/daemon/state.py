@@ -169,7 +169,7 @@ class SessionState:
 def find_session(cwd: Path, name: str | None = None) -> tuple[Path, SessionState] | None:
     """The session of the project containing ``cwd``: walks up from ``cwd`` and
     returns the first directory whose daemon left a state file (not checked for
-    liveness; see :func:`app.client.locate`)."""
+    liveness; see :func:`parley.app.daemon.client.locate`)."""
     cwd = cwd.resolve()
     for d in (cwd, *cwd.parents):
         sdir = session_dir(session_key(d, name))
@@ -182,9 +182,9 @@ def find_session(cwd: Path, name: str | None = None) -> tuple[Path, SessionState
 def tail(path: Path | str, lines: int = 20, *, color: bool = True) -> str:
     """The last ``lines`` lines of a log file ('' if missing), one per log line, read
     from the end so a large log costs no more than its tail; see
-    :func:`app.agentlog.tail` (control characters escaped, long lines cut, SGR colour
+    :func:`parley.app.agent.agentlog.tail` (control characters escaped, long lines cut, SGR colour
     codes kept unless ``color=False``: print it through
-    :func:`app.agentlog.clean_text`)."""
-    from app.agentlog import tail as agent_log_tail
+    :func:`parley.app.agent.agentlog.clean_text`)."""
+    from parley.app.agent.agentlog import tail as agent_log_tail
 
     return agent_log_tail(path, lines, color=color)

@@ -3,7 +3,7 @@
 The engine owns the loopback TCP listener the agent dials, accepts exactly one
 connection, switches the agent to text mode, sends ``SessionRequest``\\ s and matches
 ``SessionResponse``\\ s by ``request_id``, and converts ``AgentSessionEvent``\\ s into
-:mod:`app.items` (numbered with ``seq``, stamped with the running ``turn_id``).
+:mod:`parley.app.protocol.items` (numbered with ``seq``, stamped with the running ``turn_id``).
 
 Protocol facts it relies on (measured against livekit-agents 1.8.9, see DESIGN.md):
 
@@ -37,11 +37,11 @@ from typing import Any
 from google.protobuf.json_format import MessageToDict
 from livekit.protocol.agent_pb import agent_session as pb
 
-from app import items as it
-from app import node_compat
-from app.agentlog import JobFailureWatch
-from app.state import tail
-from app.wire import FrameError, encode_frame, read_frame
+from parley.app.agent import node_compat
+from parley.app.agent.agentlog import JobFailureWatch
+from parley.app.daemon.state import tail
+from parley.app.protocol import items as it
+from parley.app.protocol.wire import FrameError, encode_frame, read_frame
 
 log = logging.getLogger("parley.engine")
 
@@ -144,7 +144,7 @@ class SessionEngine:
 
         Polls ``proc`` while waiting, so an agent that dies before connecting is
         reported within ~50 ms of its exit, with its log tail; and reads the agent's log
-        (:class:`app.agentlog.JobFailureWatch`), so a job that fails before its session
+        (:class:`parley.app.agent.agentlog.JobFailureWatch`), so a job that fails before its session
         starts (the entrypoint raised; the process stays up) is reported as soon as
         livekit-agents logs it, with the exception and its traceback's last lines. Raises
         :class:`AgentDied` or :class:`ConnectTimeout`; the listener is closed either
@@ -213,7 +213,7 @@ class SessionEngine:
         ``request(get_agent_info=pb.SessionRequest.GetAgentInfo())``. Raises
         :class:`EngineError` if the agent is gone, the response carries ``error``
         (except for ``run_input``, whose caller reads it), or ``timeout`` seconds
-        pass; :class:`app.wire.FrameTooLarge` for an oversized request. ``turn`` is
+        pass; :class:`parley.app.protocol.wire.FrameTooLarge` for an oversized request. ``turn`` is
         ``(turn_id, text)`` for a ``run_input``: events are tagged with it until the
         response arrives.
         """

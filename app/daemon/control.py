@@ -11,9 +11,9 @@ import subprocess
 import sys
 from typing import Any
 
-from app.client import cleanup_stale, daemon_alive
-from app.launcher import AgentSpec
-from app.state import SessionState, session_dir, session_key, tail
+from parley.app.agent.launcher import AgentSpec
+from parley.app.daemon.client import cleanup_stale, daemon_alive
+from parley.app.daemon.state import SessionState, session_dir, session_key, tail
 
 
 class StartError(Exception):
@@ -82,7 +82,7 @@ def start_daemon(
     err_path = sdir / "daemon-start.err"
     with open(err_path, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "app.daemon", json.dumps(cfg)],
+            [sys.executable, "-m", "parley.app.daemon.process", json.dumps(cfg)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=err,

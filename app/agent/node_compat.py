@@ -13,7 +13,7 @@ Measured with @livekit/agents 1.9.0 on Node 20 (docs/protocol.md):
 - a turn with nothing to say is answered ``error='agent produced no response items'``
   (also after a model failure, whose ``error`` event carries only the model's label).
 
-Functions here take the :class:`app.engine.SessionEngine` they help; the engine calls
+Functions here take the :class:`parley.app.agent.engine.SessionEngine` they help; the engine calls
 them at the few points where the two frameworks differ.
 """
 
@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING
 
 from livekit.protocol.agent_pb import agent_session as pb
 
-from app import items as it
+from parley.app.protocol import items as it
 
 if TYPE_CHECKING:
-    from app.engine import SessionEngine
+    from parley.app.agent.engine import SessionEngine
 
 #: ``SessionResponse.error`` of a Node ``run_input`` that produced no chat item
 NO_RESPONSE_ITEMS = "agent produced no response items"

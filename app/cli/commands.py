@@ -1,7 +1,7 @@
 """The ``parley`` command line (click).
 
 Headless commands print the conversation on stdout (text, or JSON lines with
-``--json``) and diagnostics on stderr; exit codes are in :mod:`app.exitcodes`.
+``--json``) and diagnostics on stderr; exit codes are in :mod:`parley.app.cli.exitcodes`.
 Imports are kept inside the commands so ``parley say`` loads only what it needs:
 never textual, asyncio or protobuf.
 """
@@ -17,16 +17,16 @@ from typing import Any, NoReturn
 
 import click
 
-from app import exitcodes
-from app.cli_common import CONTEXT, fail, locate_or_fail, session_option, split_agent_args
-from app.cli_record import register as register_record_commands
-from app.cli_rerun import register as register_rerun_command
-from app.cli_tui import register as register_tui_commands
+from parley.app.cli import exitcodes
+from parley.app.cli.common import CONTEXT, fail, locate_or_fail, session_option, split_agent_args
+from parley.app.cli.record import register as register_record_commands
+from parley.app.cli.rerun import register as register_rerun_command
+from parley.app.cli.tui import register as register_tui_commands
 
 
 def _call(state: Any, op: str, timeout: float = 30.0, **args: Any) -> dict[str, Any]:
     """One request to the daemon; any failure becomes ``fail()`` with a clear message."""
-    from app.client import ControlClient, ControlError
+    from parley.app.daemon.client import ControlClient, ControlError
 
     try:
         return ControlClient(state).call(op, timeout=timeout, **args)
@@ -41,7 +41,7 @@ def _call(state: Any, op: str, timeout: float = 30.0, **args: Any) -> dict[str, 
 def _printer(as_json: bool) -> Any:
     """A function printing one chat item to stdout (text or a JSON line), flushed, so
     a reader sees each item as it arrives."""
-    from headless.render import TextRenderer, render_json, use_color
+    from parley.headless.render import TextRenderer, render_json, use_color
 
     renderer = TextRenderer(color=use_color(sys.stdout))
 
@@ -103,9 +103,9 @@ def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> No
     script's file), in this directory or above. Returns once the agent is connected
     in text mode, printing its runtime, id, tools and greeting.
     """
-    from app.daemonctl import StartError, running_state, start_daemon
-    from app.items import item_from_dict
-    from app.launcher import AgentSpec, LaunchError
+    from parley.app.agent.launcher import AgentSpec, LaunchError
+    from parley.app.daemon.control import StartError, running_state, start_daemon
+    from parley.app.protocol.items import item_from_dict
 
     agent, extra = split_agent_args(args)
     try:
@@ -131,7 +131,7 @@ def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> No
 @session_option
 def stop(name: str | None) -> None:
     """End the session: stop the agent and the daemon."""
-    from app.client import ControlClient
+    from parley.app.daemon.client import ControlClient
 
     state = locate_or_fail(name)
     _call(state, "stop")
@@ -158,9 +158,9 @@ def say(text: str | None, as_json: bool, timeout: float, no_wait: bool, name: st
     Exits 0 when the turn finished ok, 1 on an agent error, 124 on --timeout (the
     turn goes on), 130 when it was cancelled or on Ctrl+C (which cancels it).
     """
-    from app.client import ControlClient, ControlError
-    from app.items import TurnFinished, item_from_dict
-    from app.limits import InputError, check_text
+    from parley.app.daemon.client import ControlClient, ControlError
+    from parley.app.protocol.items import TurnFinished, item_from_dict
+    from parley.app.protocol.limits import InputError, check_text
 
     if text is None or text == "-":
         if sys.stdin.isatty():
@@ -240,8 +240,8 @@ def status(as_json: bool, name: str | None) -> None:
 
 def _recorded_or_live(name: str | None) -> tuple[Any, Any]:
     """The live session's state (or None) and the newest recording for this project."""
-    from app.client import NoSession, locate
-    from app.recordings import latest_for
+    from parley.app.daemon.client import NoSession, locate
+    from parley.app.session.recordings import latest_for
 
     try:
         state = locate(Path.cwd(), name)
@@ -265,8 +265,8 @@ def logs(lines: int, follow: bool, full: bool, name: str | None) -> None:
     """
     import time
 
-    from app.agentlog import LINE_CAP, LineSplitter, clean_line, read_tail
-    from headless.render import use_color
+    from parley.app.agent.agentlog import LINE_CAP, LineSplitter, clean_line, read_tail
+    from parley.headless.render import use_color
 
     state, rec = _recorded_or_live(name)
     path = Path(state.agent_log) if state else (rec.agent_log if rec else None)
@@ -318,20 +318,20 @@ def history(as_json: bool, from_agent: bool, session: str | None, name: str | No
     SESSION is a recorded session's id (see `parley sessions`) or an events.jsonl
     file; by default the running session, else the newest one of this project.
     """
-    from app.items import ChatItem, item_from_dict
+    from parley.app.protocol.items import ChatItem, item_from_dict
 
     items: list[ChatItem]
     if from_agent and session is not None:
         raise click.UsageError("--agent shows the running session; it takes no SESSION")
     if session is not None:
-        from app.cli_record import load_recording
+        from parley.app.cli.record import load_recording
 
         items = load_recording(session)[1].items
     elif from_agent:
         reply = _call(locate_or_fail(name), "agent_history")
         items = [item_from_dict(d) for d in reply.get("items", [])]
     else:
-        from app.eventlog import LogFormatError, read_log
+        from parley.app.session.eventlog import LogFormatError, read_log
 
         state, rec = _recorded_or_live(name)
         path = state.event_log if state else (rec.event_log if rec else None)
@@ -373,8 +373,8 @@ def events(follow: bool, since: int, as_json: bool, name: str | None) -> None:
 
     Reconnecting with --since <last seq seen> loses nothing and repeats nothing.
     """
-    from app.client import ControlClient, ControlError
-    from app.items import item_from_dict
+    from parley.app.daemon.client import ControlClient, ControlError
+    from parley.app.protocol.items import item_from_dict
 
     state = locate_or_fail(name)
     print_item = _printer(as_json)

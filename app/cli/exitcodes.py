@@ -24,7 +24,7 @@ USAGE = 2
 TIMEOUT = 124
 INTERRUPTED = 130
 
-#: exit code for each ``turn_finished`` status (see :mod:`app.items`)
+#: exit code for each ``turn_finished`` status (see :mod:`parley.app.protocol.items`)
 TURN_STATUS_EXIT = {
     "ok": OK,
     "error": FAILURE,
