@@ -22,14 +22,32 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from livekit.protocol.agent_pb import agent_session as pb
 
 from parley.app.protocol import items as it
 
-if TYPE_CHECKING:
-    from parley.app.agent.engine import SessionEngine
+
+class SessionEngine(Protocol):
+    """What these helpers use of :class:`parley.app.agent.engine.SessionEngine` (a
+    protocol, so this module does not import the engine that imports it)."""
+
+    framework: str
+    agent_id: str | None
+    turn_errors: dict[str, str]
+
+    @property
+    def cancelled_turns(self) -> frozenset[str]: ...
+
+    async def request(
+        self, timeout: float | None = 30.0, *, turn: tuple[str, str] | None = None, **kind: Any
+    ) -> pb.SessionResponse: ...
+
+    def emit(self, item: it.ChatItem, ts: float | None = None) -> it.ChatItem: ...
+
+    def pending_runs(self) -> list[tuple[str, asyncio.Future[pb.SessionResponse]]]: ...
+
 
 #: ``SessionResponse.error`` of a Node ``run_input`` that produced no chat item
 NO_RESPONSE_ITEMS = "agent produced no response items"
