@@ -48,6 +48,8 @@ def transcript(items: list[it.ChatItem]) -> Iterator[it.ChatItem]:
                 yield call
             case it.AgentMessage(text=text) if text.strip():
                 yield item
+            case it.AgentError(background=True):
+                continue  # recorded, never shown
             case it.UserMessage() | it.Handoff() | it.AgentError():
                 yield item
             case it.TurnFinished(status=status) if status != "ok":

@@ -93,6 +93,8 @@ class TextRenderer:
                 return self._block("handoff", f"agent: {to}")
             case it.Handoff(from_agent=frm, to_agent=to):
                 return self._block("handoff", f"handoff: {frm} → {to}")
+            case it.AgentError(background=True):
+                return ""  # recorded, never shown in a turn
             case it.AgentError(message=msg):
                 return self._error(msg)
             case it.TurnFinished(status="error", error=err):

@@ -5,6 +5,7 @@ project before and after ``uv sync``, a ``.venv`` with no ``pyproject.toml``, an
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import DEMO, Parley, copy_agent
+from conftest import AGENTS, DEMO, Parley, copy_agent, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -81,8 +82,6 @@ def home(parley_home: Path) -> Iterator[Path]:
 
 
 def agent_cwd(p: Parley) -> Path:
-    import json
-
     st = json.loads(p("status", "--json", check=True).stdout)
     return Path(os.readlink(f"/proc/{st['agent_pid']}/cwd"))
 
@@ -131,3 +130,27 @@ def test_venv_without_pyproject_roots_the_project(synced: Path, tmp_path: Path, 
     assert agent_cwd(p) == root
     st = cli(home, root / "src")("status", check=True).stdout
     assert f"project:          {root}\n" in st
+
+
+def test_recoverable_stt_errors_are_recorded_not_printed(parley: Parley) -> None:
+    """The template's STT retrying an unreachable service (testdata/agents/stt_unreachable.py):
+    its recoverable errors reach the JSON and status, never a turn's text."""
+    started = parley("start", str(AGENTS / "stt_unreachable.py"), check=True)
+    assert "stt_error" not in started.stdout
+
+    def errors() -> int:
+        return json.loads(parley("status", "--json", check=True).stdout)["background_errors"]
+
+    wait_until(lambda: errors() >= 2, timeout=60)
+    said = parley("say", "hello", check=True)
+    assert "echo: hello" in said.stdout and "stt_error" not in said.stdout
+    assert "✗" not in said.stdout
+    seen = errors()
+    wait_until(lambda: errors() > seen, timeout=60)
+    out = parley("say", "--json", "again", check=True).stdout
+    objs = [json.loads(ln) for ln in out.splitlines()]
+    quiet = [o for o in objs if o["type"] == "agent_error"]
+    assert quiet and all(o["background"] is True for o in quiet)
+    assert "type='stt_error'" in quiet[0]["message"] and "recoverable=True" in quiet[0]["message"]
+    assert objs[-1]["type"] == "turn_finished" and objs[-1]["status"] == "ok"
+    assert "background errors:" in parley("status", check=True).stdout

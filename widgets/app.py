@@ -289,6 +289,8 @@ class ParleyApp(App[None]):
                 self.transcript.add(item, HandoffRow)
                 self.agents.add_handoff(item)
                 self._info_stale = self._info_stale or frm is not None
+            case it.AgentError(background=True):
+                pass  # recorded (JSON, status), never shown in a turn
             case it.AgentError():
                 self.transcript.add(item, ErrorRow)
                 self._check_agent = True

@@ -107,6 +107,8 @@ class SessionEngine:
         #: ``get_framework_info().sdk``: "python" or "js" ("" until known)
         self.framework = ""
         self.turn_errors: dict[str, str] = {}  # turn_id -> its last error event
+        #: how many ``background`` agent errors arrived (see :func:`is_background_error`)
+        self.background_errors = 0
         self.agent_state = "initializing"
         self._seen: set[str] = set()
         self._tool_started: dict[str, tuple[float | None, it.ToolCall]] = {}
@@ -433,7 +435,14 @@ class SessionEngine:
             for out in ex.function_call_outputs:
                 self._tool_end(calls.get(out.call_id), out, ts)
         elif kind == "error":
-            node_compat.note_error(self, self.emit(it.AgentError(message=ev.error.message), ts))
+            message = ev.error.message
+            quiet = is_background_error(message) or None
+            if quiet and not self.background_errors:
+                log.warning("background agent error (recorded, not shown): %s", message)
+            self.background_errors += bool(quiet)
+            node_compat.note_error(
+                self, self.emit(it.AgentError(message=message, background=quiet), ts)
+            )
         elif kind == "session_usage_updated":
             self.emit(it.Usage(models=usage_models(ev.session_usage_updated.usage)), ts)
 
@@ -570,6 +579,14 @@ class SessionEngine:
             ),
             ts,
         )
+
+
+def is_background_error(message: str) -> bool:
+    """Whether an ``error`` event says nothing about the turn: a recoverable STT error
+    (livekit-agents sends ``str(STTError)``: ``type='stt_error' … recoverable=True``)
+    while audio input is off, as it is in text mode. LiveKit's template opens its STT
+    at boot even then, and retries it while the service is out of reach."""
+    return message.startswith("type='stt_error'") and "recoverable=True" in message
 
 
 def message_text(m: pb.ChatMessage) -> str:

@@ -226,6 +226,11 @@ def status(as_json: bool, name: str | None) -> None:
         ("project", st.get("project")),
         ("agent file", st.get("agent_file")),
         ("runtime", st.get("runtime")),
+        *(
+            [("background errors", f"{st['background_errors']} (recorded, not shown)")]
+            if st.get("background_errors")
+            else []
+        ),
         ("agent", f"{st.get('agent_id')} ({st.get('agent_state')})"),
         ("turn in progress", st.get("turn_in_progress") or "none"),
         ("turns queued", len(st.get("turns_queued") or [])),

@@ -131,10 +131,16 @@ class ConfigUpdate(ChatItem):
 @dataclass(frozen=True, kw_only=True)
 class AgentError(ChatItem):
     """An error the agent reported (``AgentSessionEvent.error``, a failed request) or
-    that parley saw (the agent process died, the connection dropped)."""
+    that parley saw (the agent process died, the connection dropped).
+
+    ``background`` is true for an error that says nothing about the turn: a
+    recoverable STT error (``STTError(..., recoverable=True)``, the STT service out of
+    reach) while audio input is off, as it always is in text mode. It is recorded (the
+    JSON, the event log, ``status``) but no renderer shows it."""
 
     type: ClassVar[str] = "agent_error"
     message: str
+    background: bool | None = field(default=None, metadata={_OMIT_IF_NONE: True})
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -330,6 +330,7 @@ class Session:
             "agent_kind": self.spec.kind,
             "runtime": self.spec.runtime_line,
             "framework": self.engine.framework,
+            "background_errors": self.engine.background_errors,
             "agent_id": self.engine.agent_id or self.agent_info.get("id"),
             "agent_state": self.engine.agent_state if self.agent_alive else "disconnected",
             "agent_connected": self.agent_alive,
