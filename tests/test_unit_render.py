@@ -86,7 +86,7 @@ def test_use_color_needs_tty_and_no_NO_COLOR(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_background_agent_errors_are_recorded_not_rendered() -> None:
-    from parley.app.agent.engine import is_background_error
+    from parley.app.agent.convert import is_background_error
     from parley.headless.export import transcript
 
     stt = (
