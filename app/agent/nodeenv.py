@@ -58,7 +58,8 @@ def node_entry(directory: Path) -> Path | None:
     pkg = read_package_json(directory)
     if pkg is None:
         return None
-    scripts = pkg.get("scripts") if isinstance(pkg.get("scripts"), dict) else {}
+    raw = pkg.get("scripts")
+    scripts: dict[str, Any] = raw if isinstance(raw, dict) else {}
     for name in ("dev", "start"):
         found = script_entry(str(scripts.get(name) or ""), directory)
         if found is not None:
