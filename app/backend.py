@@ -63,6 +63,12 @@ class ChatBackend(Protocol):
         """The agent's log file (stdout and stderr), or ``None`` when there is none."""
         ...
 
+    @property
+    def event_log_path(self) -> Path | None:
+        """The session's event log (``events.jsonl``, :mod:`app.eventlog`), or ``None``
+        when the items come from elsewhere."""
+        ...
+
     async def start(self) -> dict[str, Any]:
         """Boot the agent (or attach) and return its agent info. Takes seconds for a
         real agent."""
@@ -122,8 +128,10 @@ class ItemsBackend:
         info: dict[str, Any] | None = None,
         agent_log: Path | None = None,
         header: dict[str, Any] | None = None,
+        event_log: Path | None = None,
     ) -> None:
         self.items: list[it.ChatItem] = list(items)
+        self._event_log = event_log
         self._info = info
         self._header = dict(header or {})
         self._agent_log = agent_log
@@ -141,11 +149,16 @@ class ItemsBackend:
         if "agent_log" not in kwargs:
             kwargs["agent_log"] = recorded_agent_log(path)
         kwargs.setdefault("header", rec.header)
+        kwargs.setdefault("event_log", Path(path))
         return cls(rec.items, **kwargs)
 
     @property
     def agent_log_path(self) -> Path | None:
         return self._agent_log
+
+    @property
+    def event_log_path(self) -> Path | None:
+        return self._event_log
 
     @property
     def header(self) -> dict[str, Any]:
@@ -247,6 +260,7 @@ class DaemonBackend:
         attach_only: bool = False,
         connect_timeout: float = 60.0,
         stop_timeout: float = 10.0,
+        watch: bool = False,
     ) -> None:
         if spec is None and not attach_only:
             raise ValueError("DaemonBackend needs an AgentSpec unless attach_only")
@@ -256,6 +270,8 @@ class DaemonBackend:
         self.attach_only = attach_only
         self.connect_timeout = connect_timeout
         self.stop_timeout = stop_timeout
+        #: start the daemon in watch mode (reload the agent when its sources change)
+        self.watch = watch
         self.state: Any = None  # parley.app.daemon.state.SessionState once started
         self.client: Any = None  # parley.app.daemon.aclient.AsyncControlClient
         self.started_daemon = False
@@ -268,6 +284,10 @@ class DaemonBackend:
     @property
     def agent_log_path(self) -> Path | None:
         return Path(self.state.agent_log) if self.state else None
+
+    @property
+    def event_log_path(self) -> Path | None:
+        return Path(self.state.event_log) if self.state else None
 
     @property
     def header(self) -> dict[str, Any]:
@@ -348,7 +368,7 @@ class DaemonBackend:
         from parley.app.daemon.state import SessionState, session_dir, session_key
 
         try:
-            start_daemon(self.spec, self.name, self.connect_timeout)
+            start_daemon(self.spec, self.name, self.connect_timeout, watch=self.watch)
         except AlreadyRunning as e:
             if Path(e.state.agent_file).resolve() != Path(self.spec.agent_file).resolve():
                 raise BackendError(str(e)) from None

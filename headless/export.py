@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from parley.app.protocol import items as it
+from parley.app.protocol.sanitize import escape_controls, escape_fields
 from parley.app.session.eventlog import Recording
 from parley.app.session.replay import MAX_GAP, timed_text
 
@@ -40,20 +41,22 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 def transcript(items: list[it.ChatItem]) -> Iterator[it.ChatItem]:
     """The items a transcript shows, in order: messages, handoffs, errors, failed
     turns, and each tool call once (its final update, else its start if it never
-    finished)."""
+    finished). Their text has control characters escaped
+    (:func:`parley.app.protocol.sanitize.escape_fields`): a viewer of the export is a terminal or a
+    browser, never a place for them."""
     finished = {i.call_id for i in items if isinstance(i, it.ToolCall) and i.finished}
     for item in items:
         match item:
             case it.ToolCall() as call if call.finished or call.call_id not in finished:
-                yield call
+                yield escape_fields(call)
             case it.AgentMessage(text=text) if text.strip():
-                yield item
+                yield escape_fields(item)
             case it.AgentError(background=True):
                 continue  # recorded, never shown
             case it.UserMessage() | it.Handoff() | it.AgentError():
-                yield item
+                yield escape_fields(item)
             case it.TurnFinished(status=status) if status != "ok":
-                yield item
+                yield escape_fields(item)
 
 
 def pretty_args(arguments: str) -> tuple[str, bool]:
@@ -89,13 +92,14 @@ def _turn_error(item: it.TurnFinished) -> str:
 
 def _meta(rec: Recording) -> list[tuple[str, str]]:
     h = rec.header
-    return [
+    rows = [
         ("Session", str(h.get("session_id") or "?")),
         ("Agent", str(h.get("agent_id") or "?")),
         ("Agent file", str(h.get("agent_file") or "?")),
         ("Started", _when(h.get("started_at"))),
         ("Recorded with", f"parley {h.get('parley_version', '?')}, schema {h.get('schema')}"),
     ]
+    return [(k, escape_controls(v)) for k, v in rows]
 
 
 # -- Markdown ---------------------------------------------------------------------
@@ -121,7 +125,7 @@ def _md_text(text: str) -> str:
 def to_markdown(rec: Recording) -> str:
     """The recording as a Markdown transcript (GitHub-flavoured: ``<details>``)."""
     h = rec.header
-    out = [f"# parley session {h.get('session_id') or ''}".rstrip(), ""]
+    out = [escape_controls(f"# parley session {h.get('session_id') or ''}".rstrip()), ""]
     out += [f"- **{k}:** {html.escape(v, quote=False)}" for k, v in _meta(rec)]
     if rec.truncated:
         out.append("- **Note:** the recording's last line was cut short and is left out")
@@ -210,7 +214,7 @@ footer { color:var(--muted); font-size:.8rem; margin-top:2rem; }
 
 
 def _e(text: str) -> str:
-    return html.escape(text, quote=True)
+    return html.escape(escape_controls(text), quote=True)
 
 
 def to_html(rec: Recording) -> str:
@@ -291,7 +295,9 @@ def to_cast(
         "width": width,
         "height": height,
         "timestamp": int(h.get("started_at") or time.time()),
-        "title": f"parley: {h.get('agent_id') or 'agent'} ({h.get('session_id') or 'session'})",
+        "title": escape_controls(
+            f"parley: {h.get('agent_id') or 'agent'} ({h.get('session_id') or 'session'})"
+        ),
         "env": {"TERM": "xterm-256color"},
     }
     if math.isfinite(max_gap):

@@ -16,7 +16,9 @@ are ``● handoff: <from> → <to>`` (the first agent: ``● agent: <id>``), age
 ``✗ <message>``. Items that say nothing to a reader (agent state, usage, a tool
 call still running) render as nothing in text and in full in JSON.
 
-Standard library and :mod:`parley.app.protocol.items` only: this is on the ``say`` hot path.
+Standard library, :mod:`parley.app.protocol.items` and
+:mod:`parley.app.protocol.sanitize` only: this is on the
+``say`` hot path.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import os
 from typing import IO
 
 from parley.app.protocol import items as it
+from parley.app.protocol.sanitize import escape_fields
 
 OUTPUT_CAP = 120
 
@@ -79,7 +82,11 @@ class TextRenderer:
         return out
 
     def render(self, item: it.ChatItem) -> str:
-        """The text for one item ('' for items with nothing to show)."""
+        """The text for one item ('' for items with nothing to show). Control
+        characters in its text are shown escaped
+        (:func:`parley.app.protocol.sanitize.escape_fields`), never sent to the
+        terminal; the colours are added after."""
+        item = escape_fields(item)
         match item:
             case it.UserMessage(text=text):
                 return self._block("you", "You", text)
@@ -97,6 +104,13 @@ class TextRenderer:
                 return ""  # recorded, never shown in a turn
             case it.AgentError(message=msg):
                 return self._error(msg)
+            case it.Reload(error=None) as r:
+                return self._block("handoff", f"reloaded: {_files(r.files)}", _reload_body(r))
+            case it.Reload() as r:
+                return self._error(
+                    f"reload failed ({_files(r.files)}); the previous agent keeps running\n"
+                    f"{r.error}"
+                )
             case it.TurnFinished(status="error", error=err):
                 return self._error(err or "the turn failed")
             case it.TurnFinished(status="cancelled"):
@@ -119,6 +133,18 @@ class TextRenderer:
         lines = message.strip().splitlines() or [""]
         head = f"\n  {self._c('error', '✗')} {lines[0]}\n"
         return head + "".join(f"    {ln}\n" if ln.strip() else "\n" for ln in lines[1:])
+
+
+def _files(files: list[str], cap: int = 3) -> str:
+    shown = ", ".join(files[:cap]) or "agent sources"
+    return shown + (f" and {len(files) - cap} more" if len(files) > cap else "")
+
+
+def _reload_body(r: it.Reload) -> str:
+    parts = [f"agent pid {r.agent_pid}"] if r.agent_pid else []
+    if r.duration_ms is not None:
+        parts.append(f"{r.duration_ms:.0f} ms" + (", warm" if r.warm else ""))
+    return ", ".join(parts)
 
 
 def render_json(item: it.ChatItem) -> str:

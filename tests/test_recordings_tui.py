@@ -7,7 +7,6 @@ agent (see tests/test_recordings_unit.py).
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,7 @@ from parley.app.backend import BackendError, ChatBackend
 from parley.app.protocol import items as it
 from parley.app.session.eventlog import read_log
 from parley.app.session.replay import ReplayBackend
-from parley.headless.export import to_markdown, transcript
+from parley.headless.export import FORMATS, export, to_markdown, transcript
 from parley.widgets.app import make_app
 
 DEMO = Path(__file__).resolve().parent.parent / "testdata" / "recordings" / "rec_demo.jsonl"
@@ -74,11 +73,15 @@ async def test_the_ui_markdown_export_is_parley_export_md(tmp_path: Path) -> Non
     async with app.run_test(size=(140, 60)) as pilot:
         await wait_for(lambda: backend.done.is_set() and app.items_seen == len(rec.items))
         await pilot.pause()
-        app.action_export("md")
-        app.action_export("json")
-    assert next(tmp_path.glob("*.md")).read_text(encoding="utf-8") == to_markdown(rec)
-    shown = json.loads(next(tmp_path.glob("*.json")).read_text(encoding="utf-8"))
-    assert [it.item_from_dict(d) for d in shown] == list(transcript(rec.items))
+        paths = {fmt: app.action_export(fmt) for fmt in FORMATS}
+    # the same files as `parley export --format FMT`, one naming scheme
+    sid = rec.header["session_id"]
+    for fmt, path in paths.items():
+        assert path is not None and path.parent == tmp_path
+        assert path.name.startswith(f"parley-{sid}-")
+        assert path.read_text(encoding="utf-8") == export(rec, fmt, DEMO, color=True), fmt
+    assert paths["md"].read_text(encoding="utf-8") == to_markdown(rec)
+    assert paths["json"].read_text(encoding="utf-8") == DEMO.read_text(encoding="utf-8")
 
 
 async def test_replay_in_the_ui_is_paced() -> None:

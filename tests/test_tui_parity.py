@@ -6,7 +6,10 @@ say` / `history` print) and cut into blocks. One intended difference, both deriv
 from the stream: the headless renderer prints a tool call when it ends, the TUI shows
 its row where it started and updates it in place, so a tool call is placed by the
 seq of its first item on both sides before comparing. (In the recording a cancelled
-turn's slow tool ends after the "turn cancelled" line.)
+turn's slow tool ends after the "turn cancelled" line.) A second one: when a turn
+fails after the agent's ``error`` event (a model failure), the TUI shows both in one
+error row, readable, with the two messages as they came when the row is opened; the
+rows are compared opened, so both messages must be there.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from test_tui_support import RECORDING, SIZE, recorded_app, wait_until
 from parley.app.protocol import items as it
 from parley.app.session.eventlog import read_log
 from parley.headless.render import TextRenderer
+from parley.widgets.rows import ErrorRow
 
 GLYPHS = ("●", "✓", "✗", "⊘", "⇄", "→")
 
@@ -59,12 +63,24 @@ def headless_blocks(items: list[it.ChatItem]) -> list[tuple[Any, list[str]]]:
             pos = item.seq
         shown.append((pos, key, parts))
     shown.sort(key=lambda s: s[0])
-    return [(key, parts) for _, key, parts in shown]
+    # a failed turn's error joins the row of the agent's error event for that turn
+    error_of_turn = {i.turn_id: i.seq for i in items if isinstance(i, it.AgentError) and i.turn_id}
+    merged: list[tuple[Any, list[str]]] = []
+    for _, key, parts in shown:
+        item = next((i for i in items if ("item", i.seq) == key), None)
+        if isinstance(item, it.TurnFinished) and item.turn_id in error_of_turn:
+            target = ("item", error_of_turn[item.turn_id])
+            merged = [(k, p + parts if k == target else p) for k, p in merged]
+            continue
+        merged.append((key, parts))
+    return merged
 
 
 def tui_rows(app: Any) -> list[tuple[Any, str]]:
     out = []
     for row in app.transcript.rows:
+        if isinstance(row, ErrorRow):
+            row.expanded = True
         item = row.item
         key = ("tool", item.call_id) if isinstance(item, it.ToolCall) else ("item", item.seq)
         out.append((key, row.plain))

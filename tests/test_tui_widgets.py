@@ -195,10 +195,10 @@ async def test_input_box_send_newline_paste_history_busy_and_escape() -> None:
         assert prompt.text == "first"
         await pilot.press("down", "down", "down", "down")
         assert prompt.text == ""
-        # Esc cancels the waiting turns and puts the first one back
+        # Esc cancels the waiting turns and puts every one back, in order
         await pilot.press("escape")
         await wait_until(pilot, lambda: not app.busy)
-        assert prompt.text == "first"
+        assert prompt.text == "first\nline one\nline two\nthree"
         cancelled = [r for r in rows(app, TurnEndRow) if r.item.status == "cancelled"]
         assert len(cancelled) == 2
         # and the next turn works

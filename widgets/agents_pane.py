@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
 from parley.app.protocol import items as it
+from parley.widgets.rows import clean_text
 
 INSTRUCTION_LINES = 3
 
@@ -32,16 +33,18 @@ def clock(seconds: float) -> str:
 
 
 def agent_card(info: dict[str, Any]) -> Content:
-    tools = info.get("tools") or []
-    instructions = first_lines(info.get("instructions") or "")
-    parts: list[Any] = [
-        Content.styled(str(info.get("id") or "?"), "bold $text-success"),
-        "\n",
-        Content.assemble(("tools  ", "$text-muted"), Content(", ".join(tools) or "(none)")),
-    ]
-    if instructions:
-        parts += ["\n", Content.styled(instructions, "italic")]
-    return Content.assemble(*parts)
+    """The agent's id (its tools are :func:`agent_tools`, shown beside a label so
+    they wrap under themselves, then :func:`agent_instructions`)."""
+    return Content.styled(clean_text(str(info.get("id") or "?")), "bold $text-success")
+
+
+def agent_instructions(info: dict[str, Any]) -> Content:
+    """The first lines of the agent's instructions."""
+    return Content.styled(first_lines(clean_text(info.get("instructions") or "")), "italic")
+
+
+def agent_tools(info: dict[str, Any]) -> Content:
+    return Content(clean_text(", ".join(info.get("tools") or [])) or "(none)")
 
 
 class AgentsPane(VerticalScroll):
@@ -57,6 +60,10 @@ class AgentsPane(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static(Content.styled("starting…", "italic"), id="agent-card")
+        with Horizontal(id="agent-tools-line"):
+            yield Static(Content.styled("tools", "$text-muted"), id="agent-tools-label")
+            yield Static("", id="agent-tools")
+        yield Static("", id="agent-instructions")
         yield Static("", id="handoffs")
 
     def on_mount(self) -> None:
@@ -65,6 +72,8 @@ class AgentsPane(VerticalScroll):
     def watch_info(self, info: dict[str, Any]) -> None:
         if info and self.is_mounted:
             self.query_one("#agent-card", Static).update(agent_card(info))
+            self.query_one("#agent-tools", Static).update(agent_tools(info))
+            self.query_one("#agent-instructions", Static).update(agent_instructions(info))
 
     def set_origin(self, ts: float) -> None:
         """The timestamp that handoff times are counted from."""
@@ -82,12 +91,12 @@ class AgentsPane(VerticalScroll):
             when = clock(h.ts - t0) if h.ts else ""
             parts += ["\n", Content.styled(f"{when:>6} ", "$text-muted")]
             if h.from_agent is None:
-                parts += [Content("start → "), Content.styled(h.to_agent, "bold")]
+                parts += [Content("start → "), Content.styled(clean_text(h.to_agent), "bold")]
             else:
                 parts += [
-                    Content(h.from_agent),
+                    Content(clean_text(h.from_agent)),
                     " → ",
-                    Content.styled(h.to_agent, "bold"),
+                    Content.styled(clean_text(h.to_agent), "bold"),
                 ]
         self.query_one("#handoffs", Static).update(Content.assemble(*parts))
 

@@ -11,45 +11,60 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from textual import work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
 from parley.app.backend import BackendError, ChatBackend
 from parley.app.daemon.state import tail
 from parley.app.protocol import items as it
-from parley.app.session.eventlog import Recording
-from parley.headless.export import items_json, to_markdown
-from parley.widgets.agents_pane import AgentsPane
+from parley.app.protocol.sanitize import escape_fields
+from parley.widgets.agents_pane import AgentsPane, clock
 from parley.widgets.banner import Banner
+from parley.widgets.commands import CommandsMixin
 from parley.widgets.log_pane import AgentLogPane
 from parley.widgets.prompt import PromptInput
 from parley.widgets.rows import (
     AgentRow,
+    EndedRow,
     ErrorRow,
     HandoffRow,
     NoticeRow,
+    ReloadRow,
     ToolRow,
     TurnEndRow,
     UserRow,
+    clean_text,
+    one_line,
+    readable_error,
 )
-from parley.widgets.screens import AgentInfoScreen
-from parley.widgets.status_bar import StatusBar, usage_tokens
+from parley.widgets.status_bar import StatusBar, TurnMetrics, UsageTotals
 from parley.widgets.tools_pane import ToolsPane
 from parley.widgets.transcript import Transcript
 
 CRASH_KEYS = "Ctrl+R restarts the agent in this session · F4 shows the agent log · Ctrl+Q quits"
+ENDED_KEYS = "Ctrl+R starts a new call in this session · F4 shows the agent log · Ctrl+Q quits"
+
+#: below this terminal width the side panes hide and open over the transcript
+NARROW = 100
+
+#: the function tool of livekit-agents' ``EndCallTool`` (``livekit.agents.beta``)
+END_CALL_TOOL = "end_call"
+
+
+def is_disconnect(message: str) -> bool:
+    """Whether an agent error is parley's report that the agent went away
+    (:meth:`app.session.Session._watch_agent`: the connection closed, or the process
+    exited)."""
+    return message.startswith(("the agent closed the connection", "the agent exited"))
 
 
 class ItemsArrived(Message):
@@ -73,38 +88,32 @@ class _End:
         self.error = error
 
 
-class ParleyApp(App[None]):
+class ParleyApp(CommandsMixin, App[None]):
     """See the module docstring. ``frozen`` stops spinners and the cursor blink
-    (snapshot tests); exports and screenshots go to ``export_dir``."""
+    (snapshot tests); exports and screenshots go to ``export_dir``.
+
+    Below :data:`NARROW` columns the screen has the ``-narrow`` class: the side
+    panes hide, and F2/F3 open one of them over the transcript (Esc closes it)."""
 
     CSS_PATH = "parley.tcss"
     TITLE = "parley"
 
     BINDINGS = [
-        Binding(
-            "ctrl+q",
-            "quit",
-            "Quit",
-            id="quit",
-            priority=True,
-            tooltip="Quit; stops the agent if this window started it.",
-        ),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True,
+                tooltip="Quit; stops the agent if this window started it."),
         Binding("ctrl+c", "quit", "Quit", id="quit_ctrl_c", priority=True, show=False),
-        Binding(
-            "escape",
-            "cancel_turn",
-            "Cancel turn",
-            id="cancel_turn",
-            tooltip="Cancel the running and queued turns and put your message back.",
-        ),
+        Binding("escape", "cancel_turn", "Cancel", id="cancel_turn",
+                tooltip="Cancel the running and queued turns and put your messages back "
+                "(closes an open pane first on a narrow screen)."),
         Binding("f2", "toggle_pane('tools')", "Tools", id="toggle_tools",
                 tooltip="Show or hide the tool calls pane."),
         Binding("f3", "toggle_pane('agents')", "Agents", id="toggle_agents",
                 tooltip="Show or hide the agents pane."),
-        Binding("f4", "toggle_pane('log')", "Agent log", id="toggle_log",
+        Binding("f4", "toggle_pane('log')", "Log", id="toggle_log",
                 tooltip="Show or hide the agent's log."),
-        Binding("ctrl+r", "restart_agent", "Restart agent", id="restart_agent",
-                tooltip="Restart the agent in this session (after a crash, or any time)."),
+        Binding("ctrl+r", "restart_agent", "Restart", id="restart_agent",
+                tooltip="Restart the agent in this session (after a crash or the end of a "
+                "call, or any time)."),
         Binding("ctrl+l", "clear_view", "Clear view", id="clear_view", show=False,
                 tooltip="Clear the transcript, tool calls and handoffs (the session keeps them)."),
     ]  # fmt: skip
@@ -140,6 +149,19 @@ class ParleyApp(App[None]):
         self._info_stale = False
         self._check_agent = False
         self._status_updates: dict[str, Any] = {}
+        # what the transcript needs to know about turns
+        self._turn_text: dict[str, str] = {}  # turn id -> what the user typed
+        self._cancelled: set[str] = set()
+        self._error_entries: dict[str, Any] = {}  # turn id -> its ErrorRow entry
+        self._ended_call = False  # the agent's end_call tool ran (since the last start)
+        self.call_ended = False  # ... and then the agent went away
+        self.replay_finished = False
+        self.usage = UsageTotals()
+        self.metrics = TurnMetrics()
+        # side panes: shown in a wide terminal; the one open over the transcript in a
+        # narrow one
+        self.panes = {"tools": True, "agents": True}
+        self.overlay: str | None = None
 
     # -- layout ---------------------------------------------------------------------
 
@@ -183,6 +205,7 @@ class ParleyApp(App[None]):
     async def on_mount(self) -> None:
         self.banner.display = False
         self.query_one("#log").display = False
+        self._layout(self.size.width)
         prompt = self.prompt
         if self.frozen:
             prompt.cursor_blink = False
@@ -268,47 +291,121 @@ class ParleyApp(App[None]):
             self._check_agent = False
             self.check_agent()
         self._update_busy()
+        await self._replay_progress()
         self.loaded.set()
+
+    async def _replay_progress(self) -> None:
+        """During a replay (a backend with playback ``offsets``, :class:`app.replay.
+        ReplayBackend`): item i of n and its recorded time of the whole in the status
+        bar; at the end a marker row and the state "replay finished"."""
+        offsets = getattr(self.backend, "offsets", None)
+        if not self.backend.is_replay or not offsets or self.replay_finished:
+            return
+        items = self.backend.items
+        shown = min(self.items_seen, len(items))
+        t0 = items[0].ts
+        self.status.replay = (shown, len(items), items[shown - 1].ts - t0, items[-1].ts - t0)
+        if shown == len(items):
+            self.replay_finished = True
+            self.status.state = "replay finished"
+            recorded = items[-1].ts - t0
+            await self.transcript.add_notice(
+                f"■ End of the recording: {shown:,} items, {clock(recorded)[1:]} recorded. "
+                "Ctrl+Q quits.",
+                classes="end-of-recording",
+            )
 
     def route(self, item: it.ChatItem) -> None:
         """The one dispatch over chat item types: each kind to the widget(s) that
-        show it (transcript rows are mounted by ``transcript.flush()``)."""
+        show it (transcript rows are mounted by ``transcript.flush()``). Control
+        characters in the item's text are shown escaped, never sent to the terminal."""
+        item = escape_fields(item)
         match item:
             case it.UserMessage():
                 self.transcript.add(item, UserRow)
-                if item.turn_id and item.turn_id not in self._finished:
-                    self._open_turns.add(item.turn_id)  # whoever sent it
+                if item.turn_id:
+                    self._turn_text[item.turn_id] = item.text
+                    if item.turn_id not in self._finished:
+                        self._open_turns.add(item.turn_id)  # whoever sent it
             case it.AgentMessage(text=text):
+                self.metrics.message(item)
                 if text.strip():
-                    self.transcript.add(item, AgentRow)
+                    self.transcript.add(item, AgentRow, self._late(item))
                     self.last_reply = text
-            case it.ToolCall():
-                self.transcript.update_tool(item, ToolRow)
+            case it.ToolCall(name=name, status=status):
+                self.metrics.tool(item)
+                if name == END_CALL_TOOL and status == "done":
+                    self._ended_call = True
+                self.transcript.update_tool(item, ToolRow, self._late(item))
                 self.tools.upsert(item)
             case it.Handoff(from_agent=frm):
+                if frm is None:  # the first agent of an agent process
+                    self.usage.new_process()
                 self.transcript.add(item, HandoffRow)
                 self.agents.add_handoff(item)
                 self._info_stale = self._info_stale or frm is not None
             case it.AgentError(background=True):
                 pass  # recorded (JSON, status), never shown in a turn
-            case it.AgentError():
-                self.transcript.add(item, ErrorRow)
+            case it.AgentError(message=message):
+                if self._ended_call and is_disconnect(message):
+                    self.call_ended = True
+                    self.transcript.add(item, EndedRow)
+                else:
+                    entry = self.transcript.add(item, ErrorRow, self._late(item))
+                    if item.turn_id:
+                        self._error_entries[item.turn_id] = entry
                 self._check_agent = True
-            case it.TurnFinished(status=status):
-                if status != "ok":
-                    self.transcript.add(item, TurnEndRow)
+            case it.TurnFinished(status=status, turn_id=turn_id):
+                if status == "error":
+                    entry = self._error_entries.pop(turn_id or "", None)
+                    if entry is not None:  # the agent's error event came first
+                        self.transcript.update(entry, turn_error=item.error or "the turn failed")
+                    else:
+                        self.transcript.add(item, ErrorRow)
+                elif status != "ok":
+                    self.transcript.add(item, TurnEndRow, self._quote(turn_id))
                 elif item.duration_ms is not None:
                     self._status_updates["latency_ms"] = item.duration_ms
-                if item.turn_id:
-                    self._finished.add(item.turn_id)
-                    self._own_turns.pop(item.turn_id, None)
-                    self._open_turns.discard(item.turn_id)
+                if status == "ok" and turn_id:
+                    self._status_updates["turn_metrics"] = self.metrics.summary(turn_id)
+                if turn_id:
+                    if status == "cancelled":
+                        self._cancelled.add(turn_id)
+                    self._finished.add(turn_id)
+                    self._own_turns.pop(turn_id, None)
+                    self._open_turns.discard(turn_id)
             case it.AgentState(new_state=state):
                 self._status_updates["state"] = state
             case it.Usage():
-                self._status_updates["tokens"] = usage_tokens(item)
+                self.usage.update(item)
+                self._status_updates["tokens"] = self.usage.session
+                self._status_updates["agent_tokens"] = self.usage.current
             case it.ConfigUpdate():
                 self._info_stale = True
+            case it.Reload(error=error, files=files):
+                self.transcript.add(item, ReloadRow)
+                self._info_stale = self._info_stale or error is None
+                if self.loaded.is_set():  # live, not the backlog of an attach
+                    what = ", ".join(files) or "sources"
+                    if error is None:
+                        self.notify(f"Agent reloaded ({what})", markup=False)
+                    else:
+                        self.notify(
+                            f"Reload failed ({what}): the previous agent keeps running",
+                            severity="error",
+                            markup=False,
+                        )
+
+    def _quote(self, turn_id: str | None) -> str:
+        text = self._turn_text.get(turn_id or "")
+        return f"“{one_line(text, 40)}”" if text else ""
+
+    def _late(self, item: it.ChatItem) -> str:
+        """The note of an item that arrived after its turn was cancelled."""
+        if item.turn_id in self._cancelled:
+            quote = self._quote(item.turn_id)
+            return f"late, from the cancelled turn {quote}".rstrip()
+        return ""
 
     async def on_stream_ended(self, message: StreamEnded) -> None:
         self.stream_ended = True
@@ -332,18 +429,24 @@ class ParleyApp(App[None]):
         """After an agent error: if the agent is gone, say so with the log's tail."""
         if await self.backend.agent_alive():
             return
+        if self.call_ended:
+            self.status.state = "call ended"
+            self._show_banner("The agent ended the call", "", ENDED_KEYS, log_tail=False,
+                              ended=True)  # fmt: skip
+            return
         self.status.state = "disconnected"
         errors = [e.item for e in self.transcript.entries if isinstance(e.item, it.AgentError)]
-        detail = errors[-1].message if errors else "The agent disconnected."
+        detail = readable_error(errors[-1].message) if errors else "The agent disconnected."
         self._show_banner("The agent stopped", detail)
 
     def _show_banner(self, title: str, detail: str, keys: str = CRASH_KEYS, *,
-                     log_tail: bool = True) -> None:  # fmt: skip
+                     log_tail: bool = True, ended: bool = False) -> None:  # fmt: skip
         path = self.backend.agent_log_path
         if log_tail and path is not None:
             lines = tail(path, 12)
             if lines:
                 detail = f"{detail}\n\nLast lines of the agent log (F4 shows it live):\n{lines}"
+        self.banner.set_class(ended, "-ended")
         self.banner.show(title, detail, keys)
         self.refresh_bindings()
 
@@ -371,19 +474,28 @@ class ParleyApp(App[None]):
     async def send(self, text: str) -> None:
         """Queue ``text`` as a turn (turns sent in a row keep their order)."""
         async with self._say_lock:
+            waiting: NoticeRow | None = None
             if not self.started:
+                waiting = await self.transcript.add_notice(
+                    f"You (queued: sent when the agent is up)\n{clean_text(text)}",
+                    classes="queued",
+                )
                 with contextlib.suppress(Exception):
                     await self.backend.start()
             try:
                 turn_id = await self.backend.say(text)
             except Exception as e:
+                if waiting is not None:
+                    await waiting.remove()
                 await self.transcript.add_notice(
-                    f"✗ Not sent: {_message(e)}\nCtrl+R restarts the agent; your text is "
-                    "back in the input box.",
+                    f"✗ Not sent: {readable_error(_message(e))}\nCtrl+R restarts the agent; "
+                    "your text is back in the input box.",
                     classes="error",
                 )
                 self.prompt.restore(text)
                 return
+            if waiting is not None:
+                await waiting.remove()  # the user message follows from the session
             if turn_id not in self._finished:
                 self._own_turns[turn_id] = text
             self._update_busy()
@@ -399,13 +511,20 @@ class ParleyApp(App[None]):
         if action == "restart_agent":
             return not self.backend.is_replay
         if action == "cancel_turn":
+            if self.overlay is not None:
+                return True
+            if self.backend.is_replay:
+                return False
             return True if self.busy or self._open_turns else None
         return True
 
     def action_cancel_turn(self) -> None:
-        """Esc: cancel the running turn and the queued ones, this app's or another
-        client's (a `parley say` on the same session)."""
-        if self.busy or self._open_turns:
+        """Esc: close the pane open over the transcript (narrow screen), else cancel
+        the running turn and the queued ones, this app's or another client's (a
+        `parley say` on the same session)."""
+        if self.overlay is not None:
+            self.action_toggle_pane(self.overlay)
+        elif self.busy or self._open_turns:
             self.cancel_turn()
 
     @work(group="cancel", exclusive=True, exit_on_error=False)
@@ -416,8 +535,8 @@ class ParleyApp(App[None]):
         except BackendError as e:
             self.notify(f"Could not cancel: {e}", severity="error", markup=False)
             return
-        if texts:
-            self.prompt.restore(texts[0])
+        if texts:  # every cancelled text, one per line, in the order sent
+            self.prompt.restore("\n".join(texts))
 
     def action_restart_agent(self) -> None:
         if self.backend.is_replay:
@@ -439,6 +558,7 @@ class ParleyApp(App[None]):
             self._show_banner("The agent could not restart", _message(e))
             return
         self.banner.hide()
+        self._ended_call = self.call_ended = False
         self.agents.info = info
         self.status.state = "listening"
         await self.transcript.add_notice(f"The agent restarted ({info.get('id', '?')}).")
@@ -462,86 +582,57 @@ class ParleyApp(App[None]):
     # -- panes, commands ------------------------------------------------------------
 
     def action_toggle_pane(self, name: str) -> None:
-        pane = self.query_one(f"#{name}")
-        pane.display = not pane.display
-        side = self.query_one("#side")
-        side.display = self.tools.display or self.agents.display
+        if name == "log":
+            log = self.query_one("#log")
+            log.display = not log.display
+            return
+        if self.narrow:
+            self.overlay = None if self.overlay == name else name
+        else:
+            self.panes[name] = not self.panes[name]
+        self._apply_panes()
+        if self.overlay == "tools":
+            self.query_one("#tool-list").focus()
+        elif self.overlay == "agents":
+            self.agents.focus()
+        elif self.narrow:
+            self.prompt.focus()
+        self.refresh_bindings()
+
+    @property
+    def narrow(self) -> bool:
+        return self.screen.has_class("-narrow")
+
+    def on_resize(self, event: Any) -> None:
+        self._layout(event.size.width)
+
+    def _layout(self, width: int) -> None:
+        """The layout for a terminal ``width`` columns wide (see :data:`NARROW`)."""
+        narrow = width < NARROW
+        if narrow != self.narrow:
+            self.screen.set_class(narrow, "-narrow")
+            self.overlay = None
+            self.query_one(Footer).compact = narrow
+            self.status.compact = narrow
+        self._apply_panes()
+
+    def _apply_panes(self) -> None:
+        if self.narrow:
+            shown = {name: self.overlay == name for name in self.panes}
+        else:
+            shown = dict(self.panes)
+        self.tools.display = shown["tools"]
+        self.agents.display = shown["agents"]
+        self.query_one("#side").display = any(shown.values())
+        self.transcript.display = self.overlay is None or not self.narrow
 
     def on_tool_row_selected(self, message: ToolRow.Selected) -> None:
-        if not self.tools.display:
+        if self.narrow:
+            if self.overlay != "tools":
+                self.action_toggle_pane("tools")
+        elif not self.panes["tools"]:
             self.action_toggle_pane("tools")
         self.tools.select(message.call_id)
-
-    async def action_clear_view(self) -> None:
-        """Clear what shows the session's history: the transcript, the tool calls
-        and the handoff timeline (the current agent stays; the session keeps its
-        items)."""
-        await self.transcript.clear()
-        self.tools.clear()
-        self.agents.clear()
-
-    def action_copy_last_reply(self) -> None:
-        if self.last_reply is None:
-            self.notify("No reply to copy yet.", severity="warning", markup=False)
-            return
-        self.copy_to_clipboard(self.last_reply)
-        self.notify("Copied the last reply to the clipboard.", markup=False)
-
-    def action_export(self, fmt: str) -> None:
-        """Write what the transcript shows: Markdown as ``parley export --format md``
-        renders it, or a JSON array of the items."""
-        items = [e.item for e in self.transcript.entries]
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = self.export_dir / f"parley-transcript-{stamp}.{'md' if fmt == 'md' else 'json'}"
-        if fmt == "md":
-            text = to_markdown(Recording(self.backend.header, items))
-        else:
-            text = items_json(items)
-        try:
-            path.write_text(text, encoding="utf-8")
-        except OSError as e:
-            self.notify(f"Could not write {path}: {e}", severity="error", markup=False)
-            return
-        self.notify(f"Exported the transcript to {path}", markup=False)
-
-    def action_save_svg(self) -> None:
-        try:
-            path = self.save_screenshot(path=str(self.export_dir))
-        except OSError as e:
-            self.notify(
-                f"Could not save a screenshot to {self.export_dir}: {e}",
-                severity="error",
-                markup=False,
-            )
-            return
-        self.notify(f"Saved a screenshot to {path}", markup=False)
-
-    def action_show_agent_info(self) -> None:
-        self.push_screen(AgentInfoScreen(self.agents.info))
-
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        cmds = [
-            ("Clear view", "Clear the transcript, tool calls and handoffs (the session keeps them)",
-             self.action_clear_view),
-            ("Copy last reply", "Copy the agent's last reply to the clipboard",
-             self.action_copy_last_reply),
-            ("Export transcript (Markdown)", f"Write the transcript to {self.export_dir}",
-             lambda: self.action_export("md")),
-            ("Export transcript (JSON)", f"Write the transcript's items to {self.export_dir}",
-             lambda: self.action_export("json")),
-            ("Save SVG screenshot", f"Save an SVG of this screen to {self.export_dir}",
-             self.action_save_svg),
-            ("Show agent info", "The current agent's id, tools and instructions",
-             self.action_show_agent_info),
-            ("Toggle tool calls pane", "F2", lambda: self.action_toggle_pane("tools")),
-            ("Toggle agents pane", "F3", lambda: self.action_toggle_pane("agents")),
-            ("Toggle agent log", "F4", lambda: self.action_toggle_pane("log")),
-        ]  # fmt: skip
-        if not self.backend.is_replay:
-            cmds.append(("Restart agent", "Ctrl+R", self.action_restart_agent))
-        for title, help_text, callback in cmds:
-            yield SystemCommand(title, help_text, callback)
 
 
 def _message(e: BaseException) -> str:

@@ -14,7 +14,7 @@ from textual.widgets.option_list import Option
 
 from parley.app.protocol import items as it
 from parley.headless.export import pretty_args
-from parley.widgets.rows import TOOL_ICONS, format_ms
+from parley.widgets.rows import TOOL_ICONS, args_summary, clean_text, format_ms
 
 STATUS_STYLE = {
     "running": "$text-warning",
@@ -25,40 +25,45 @@ STATUS_STYLE = {
 
 
 def tool_summary(call: it.ToolCall) -> Content:
-    """The one-line list entry: status icon, name, duration."""
+    """The one-line list entry: status icon, duration (``—`` while unknown), name and
+    an argument summary, so calls of one tool can be told apart."""
     style = STATUS_STYLE.get(call.status, "")
-    parts: list[Any] = [
+    duration = "" if call.status == "running" else format_ms(call.duration_ms)
+    return Content.assemble(
         (TOOL_ICONS.get(call.status, "?") + " ", f"bold {style}"),
-        Content(call.name),
-    ]
-    if call.duration_ms is not None:
-        parts.append(Content.styled(f"  {format_ms(call.duration_ms)}", "$text-muted"))
-    return Content.assemble(*parts)
+        Content.styled(f"{duration:>8} ", "$text-muted"),
+        Content.styled(clean_text(call.name), "bold"),
+        Content.styled(f" {args_summary(call.arguments, 40)}".rstrip(), "$text-muted"),
+    )
 
 
 def tool_detail(call: it.ToolCall) -> Content:
-    """Everything about one call, as plain text with light styling."""
+    """Everything about one call: name, status line, output, then arguments and ids
+    (the output first, so it shows without scrolling)."""
     style = STATUS_STYLE.get(call.status, "")
-    status = call.status + (f" in {format_ms(call.duration_ms)}" if call.duration_ms else "")
+    status = call.status
+    if call.status != "running":
+        status += f" in {format_ms(call.duration_ms)}"
+    where = " · ".join(
+        clean_text(x) for x in (call.agent_id, call.turn_id and f"turn {call.turn_id}") if x
+    )
     lines: list[Any] = [
-        Content.styled(call.name, "bold"),
+        Content.styled(clean_text(call.name), "bold"),
+        "  ",
+        Content.styled(status, f"bold {style}"),
+        Content.styled(f"  {where}" if where else "", "$text-muted"),
+        "\n\n",
+        ("Output", "bold underline"),
         "\n",
-        Content.assemble(("status  ", "$text-muted"), (status, f"bold {style}")),
-        "\n",
-        Content.assemble(("call    ", "$text-muted"), Content(call.call_id)),
     ]
-    if call.agent_id:
-        lines += ["\n", Content.assemble(("agent   ", "$text-muted"), Content(call.agent_id))]
-    if call.turn_id:
-        lines += ["\n", Content.assemble(("turn    ", "$text-muted"), Content(call.turn_id))]
-    lines += ["\n\n", ("Arguments", "bold underline"), "\n"]
-    lines.append(Content(pretty_args(call.arguments)[0] or "(none)"))
-    lines += ["\n\n", ("Output", "bold underline"), "\n"]
     if call.status == "running":
         lines.append(Content.styled("(still running)", "italic"))
     else:
-        output = call.output if call.output else "(empty)"
+        output = clean_text(call.output) if call.output else "(empty)"
         lines.append(Content.styled(output, "$text-error" if call.is_error else ""))
+    lines += ["\n\n", ("Arguments", "bold underline"), "\n"]
+    lines.append(Content(clean_text(pretty_args(call.arguments)[0]) or "(none)"))
+    lines += ["\n\n", Content.styled(f"call {clean_text(call.call_id)}", "$text-muted")]
     return Content.assemble(*lines)
 
 
@@ -107,6 +112,12 @@ class ToolsPane(Vertical):
         )
         self._pending.clear()
         self.border_subtitle = f"{len(self.calls)}"
+
+    def on_descendant_focus(self) -> None:
+        """Focusing the list (F2 on a narrow screen, Tab) shows the newest call."""
+        option_list = self.query_one("#tool-list", OptionList)
+        if option_list.highlighted is None and option_list.option_count:
+            option_list.highlighted = option_list.option_count - 1
 
     def select(self, call_id: str) -> None:
         """Highlight ``call_id`` in the list and show its detail."""

@@ -6,13 +6,19 @@ newest :attr:`Transcript.window` rows; older ones come back page by page with th
 "earlier items" button at the top. Rows are mounted in batches by :meth:`flush`, so a
 session of thousands of items shows at once. The view follows the bottom while the
 user is there (Textual's anchor) and is left alone while they scroll back.
+
+The transcript is one focus target: Up/Down (Home/End) move a cursor between rows,
+Enter activates the row under it (a tool call opens its detail, an error its raw
+messages). Focusing it never scrolls.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from textual.await_remove import AwaitRemove
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button
@@ -23,17 +29,30 @@ from parley.widgets.rows import NoticeRow, Row
 
 @dataclass
 class Entry:
-    """One transcript line: the item (replaced in place for a tool call's updates)
-    and the row class that shows it; ``row`` is set while it is mounted."""
+    """One transcript line: the item (replaced in place for a tool call's updates),
+    the row class that shows it, its note (see :class:`widgets.rows.Row`) and other
+    row attributes; ``row`` is set while it is mounted."""
 
     item: it.ChatItem
     cls: type[Row]
+    note: str = ""
+    attrs: dict[str, Any] | None = None
     row: Row | None = None
 
 
-class Transcript(VerticalScroll, can_focus=False):
+class Transcript(VerticalScroll, can_focus=True):
     """See the module docstring. Call :meth:`add` / :meth:`update_tool` for each item,
     then ``await flush()`` once per batch."""
+
+    BINDINGS = [
+        Binding("up", "cursor(-1)", "Previous row", id="row_up", show=False),
+        Binding("down", "cursor(1)", "Next row", id="row_down", show=False),
+        Binding("home", "cursor_home", "First row", id="row_first", show=False),
+        Binding("end", "cursor_end", "Last row", id="row_last", show=False),
+        Binding("enter", "activate", "Open", id="row_open",
+                tooltip="Open the row under the cursor: a tool call's detail, an error's "
+                "messages."),
+    ]  # fmt: skip
 
     window = 120
     page = 100
@@ -45,27 +64,40 @@ class Transcript(VerticalScroll, can_focus=False):
         self._start = 0  # index of the first mounted entry
         self._mounted_upto = 0  # entries before this index have been mounted
         self._earlier = Button("", id="earlier", compact=True)
+        self.cursor: int | None = None  # index into entries
 
     def on_mount(self) -> None:
         self.anchor()
 
     # -- the model ------------------------------------------------------------------
 
-    def add(self, item: it.ChatItem, cls: type[Row]) -> None:
-        entry = Entry(item, cls)
+    def add(self, item: it.ChatItem, cls: type[Row], note: str = "") -> Entry:
+        entry = Entry(item, cls, note)
         self.entries.append(entry)
         if isinstance(item, it.ToolCall):
             self._tools[item.call_id] = entry
+        return entry
 
-    def update_tool(self, call: it.ToolCall, cls: type[Row]) -> None:
+    def update_tool(self, call: it.ToolCall, cls: type[Row], note: str = "") -> None:
         """Show ``call`` in its row (by ``call_id``), or add it if it is new."""
         entry = self._tools.get(call.call_id)
         if entry is None:
-            self.add(call, cls)
+            self.add(call, cls, note)
             return
         entry.item = call
+        if note:
+            entry.note = note
         if entry.row is not None:
             entry.row.item = call
+            if note:
+                entry.row.note = note
+
+    def update(self, entry: Entry, **attrs: Any) -> None:
+        """Set row attributes (reactives) of ``entry``, mounted or not."""
+        entry.attrs = {**(entry.attrs or {}), **attrs}
+        if entry.row is not None:
+            for name, value in attrs.items():
+                setattr(entry.row, name, value)
 
     @property
     def rows(self) -> list[Row]:
@@ -109,8 +141,11 @@ class Transcript(VerticalScroll, can_focus=False):
         return self._unmount(entries)
 
     def _make_row(self, entry: Entry) -> Row:
-        entry.row = entry.cls(entry.item)
-        return entry.row
+        row = entry.cls(entry.item, entry.note)
+        for name, value in (entry.attrs or {}).items():
+            row.set_reactive(getattr(type(row), name), value)
+        entry.row = row
+        return row
 
     def _unmount(self, entries: list[Entry]) -> AwaitRemove | None:
         rows = [e.row for e in entries if e.row is not None]
@@ -152,8 +187,66 @@ class Transcript(VerticalScroll, can_focus=False):
         await self.mount(notice)
         return notice
 
+    # -- keyboard ---------------------------------------------------------------------
+
+    def _mounted(self) -> list[int]:
+        return [i for i in range(self._start, self._mounted_upto) if self.entries[i].row]
+
+    def _set_cursor(self, index: int | None, scroll: bool = True) -> None:
+        old = self.entries[self.cursor].row if self.cursor is not None and self.cursor < len(
+            self.entries) else None  # fmt: skip
+        if old is not None:
+            old.remove_class("-cursor")
+        self.cursor = index
+        row = self.entries[index].row if index is not None else None
+        if row is not None:
+            row.add_class("-cursor")
+            if scroll:
+                self.scroll_to_widget(row, animate=False, immediate=True)
+
+    def on_focus(self) -> None:
+        mounted = self._mounted()
+        if self.cursor is None or self.cursor not in mounted:
+            self._set_cursor(mounted[-1] if mounted else None, scroll=False)
+
+    async def action_cursor(self, step: int) -> None:
+        mounted = self._mounted()
+        if not mounted:
+            return
+        if self.cursor not in mounted:
+            self._set_cursor(mounted[-1])
+            return
+        pos = mounted.index(self.cursor) + step
+        if pos < 0 and self._start > 0:
+            await self.show_earlier()
+            mounted = self._mounted()
+            pos = mounted.index(self.cursor) + step
+        self._set_cursor(mounted[max(0, min(pos, len(mounted) - 1))])
+        if self.cursor == mounted[-1]:
+            self.scroll_end(animate=False, immediate=True)  # and follow again
+
+    async def action_cursor_home(self) -> None:
+        while self._start > 0:
+            await self.show_earlier()
+        mounted = self._mounted()
+        if mounted:
+            self._set_cursor(mounted[0])
+
+    def action_cursor_end(self) -> None:
+        mounted = self._mounted()
+        if mounted:
+            self._set_cursor(mounted[-1])
+            self.scroll_end(animate=False, immediate=True)
+
+    def action_activate(self) -> None:
+        if self.cursor is not None and self.cursor < len(self.entries):
+            row = self.entries[self.cursor].row
+            if row is not None:
+                row.activate()
+
     async def clear(self) -> None:
         """Forget every entry and unmount every row (the session keeps its items)."""
+        self.cursor = None
         self.entries.clear()
         self._tools.clear()
         self._start = self._mounted_upto = 0

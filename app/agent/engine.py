@@ -45,6 +45,7 @@ from parley.app.agent.convert import (
     message_text,
     usage_models,
 )
+from parley.app.agent.peer import connection_is_from
 from parley.app.daemon.state import tail
 from parley.app.protocol import items as it
 from parley.app.protocol.wire import FrameError, encode_frame, read_frame
@@ -92,8 +93,10 @@ class SessionEngine:
         self._sink = sink
         self._seq = itertools.count(first_seq)
         self._server: asyncio.AbstractServer | None = None
-        self._accepted: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]] | None
-        self._accepted = None
+        self._candidates: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
+        self._candidates = asyncio.Queue()
+        #: peers (ip, port) refused on the agent port: not the agent's processes
+        self.refused: list[tuple[str, int]] = []
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._recv_task: asyncio.Task[None] | None = None
@@ -127,16 +130,14 @@ class SessionEngine:
 
     async def listen(self, sock: socket.socket | None = None) -> int:
         """Bind ``127.0.0.1:0`` (or take ``sock``, already listening there) and return
-        the port the agent must dial."""
-        loop = asyncio.get_running_loop()
-        self._accepted = loop.create_future()
+        the port the agent must dial. Connections wait for :meth:`connect` to vet
+        them."""
 
         def on_connect(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-            assert self._accepted is not None
-            if self._accepted.done():
+            if self._reader is not None:
                 w.close()  # exactly one agent per session
                 return
-            self._accepted.set_result((r, w))
+            self._candidates.put_nowait((r, w))
 
         if sock is not None:
             self._server = await asyncio.start_server(on_connect, sock=sock)
@@ -150,6 +151,12 @@ class SessionEngine:
     ) -> None:
         """Wait for the agent to dial in, then switch it to text mode.
 
+        Only a connection whose peer socket belongs to ``proc`` or one of its
+        descendants is admitted (:func:`parley.app.agent.peer.peer_is_in_tree`: the port is
+        in the agent's command line, readable by every local user); any other is
+        closed at once and logged, and the wait goes on. ``proc`` ``None`` admits the
+        first connection (a caller that dials in-process, e.g. a test's fake agent).
+
         Polls ``proc`` while waiting, so an agent that dies before connecting is
         reported within ~50 ms of its exit, with its log tail; and reads the agent's log
         (:class:`parley.app.agent.agentlog.JobFailureWatch`), so a job that fails before its session
@@ -158,11 +165,12 @@ class SessionEngine:
         :class:`AgentDied` or :class:`ConnectTimeout`; the listener is closed either
         way once this returns (one connection only).
         """
-        assert self._accepted is not None and self._server is not None
+        assert self._server is not None
         deadline = time.monotonic() + timeout
+        accepted: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         job = JobFailureWatch(log_path)
         try:
-            while not self._accepted.done():
+            while accepted is None:
                 if proc is not None and proc.poll() is not None:
                     raise AgentDied(
                         f"the agent exited with code {proc.returncode} before connecting",
@@ -176,11 +184,28 @@ class SessionEngine:
                         f"the agent did not connect within {timeout:.0f} s "
                         "(is it a livekit-agents AgentServer with an rtc_session entrypoint?)"
                     )
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(self._accepted), 0.05)
+                try:
+                    r, w = await asyncio.wait_for(self._candidates.get(), 0.05)
+                except asyncio.TimeoutError:
+                    continue
+                if proc is None or await connection_is_from(proc.pid, w):
+                    accepted = (r, w)
+                else:
+                    peer = w.get_extra_info("peername")
+                    self.refused.append(tuple(peer[:2]) if peer else ("?", 0))
+                    log.warning(
+                        "refused a connection to the agent port %d from %s: it is not the "
+                        "agent (pid %d) or one of its processes",
+                        self.port,
+                        peer,
+                        proc.pid,
+                    )
+                    w.close()
         finally:
             self._server.close()
-        self._reader, self._writer = self._accepted.result()
+            while not self._candidates.empty():  # late dialers: refused with the listener
+                self._candidates.get_nowait()[1].close()
+        self._reader, self._writer = accepted
         self._recv_task = asyncio.create_task(self._recv_loop(), name="parley-engine-recv")
         # text mode first; the framework and the first agent are asked for in the same
         # breath, so a Node agent's first-agent handoff precedes its boot greeting
@@ -204,6 +229,15 @@ class SessionEngine:
             self._recv_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._recv_task
+
+    def set_sink(self, sink: ItemSink | None, first_seq: int | None = None) -> None:
+        """Hand items to ``sink`` from now on (``None``: drop them), the next one
+        numbered ``first_seq`` if given. Used when a session swaps agents on a
+        reload (:mod:`parley.app.session.reload`): the old engine goes quiet, the new one continues
+        the session's numbering."""
+        self._sink = sink if sink is not None else (lambda item: None)
+        if first_seq is not None:
+            self._seq = itertools.count(first_seq)
 
     # -- requests -----------------------------------------------------------------
 

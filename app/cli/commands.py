@@ -22,6 +22,7 @@ from parley.app.cli.common import CONTEXT, fail, locate_or_fail, session_option,
 from parley.app.cli.record import register as register_record_commands
 from parley.app.cli.rerun import register as register_rerun_command
 from parley.app.cli.tui import register as register_tui_commands
+from parley.app.protocol.sanitize import escape_controls
 
 
 def _call(state: Any, op: str, timeout: float = 30.0, **args: Any) -> dict[str, Any]:
@@ -61,8 +62,34 @@ def _stdout_closed() -> NoReturn:
     sys.exit(exitcodes.FAILURE)
 
 
+#: ``parley --help`` lists the commands in these sections, in this order
+SECTIONS = {
+    "Chat UI": ("chat", "demo", "attach"),
+    "Headless (scripts, AI agents)": (
+        "start", "say", "cancel", "events", "status", "logs", "history", "stop",
+    ),
+    "Recordings": ("sessions", "replay", "export", "rerun"),
+}  # fmt: skip
+
+
 class _Group(click.Group):
-    """Ctrl+C in any command exits 130 (not click's "Aborted!" and 1)."""
+    """Ctrl+C in any command exits 130 (not click's "Aborted!" and 1); ``--help``
+    lists the commands by :data:`SECTIONS` (any other under "Other")."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        placed = {n for group in SECTIONS.values() for n in group}
+        sections = [*SECTIONS.items(), ("Other", tuple(n for n in names if n not in placed))]
+        width = formatter.width - 6 - max((len(n) for n in names), default=0)
+        for title, group in sections:
+            rows = []
+            for name in group:
+                cmd = self.get_command(ctx, name)
+                if cmd is not None and not cmd.hidden:
+                    rows.append((name, cmd.get_short_help_str(limit=max(width, 20))))
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -78,10 +105,10 @@ def cli() -> None:
     """Talk to LiveKit voice agents in text mode.
 
     \b
-    Headless (scripts, AI agents):
-      parley start [AGENT]     start a session in the background
-      parley say "hello"       send one turn, print it, exit
-      parley stop              end the session
+    parley chat [AGENT]      chat in a terminal UI (parley demo: a bundled agent)
+    parley start [AGENT]     start a session in the background, then
+    parley say "hello"       send one turn, print it, exit
+    parley stop              end the session
     """
 
 
@@ -95,7 +122,10 @@ def cli() -> None:
     show_default=True,
     help="Seconds to wait for the agent to connect.",
 )
-def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> None:
+@click.option(
+    "--watch", is_flag=True, help="Reload the agent when its sources change (see README)."
+)
+def start(args: tuple[str, ...], name: str | None, connect_timeout: float, watch: bool) -> None:
     """Start AGENT in a background session.
 
     AGENT is a livekit-agents file (Python, or a Node entry: .js/.mjs/.ts); by
@@ -113,17 +143,19 @@ def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> No
         _, cleaned = running_state(spec, name)
         if cleaned:
             click.echo("parley: cleaned up a stale session (its daemon had died)", err=True)
-        ready = start_daemon(spec, name, connect_timeout)
+        ready = start_daemon(spec, name, connect_timeout, watch=watch)
     except (LaunchError, StartError) as e:
         fail(str(e))
     info = ready.get("agent_info", {})
     click.echo(f"Agent file: {spec.agent_file}")
-    click.echo(f"Runtime:    {spec.runtime_line}")
-    click.echo(f"Agent:      {info.get('id', '?')}")
-    click.echo(f"Tools:      {', '.join(info.get('tools') or []) or '(none)'}")
+    click.echo(escape_controls(f"Runtime:    {spec.runtime_line}"))
+    click.echo(escape_controls(f"Agent:      {info.get('id', '?')}"))
+    click.echo(escape_controls(f"Tools:      {', '.join(info.get('tools') or []) or '(none)'}"))
     print_item = _printer(as_json=False)
     for raw in ready.get("items", []):
         print_item(item_from_dict(raw))
+    if watch:
+        click.echo(f"\nWatching {spec.project} for changes.")
     click.echo("\nSession started.")
 
 
@@ -234,13 +266,19 @@ def status(as_json: bool, name: str | None) -> None:
         ("agent", f"{st.get('agent_id')} ({st.get('agent_state')})"),
         ("turn in progress", st.get("turn_in_progress") or "none"),
         ("turns queued", len(st.get("turns_queued") or [])),
+        ("watch", f"on ({st.get('reloads', 0)} reloads)" if st.get("watch") else "off"),
         ("daemon_pid", st.get("daemon_pid")),
         ("agent_pid", st.get("agent_pid")),
         ("agent log", st.get("agent_log")),
         ("event log", st.get("event_log")),
     ]
     for label, value in rows:
-        click.echo(f"{label + ':':<18}{value}")
+        click.echo(escape_controls(f"{label + ':':<18}{value}"))
+    if st.get("reload_error"):
+        click.echo("reload error:     the last reload failed; the previous agent keeps running")
+        for line in str(st["reload_error"]).splitlines():
+            # the agent's log is data: no control characters reach the terminal
+            click.echo("  " + escape_controls(line))
 
 
 def _recorded_or_live(name: str | None) -> tuple[Any, Any]:

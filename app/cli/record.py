@@ -17,6 +17,7 @@ import click
 
 from parley.app.cli import exitcodes
 from parley.app.cli.common import CONTEXT, fail
+from parley.app.protocol.sanitize import escape_controls
 
 SPEED = click.FloatRange(min=0.0)
 MAX_GAP_HELP = "Longest pause between two items, in recorded seconds ('inf' keeps every pause)."
@@ -98,7 +99,7 @@ def sessions(as_json: bool, here: bool, limit: int) -> None:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         cells = [r[i].rjust(w) if i in (3, 4) else r[i].ljust(w) for i, w in enumerate(widths)]
-        click.echo("  ".join([*cells, r[-1]]))
+        click.echo(escape_controls("  ".join([*cells, r[-1]])))
 
 
 @click.command(context_settings=CONTEXT)
@@ -167,7 +168,12 @@ def _replay_tui(rec: Any, recorded: Any, speed: float, max_gap: float) -> None:
 
     agent_log = rec.agent_log if rec.log is None and rec.agent_log.exists() else None
     backend = ReplayBackend(
-        recorded.items, speed=speed, max_gap=max_gap, header=recorded.header, agent_log=agent_log
+        recorded.items,
+        speed=speed,
+        max_gap=max_gap,
+        header=recorded.header,
+        agent_log=agent_log,
+        event_log=rec.event_log,
     )
     pace = "instant" if speed == 0 else f"×{speed:g}"
     run_chat(backend, title=f"REPLAY {rec.session_id} ({pace})")

@@ -144,6 +144,9 @@ def _spec_or_fail(agent: str | None, extra: tuple[str, ...]) -> Any:
     type=click.Path(dir_okay=False, path_type=Path),
     help="With --script: save an SVG screenshot to PATH.svg at the end.",
 )
+@click.option(
+    "--watch", is_flag=True, help="Reload the agent when its sources change (see README)."
+)
 def chat(
     args: tuple[str, ...],
     name: str | None,
@@ -153,6 +156,7 @@ def chat(
     pause: float,
     exit_after: bool,
     screenshot: Path | None,
+    watch: bool,
 ) -> None:
     """Chat with AGENT in a terminal UI.
 
@@ -168,7 +172,7 @@ def chat(
         raise click.UsageError("--exit-after and --screenshot go with --script")
     agent, extra = split_agent_args(args)
     spec = _spec_or_fail(agent, extra)
-    backend = DaemonBackend(spec, name=name, connect_timeout=connect_timeout)
+    backend = DaemonBackend(spec, name=name, connect_timeout=connect_timeout, watch=watch)
     if script is None:
         run_chat(backend, title=spec.agent_file.name)
         return

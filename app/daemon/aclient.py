@@ -13,7 +13,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from parley.app.daemon.client import ControlError
+from parley.app.daemon.client import ControlError, request_lines
 from parley.app.daemon.state import SessionState
 from parley.app.protocol import items as it
 from parley.app.protocol.limits import CONTROL_LINE_LIMIT
@@ -32,8 +32,7 @@ class AsyncControlClient:
             "127.0.0.1", self.state.control_port, limit=CONTROL_LINE_LIMIT
         )
         try:
-            req = {"token": self.state.token, "op": op, **args}
-            writer.write(json.dumps(req, ensure_ascii=False).encode() + b"\n")
+            writer.write(request_lines(self.state.token, op, args))
             await writer.drain()
             while line := await reader.readline():
                 msg = json.loads(line)

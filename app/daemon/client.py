@@ -91,6 +91,16 @@ def _is_our_agent(state: SessionState) -> bool:
         return False
 
 
+def request_lines(token: str, op: str, args: dict[str, Any]) -> bytes:
+    """What a client sends: the token line, then the request line (the daemon reads
+    the token within a small size and time before it reads a request of up to
+    :data:`parley.app.protocol.limits.CONTROL_LINE_LIMIT` bytes; see
+    :mod:`parley.app.daemon.controlproto`)."""
+    auth = json.dumps({"token": token})
+    req = json.dumps({"op": op, **args}, ensure_ascii=False)
+    return (auth + "\n" + req + "\n").encode()
+
+
 class ControlClient:
     """One daemon's control channel; each call opens one connection."""
 
@@ -112,8 +122,7 @@ class ControlClient:
             ("127.0.0.1", self.state.control_port), timeout=self.connect_timeout
         )
         with sock, sock.makefile("rb") as f:
-            req = {"token": self.state.token, "op": op, **args}
-            sock.sendall(json.dumps(req, ensure_ascii=False).encode() + b"\n")
+            sock.sendall(request_lines(self.state.token, op, args))
             while True:
                 if deadline is not None:
                     remaining = deadline - time.monotonic()

@@ -55,7 +55,7 @@ def start_daemon(
 
     ``header`` adds fields to the session's event log header (``parley rerun`` puts
     ``rerun_of`` there); ``watch`` reloads the agent when its project's sources change
-    (see :mod:`app.watch`).
+    (see :mod:`parley.app.session.watch`).
 
     Returns the daemon's ready message: ``{"ok": True, "state": {...status...},
     "agent_info": {"id", "instructions", "tools"}, "items": [boot items as dicts]}``.

@@ -21,6 +21,7 @@ the agent is spawned.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -47,6 +48,20 @@ def _redirect_output(path: Path) -> None:
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
 
 
+def _raise_fd_limit(want: int = 4096) -> None:
+    """Raise the soft limit on open files towards ``want`` (within the hard limit):
+    the control server holds a socket per client and caps them itself."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 def main() -> int:
     cfg: dict[str, Any] = json.loads(sys.argv[1])
     # fd 1 is the pipe to `parley start`; keep a private copy for the ready line
@@ -57,6 +72,7 @@ def main() -> int:
     stop_requested: list[int] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stop_requested.append(signum))
+    _raise_fd_limit()
     key: str = cfg["key"]
     lock = FileLock(str(session_dir(key, create=True) / LOCK_FILE), timeout=0)
     try:

@@ -3,11 +3,12 @@
 Imported by :mod:`parley.app.daemon.process` once the agent is already booting (see there for the
 process's lifecycle).
 
-Control channel: loopback TCP on an ephemeral port; each connection sends one JSON
-line ``{"token": ..., "op": ..., ...}`` and gets JSON lines back. A connection whose
-token does not match the one in the 0600 state file gets ``{"event": "error",
-"error": "unauthorized"}`` and is closed. Ops (see :mod:`parley.app.daemon.client` for the client
-side):
+Control channel: loopback TCP on an ephemeral port; each connection sends its token
+line ``{"token": ...}`` then one request line ``{"op": ..., ...}`` (or both in one line)
+and gets JSON lines back (the limits and checks are in :mod:`parley.app.daemon.controlproto`). A
+connection whose token does not match the one in the 0600 state file, or that does not
+send it within 2 s and 4 KiB, gets ``{"event": "error", "error": "unauthorized"}`` and
+is closed. Ops (see :mod:`parley.app.daemon.client` for the client side):
 
 ``status``            ``{"event": "status", ...}`` (:meth:`Session.status` + pids)
 ``say``               ``{"event": "accepted", "turn_id"}``, then the turn's items and
@@ -23,14 +24,14 @@ side):
 ``stop``              ``{"event": "stopping"}``; the daemon then stops the agent and
                       exits (clients wait for the pid to go away)
 
-Errors are ``{"event": "error", "error": message, "kind": "input" | "agent" | ...}``.
+Errors are ``{"event": "error", "error": message, "kind": "input" | "agent" |
+"request" | "auth" | ...}``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
 import os
@@ -43,6 +44,19 @@ from typing import Any
 
 from parley.app.agent.engine import EngineError
 from parley.app.agent.launcher import AgentSpec, LaunchError
+from parley.app.daemon.controlproto import (
+    AUTH_LINE_LIMIT,
+    AUTH_TIMEOUT,
+    MAX_CONNECTIONS,
+    MAX_PENDING,
+    READ_BUFFER,
+    RateLimitedLog,
+    RequestError,
+    parse_line,
+    read_line,
+    token_ok,
+    validate,
+)
 from parley.app.daemon.ready import report
 from parley.app.daemon.state import STATE_FILE, SessionState, session_dir, tail
 from parley.app.protocol import items as it
@@ -62,6 +76,11 @@ class Daemon:
         self.state: SessionState | None = None
         # unprompted items (turn_id None) up to this seq were already shown to a client
         self.unprompted_cursor = 0
+        self.reloader: Any = None  # parley.app.session.reload.Reloader in watch mode
+        # control connections being served, and those still owing their token line
+        self._conns: set[asyncio.Task[Any]] = set()
+        self._pending: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
+        self._log_limited = RateLimitedLog(log)
 
     async def run(
         self,
@@ -81,6 +100,8 @@ class Daemon:
         session.header_extra = dict(self.cfg.get("header") or {})
         self.stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
+        # e.g. "socket.accept() out of system resource" under a connection flood
+        loop.set_exception_handler(self._log_limited.loop_handler)
         for sig in (signal.SIGTERM, signal.SIGINT):  # also while the agent boots
             loop.add_signal_handler(sig, self.stopping.set)
         if stop_requested:
@@ -88,7 +109,9 @@ class Daemon:
         try:
             return await self._serve(ready, session, agent)
         finally:
-            # whatever happened, the agent does not outlive its daemon
+            # whatever happened, the agent (and a spare) does not outlive its daemon
+            if self.reloader is not None:
+                await self.reloader.close()
             await session.stop()
             with contextlib.suppress(OSError):
                 (self.sdir / STATE_FILE).unlink()
@@ -125,7 +148,7 @@ class Daemon:
                 agent_log=str(session.agent_log),
             )
             return 1
-        server = await asyncio.start_server(self._handle, "127.0.0.1", 0, limit=CONTROL_LINE_LIMIT)
+        server = await asyncio.start_server(self._handle, "127.0.0.1", 0, limit=READ_BUFFER)
         assert session.proc is not None
         self.state = SessionState(
             key=self.key,
@@ -147,15 +170,46 @@ class Daemon:
         self.state.save(self.sdir)
         boot = [i.to_dict() for i in session.items]
         self.unprompted_cursor = session.items[-1].seq if session.items else 0
+        watcher = await self._start_watch() if self.cfg.get("watch") else None
         report(ready, ok=True, state=self.status(), agent_info=session.agent_info, items=boot)
         try:
             await self.stopping.wait()
             log.info("stopping")
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(BaseException):
+                    await watcher
+            if self.reloader is not None:
+                await self.reloader.close()
             await session.stop()
         finally:
             server.close()
             await server.wait_closed()
         return 0
+
+    async def _start_watch(self) -> asyncio.Task[None]:
+        """Watch mode: reload the agent when its sources change (:mod:`parley.app.session.watch`).
+        Returns once the watch is in place; the spare interpreter starts after."""
+        from parley.app.session.reload import Reloader
+        from parley.app.session.watch import watch_project
+
+        assert self.session is not None
+        self.reloader = reloader = Reloader(
+            self.session, warm=True, connect_timeout=float(self.cfg.get("connect_timeout", 60))
+        )
+        reloader.on_swap = self._save_agent_state
+        watching = asyncio.Event()
+        task = asyncio.create_task(
+            watch_project(reloader, self.session.spec.project, self.stopping, watching),
+            name="parley-watch-files",
+        )
+        ready = asyncio.create_task(watching.wait())
+        await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        if task.done():  # the watch could not start (e.g. the OS watch limit)
+            task.result()
+        asyncio.create_task(reloader.prepare(), name="parley-spare")
+        return task
 
     def status(self) -> dict[str, Any]:
         assert self.session is not None and self.state is not None
@@ -165,37 +219,81 @@ class Daemon:
             "control_port": self.state.control_port,
             "daemon_log": self.state.daemon_log,
             "name": self.state.name,
+            "watch": bool(self.cfg.get("watch")),
+            "reloads": self.reloader.reloads if self.reloader else 0,
+            "reload_error": self.reloader.last_error if self.reloader else None,
         }
 
     # -- control connections -----------------------------------------------------
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One control connection: the token line (bounded in time and size), then
+        the request, validated (:mod:`parley.app.daemon.controlproto`); no request raises out of
+        here."""
+        if len(self._conns) >= MAX_CONNECTIONS:
+            self._log_limited(
+                "conns", "over %d control connections: closing new ones", MAX_CONNECTIONS
+            )
+            writer.close()
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._conns.add(task)
+        self._pending[task] = writer
+        if len(self._pending) > MAX_PENDING:  # the oldest unauthenticated one goes
+            oldest = next(iter(self._pending))
+            self._pending.pop(oldest).close()
         try:
-            line = await reader.readline()
-            try:
-                req = json.loads(line) if line else {}
-            except ValueError:
-                req = {}  # an unauthenticated peer learns nothing about the format
-            if not isinstance(req, dict) or not hmac.compare_digest(
-                str(req.get("token", "")), self.token
-            ):
-                await _send(writer, {"event": "error", "error": "unauthorized", "kind": "auth"})
+            req = await self._authenticate(reader, writer)
+            if req is None:
                 return
-            op = req.get("op")
-            handler = getattr(self, f"_op_{op}", None)
-            if handler is None:
-                await _send(writer, {"event": "error", "error": f"unknown op {op!r}"})
-                return
-            await handler(req, writer)
+            await self._dispatch(req, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the client went away; whatever it started goes on
-        except (ValueError, asyncio.LimitOverrunError) as e:
+        except RequestError as e:
             with contextlib.suppress(ConnectionError):
-                await _send(writer, {"event": "error", "error": f"bad request: {e}"})
+                await _send(
+                    writer, {"event": "error", "error": f"bad request: {e}", "kind": "request"}
+                )
+        except Exception as e:  # a bug: the daemon keeps serving and says so
+            self._log_limited("handler", "control request failed", exc_info=True)
+            with contextlib.suppress(Exception):
+                await _send(writer, {"event": "error", "error": f"parley failed: {e!r}"})
         finally:
+            self._pending.pop(task, None)
+            self._conns.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+    async def _authenticate(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> dict[str, Any] | None:
+        """The request of a client that showed the token, or ``None`` after telling
+        the peer ``unauthorized`` (no token line within the deadline and size, or a
+        wrong one). An unauthenticated peer learns nothing about the format."""
+        task = asyncio.current_task()
+        try:
+            line = await asyncio.wait_for(read_line(reader, AUTH_LINE_LIMIT), AUTH_TIMEOUT)
+            first = parse_line(line) if line else {}
+        except (asyncio.TimeoutError, RequestError):
+            first = {}
+        if not token_ok(first.get("token"), self.token):
+            with contextlib.suppress(ConnectionError):
+                await _send(writer, {"event": "error", "error": "unauthorized", "kind": "auth"})
+            return None
+        self._pending.pop(task, None)  # type: ignore[arg-type]
+        if "op" in first:
+            return first
+        line = await read_line(reader, CONTROL_LINE_LIMIT)
+        return parse_line(line) if line else None
+
+    async def _dispatch(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        req = validate(req)
+        handler = getattr(self, f"_op_{req['op']}", None)
+        if handler is None:
+            raise RequestError(f"unknown op {req['op']!r:.40}")
+        await handler(req, writer)
 
     async def _op_status(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         await _send(writer, {"event": "status", **self.status()})
@@ -206,7 +304,7 @@ class Daemon:
         q = session.subscribe(since=self.unprompted_cursor)
         try:
             try:
-                turn = session.submit(str(req.get("text", "")))
+                turn = session.submit(req["text"])
             except InputError as e:
                 await _send(writer, {"event": "error", "error": str(e), "kind": "input"})
                 return
@@ -214,7 +312,7 @@ class Daemon:
                 await _send(writer, {"event": "error", "error": str(e), "kind": "agent"})
                 return
             await _send(writer, {"event": "accepted", "turn_id": turn.turn_id})
-            if not req.get("wait", True):
+            if not req["wait"]:
                 return
             while True:
                 item = await q.get()
@@ -234,10 +332,10 @@ class Daemon:
     async def _op_events(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         session = self.session
         assert session is not None
-        q = session.subscribe(since=int(req.get("since", 0)))
+        q = session.subscribe(since=req["since"])
         try:
             while True:
-                if not req.get("follow") and q.empty():
+                if not req["follow"] and q.empty():
                     return
                 item = await q.get()
                 if item is None:
@@ -257,7 +355,7 @@ class Daemon:
 
     async def _op_cancel(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         assert self.session is not None
-        turns = self.session.cancel(req.get("turn_id"))
+        turns = self.session.cancel(req["turn_id"])
         await _send(writer, {"event": "cancelled", "turns": turns})
 
     async def _op_agent_info(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
@@ -284,12 +382,17 @@ class Daemon:
                 },
             )
             return
+        self._save_agent_state()
+        await _send(writer, {"event": "restarted", "agent_info": self.session.agent_info})
+
+    def _save_agent_state(self) -> None:
+        """The session has a new agent (restart, reload): update the state file."""
+        assert self.session is not None and self.state is not None
         assert self.session.proc is not None
         self.state.agent_pid = self.session.proc.pid
         self.state.agent_port = self.session.engine.port
         self.state.agent_id = self.session.agent_info.get("id")
         self.state.save(self.sdir)
-        await _send(writer, {"event": "restarted", "agent_info": self.session.agent_info})
 
     async def _op_stop(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         await _send(writer, {"event": "stopping", "daemon_pid": os.getpid()})

@@ -198,6 +198,27 @@ class TurnFinished(ChatItem):
     reason: str | None = field(default=None, metadata={_OMIT_IF_NONE: True})
 
 
+@dataclass(frozen=True, kw_only=True)
+class Reload(ChatItem):
+    """Watch mode (``--watch``) saw the agent's sources change and reloaded it, or
+    tried to.
+
+    ``files``: the changed paths, relative to the project; ``agent_pid``: the new
+    agent process (``None`` when the reload failed); ``duration_ms``: from parley
+    seeing the change to the new agent connected in text mode; ``warm``: a spare
+    interpreter that had already imported livekit-agents took it; ``error``: why the
+    new agent could not start (a syntax error, its log's tail). On an error the
+    previous agent keeps running and the watcher waits for the next save.
+    """
+
+    type: ClassVar[str] = "reload"
+    files: list[str] = field(default_factory=list)
+    agent_pid: int | None = None
+    duration_ms: float | None = None
+    warm: bool = False
+    error: str | None = None
+
+
 ITEM_TYPES: dict[str, type[ChatItem]] = {
     cls.type: cls
     for cls in (
@@ -210,6 +231,7 @@ ITEM_TYPES: dict[str, type[ChatItem]] = {
         AgentState,
         Usage,
         TurnFinished,
+        Reload,
     )
 }
 

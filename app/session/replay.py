@@ -112,6 +112,7 @@ class ReplayBackend:
         max_gap: float = MAX_GAP,
         header: dict[str, Any] | None = None,
         agent_log: Path | None = None,
+        event_log: Path | None = None,
     ) -> None:
         import asyncio
 
@@ -121,6 +122,7 @@ class ReplayBackend:
         self.offsets = schedule(self.items, speed, max_gap)
         self.done = asyncio.Event()
         self._agent_log = agent_log
+        self._event_log = event_log
         self._cursor = 0
         self._closed = asyncio.Event()
 
@@ -134,11 +136,22 @@ class ReplayBackend:
         rec = read_log(path)
         if "agent_log" not in kwargs:
             kwargs["agent_log"] = recorded_agent_log(path)
+        kwargs.setdefault("event_log", Path(path))
         return cls(rec.items, header=rec.header, **kwargs)
 
     @property
     def agent_log_path(self) -> Path | None:
         return self._agent_log
+
+    @property
+    def event_log_path(self) -> Path | None:
+        """The replayed file (exports of the replay are exports of it)."""
+        return self._event_log
+
+    @property
+    def played(self) -> int:
+        """How many items :meth:`follow` has yielded."""
+        return self._cursor
 
     async def start(self) -> dict[str, Any]:
         return await self.agent_info()

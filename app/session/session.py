@@ -71,6 +71,8 @@ class Session:
         self._closed = False
         #: extra fields for the event log's header (a rerun names the recording it reran)
         self.header_extra: dict[str, Any] = {}
+        #: while true, queued turns wait (an agent reload is swapping agents, app.reload)
+        self.reloading = False
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -271,7 +273,7 @@ class Session:
 
     async def _turn_worker(self) -> None:
         while True:
-            while not self._queue:
+            while not self._queue or self.reloading:
                 self._wake.clear()
                 await self._wake.wait()
             turn = self._queue.popleft()

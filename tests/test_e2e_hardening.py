@@ -1,0 +1,219 @@
+"""End to end: a session nobody else takes over, that nothing wedges and no input
+crashes. Real CLI, real daemon, real livekit-agents agents (only the model is
+scripted)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import ECHO, Parley, copy_agent
+
+pytestmark = pytest.mark.e2e
+
+# Another local user's view: find the agent's port in its command line (as `ps` shows
+# it) and dial it first. Prints "connected", then "refused" if parley closes the
+# connection without sending a byte, or what it received.
+RACER = textwrap.dedent(
+    """
+    import re, socket, sys, time
+    import psutil
+    agent = sys.argv[1]
+    seen = set()
+    while True:
+        for p in psutil.process_iter(["cmdline"]):
+            cmd = " ".join(p.info["cmdline"] or [])
+            m = re.search(r"--connect-addr 127\\.0\\.0\\.1:(\\d+)", cmd)
+            if m and agent in cmd and m.group(1) not in seen:
+                seen.add(m.group(1))
+                try:
+                    s = socket.create_connection(("127.0.0.1", int(m.group(1))))
+                except OSError:
+                    continue
+                print("connected", flush=True)
+                s.settimeout(60)
+                data = s.recv(65536)
+                print("refused" if not data else "got %d bytes" % len(data), flush=True)
+                sys.exit(0)
+        time.sleep(0.005)
+    """
+)
+
+
+def _state(parley: Parley) -> dict:
+    return json.loads(next((parley.home / "run").glob("*/state.json")).read_text())
+
+
+def test_a_local_process_racing_the_agent_to_its_port_is_refused(
+    parley_home: Path, tmp_path: Path
+) -> None:
+    agent = copy_agent(ECHO, tmp_path / "proj")
+    p = Parley(parley_home, cwd=agent.parent)
+    racer = subprocess.Popen(
+        [sys.executable, "-c", RACER, str(agent)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        p("start", str(agent), check=True)
+        assert racer.stdout is not None
+        assert racer.stdout.readline().strip() == "connected"  # it was there first
+        assert racer.stdout.readline().strip() == "refused"  # and got nothing
+        assert p("say", "hi", check=True).stdout.endswith("echo: hi\n")
+        log = Path(_state(p)["daemon_log"]).read_text()
+        assert "refused a connection to the agent port" in log
+    finally:
+        racer.kill()
+        racer.wait()
+        p.stop_quietly()
+
+
+NASTY = "hi \x1b]0;pwned\x07\x1b[2J\x1b]52;c;cm0gLXJmIH4=\x07 there"
+SHOWN = "hi \\x1b]0;pwned\\x07\\x1b[2J\\x1b]52;c;cm0gLXJmIH4=\\x07 there"
+
+
+def _raw_controls(text: str) -> list[str]:
+    return [c for c in text if (ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F]
+
+
+def test_escape_sequences_from_the_agent_never_reach_the_terminal(
+    parley_home: Path, tmp_path: Path
+) -> None:
+    agent = copy_agent(ECHO, tmp_path / "proj")
+    p = Parley(parley_home, cwd=agent.parent)
+    try:
+        p("start", str(agent), check=True)
+        said = p("say", NASTY, check=True).stdout
+        assert said.count(SHOWN) == 2  # the user's text and the agent's echo
+        outputs = [said, p("history", check=True).stdout, p("events", check=True).stdout]
+        as_json = p("say", "--json", NASTY, check=True).stdout
+        texts = [json.loads(line).get("text") for line in as_json.splitlines()]
+        assert NASTY in texts and f"echo: {NASTY}" in texts  # --json: the exact text
+        p("stop", check=True)
+        outputs.append(p("replay", "--headless", "--speed", "0", check=True).stdout)
+        outputs.append(p("export", "--format", "md", check=True).stdout)
+        for out in outputs:
+            assert SHOWN in out
+            assert not _raw_controls(out)
+    finally:
+        p.stop_quietly()
+
+
+@pytest.fixture(scope="module")
+def echo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Parley]:
+    """One echo session shared by the control-channel tests of this module."""
+    home = tmp_path_factory.mktemp("parley-home")
+    agent = copy_agent(ECHO, tmp_path_factory.mktemp("proj") / "proj")
+    p = Parley(home, cwd=agent.parent)
+    p("start", str(agent), check=True)
+    yield p
+    p.stop_quietly()
+
+
+def _raw_request(state: dict, *lines: bytes) -> list[dict]:
+    """Send ``lines`` on one control connection; the daemon's answers."""
+    with socket.create_connection(("127.0.0.1", state["control_port"]), timeout=30) as s:
+        s.sendall(b"".join(lines))
+        s.shutdown(socket.SHUT_WR)
+        return [json.loads(x) for x in s.makefile("rb").read().splitlines()]
+
+
+def test_odd_requests_get_clear_errors_and_never_crash_the_daemon(echo: Parley) -> None:
+    st = _state(echo)
+    auth = json.dumps({"token": st["token"]}).encode() + b"\n"
+    items_before = json.loads(echo("status", "--json", check=True).stdout)["items"]
+    # a non-ASCII token (hmac.compare_digest raised TypeError on str)
+    assert _raw_request(st, '{"token": "üü", "op": "status"}\n'.encode()) == [
+        {"event": "error", "error": "unauthorized", "kind": "auth"}
+    ]
+    cases = {
+        b'{"op": "say", "text": null}': "`text` must be a string",
+        b'{"op": "say", "text": ["a", "list"]}': "`text` must be a string",
+        b'{"op": "events", "since": Infinity}': "not a JSON number",
+        b'{"op": "events", "since": "5"}': "`since` must be a whole number",
+        b"[" * 100_000 + b"]" * 100_000: "nested too deeply",
+        b'{"op": 42}': "unknown op",
+    }
+    # the request after the token line, or in the same line as the token
+    one_line = auth[:-2] + b', "op": "say", "text": null}\n'
+    for lines, error in [
+        *(((auth, k + b"\n"), v) for k, v in cases.items()),
+        ((one_line,), "`text`"),
+    ]:
+        answer = _raw_request(st, *lines)
+        assert len(answer) == 1 and answer[0]["event"] == "error", (lines[-1][:40], answer)
+        assert error in answer[0]["error"] and answer[0]["kind"] == "request"
+    # nothing ran ("None" used to be sent as a turn) and the daemon serves on
+    assert json.loads(echo("status", "--json", check=True).stdout)["items"] == items_before
+    assert echo("say", "still here?", check=True).stdout.endswith("echo: still here?\n")
+
+
+def _rss(pid: int) -> int:
+    return psutil.Process(pid).memory_info().rss
+
+
+def test_a_connection_flood_is_bounded_and_the_session_keeps_serving(echo: Parley) -> None:
+    st = _state(echo)
+    daemon_log = Path(st["daemon_log"])
+    log_before = daemon_log.stat().st_size
+    rss_before = _rss(st["daemon_pid"])
+    port = st["control_port"]
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(300)]
+    heavy = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(20)]
+    try:
+        chunk = b"x" * (1 << 20)
+        for s in heavy:  # 4 MiB each, no newline, before any token
+            s.setblocking(False)
+            for _ in range(4):
+                with contextlib.suppress(BlockingIOError, ConnectionError):
+                    s.send(chunk)
+        # an authenticated client is served in the middle of the flood
+        assert echo("say", "through the flood", check=True).stdout.endswith(
+            "echo: through the flood\n"
+        )
+        # every unauthenticated connection is closed by the daemon (2 s to show a token)
+        for s in idle + heavy:
+            s.setblocking(True)
+            s.settimeout(30)
+            with contextlib.suppress(ConnectionError):
+                while s.recv(65536):
+                    pass
+        assert _rss(st["daemon_pid"]) - rss_before < 40 * 1024 * 1024
+        assert daemon_log.stat().st_size - log_before < 256 * 1024
+    finally:
+        for s in idle + heavy:
+            s.close()
+    assert echo("say", "after the flood", check=True).stdout.endswith("echo: after the flood\n")
+
+
+@pytest.mark.skipif(not hasattr(psutil.Process, "rlimit"), reason="needs prlimit (Linux)")
+def test_accept_errors_from_a_descriptor_shortage_are_logged_rate_limited(echo: Parley) -> None:
+    st = _state(echo)
+    daemon = psutil.Process(st["daemon_pid"])
+    daemon_log = Path(st["daemon_log"])
+    log_before = daemon_log.stat().st_size
+    limits = daemon.rlimit(psutil.RLIMIT_NOFILE)
+    open_now = daemon.num_fds()
+    daemon.rlimit(psutil.RLIMIT_NOFILE, (open_now + 20, limits[1]))
+    socks = []
+    try:
+        socks = [socket.create_connection(("127.0.0.1", st["control_port"])) for _ in range(90)]
+        # the daemon runs out of descriptors, backs off, and closes the idle ones
+        for s in socks:
+            s.settimeout(30)
+            with contextlib.suppress(ConnectionError):
+                while s.recv(65536):
+                    pass
+        assert echo("say", "short of fds", check=True).stdout.endswith("echo: short of fds\n")
+    finally:
+        for s in socks:
+            s.close()
+        daemon.rlimit(psutil.RLIMIT_NOFILE, limits)
+    added = daemon_log.read_bytes()[log_before:].decode(errors="replace")
+    assert added.count("out of system resource") <= 2, added[-2000:]

@@ -1,0 +1,166 @@
+"""The chat app's commands (palette entries and the actions behind them): clear the
+view, copy the last reply, export the session, save an SVG screenshot, agent info.
+
+Exports are ``parley export``'s own formats (:func:`app.export.export`, no second
+implementation): ``md``, ``json`` (the event log's lines as stored), ``html`` and
+``cast``, of the whole session as recorded. Every file the app writes, exports and
+screenshots alike, is named ``parley-<session id>-<YYYYmmdd-HHMMSS>.<ext>`` in
+``export_dir``, and the notification gives its path.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from parley.app.session.eventlog import LogFormatError, Recording, read_log
+from parley.headless.export import export, to_markdown
+from parley.widgets.screens import AgentInfoScreen
+
+#: palette entry → (format, file suffix)
+EXPORTS = {
+    "Export: Markdown transcript (.md)": ("md", "md"),
+    "Export: JSON lines as recorded (.jsonl)": ("json", "jsonl"),
+    "Export: HTML page (.html)": ("html", "html"),
+    "Export: asciicast (.cast)": ("cast", "cast"),
+}
+
+#: Textual's own palette entries that parley replaces
+REPLACED_SYSTEM_COMMANDS = frozenset({"Screenshot"})
+
+
+def output_name(session_id: str | None, suffix: str, when: float | None = None) -> str:
+    """``parley-<session id>-<YYYYmmdd-HHMMSS>.<suffix>`` (``session`` when the id is
+    not known)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(when))
+    sid = "".join(c for c in (session_id or "session") if c.isalnum() or c in "-_")
+    return f"parley-{sid or 'session'}-{stamp}.{suffix}"
+
+
+def session_recording(app: Any) -> tuple[Recording, Path | None]:
+    """The session as recorded: its event log when the backend has one (the daemon's
+    ``events.jsonl``, the replayed file), else the header and items the app has seen."""
+    path = getattr(app.backend, "event_log_path", None)
+    if path is not None and Path(path).is_file():
+        try:
+            return read_log(path), Path(path)
+        except LogFormatError:
+            pass
+    items = list(getattr(app.backend, "items", None) or [e.item for e in app.transcript.entries])
+    return Recording({"type": "session", **app.backend.header}, items), None
+
+
+def render_export(rec: Recording, fmt: str, path: Path | None) -> str:
+    """``rec`` in ``fmt``; ``json`` without an event log file is rebuilt from the
+    header and items (one JSON object a line, header first, as stored)."""
+    if path is not None:
+        return export(rec, fmt, path, color="NO_COLOR" not in os.environ)
+    if fmt == "json":
+        import json
+
+        lines = [json.dumps(rec.header, ensure_ascii=False)] + [i.to_json() for i in rec.items]
+        return "\n".join(lines) + "\n"
+    if fmt == "md":
+        return to_markdown(rec)
+    from parley.headless.export import to_cast, to_html
+
+    return to_html(rec) if fmt == "html" else to_cast(rec)
+
+
+class CommandsMixin:
+    """The palette commands of :class:`parley.widgets.app.ParleyApp` (mixed into it;
+    ``self`` is that app)."""
+
+    def _out_path(self: Any, suffix: str) -> Path:
+        path: Path = self.export_dir / output_name(self.backend.header.get("session_id"), suffix)
+        n = 2
+        while path.exists():
+            path = path.with_name(f"{path.stem.rsplit('~', 1)[0]}~{n}{path.suffix}")
+            n += 1
+        return path
+
+    async def action_clear_view(self: Any) -> None:
+        """Clear what shows the session's history: the transcript, the tool calls
+        and the handoff timeline (the current agent stays; the session keeps its
+        items)."""
+        await self.transcript.clear()
+        self.tools.clear()
+        self.agents.clear()
+
+    def action_copy_last_reply(self: Any) -> None:
+        if self.last_reply is None:
+            self.notify("No reply to copy yet.", severity="warning", markup=False)
+            return
+        self.copy_to_clipboard(self.last_reply)
+        self.notify("Copied the last reply to the clipboard.", markup=False)
+
+    def action_export(self: Any, fmt: str) -> Path | None:
+        """Write the session in ``fmt`` (one of :data:`app.export.FORMATS`), as
+        ``parley export --format FMT`` would; returns the path written."""
+        suffix = {"md": "md", "json": "jsonl", "html": "html", "cast": "cast"}[fmt]
+        path = self._out_path(suffix)
+        try:
+            rec, log = session_recording(self)
+            path.write_text(render_export(rec, fmt, log), encoding="utf-8")
+        except (OSError, LogFormatError) as e:
+            self.notify(f"Could not write {path}: {e}", severity="error", markup=False)
+            return None
+        self.notify(f"Exported the session ({fmt}) to {path}", markup=False)
+        return path
+
+    def action_save_svg(self: Any) -> None:
+        """Save an SVG of the screen once the palette has closed (so the key footer
+        is in it, as Textual's own screenshot command does)."""
+        self.set_timer(0.1, self.save_svg_now)
+
+    def save_svg_now(self: Any) -> Path | None:
+        path = self._out_path("svg")
+        try:
+            written = self.save_screenshot(filename=path.name, path=str(path.parent))
+        except OSError as e:
+            self.notify(f"Could not save a screenshot to {path.parent}: {e}",
+                        severity="error", markup=False)  # fmt: skip
+            return None
+        self.notify(f"Saved a screenshot to {written}", markup=False)
+        return Path(written)
+
+    def action_show_agent_info(self: Any) -> None:
+        self.push_screen(AgentInfoScreen(self.agents.info))
+
+    def get_system_commands(self: Any, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        for command in App.get_system_commands(self, screen):
+            if command.title not in REPLACED_SYSTEM_COMMANDS:
+                yield command
+        where = str(self.export_dir)
+        cmds: list[tuple[str, str, Any]] = [
+            ("Clear view", "Clear the transcript, tool calls and handoffs (the session keeps them)",
+             self.action_clear_view),
+            ("Copy last reply", "Copy the agent's last reply to the clipboard",
+             self.action_copy_last_reply),
+        ]  # fmt: skip
+        for title, (fmt, _suffix) in EXPORTS.items():
+            cmds.append(
+                (
+                    title,
+                    f"The whole session, as `parley export -f {fmt}`, into {where}",
+                    lambda fmt=fmt: self.action_export(fmt),
+                )  # fmt: skip
+            )
+        cmds += [
+            ("Save SVG screenshot", f"An SVG of this screen, into {where}", self.action_save_svg),
+            ("Show agent info", "The current agent's id, tools and instructions",
+             self.action_show_agent_info),
+            ("Toggle tool calls pane", "F2", lambda: self.action_toggle_pane("tools")),
+            ("Toggle agents pane", "F3", lambda: self.action_toggle_pane("agents")),
+            ("Toggle agent log", "F4", lambda: self.action_toggle_pane("log")),
+        ]  # fmt: skip
+        if not self.backend.is_replay:
+            cmds.append(("Restart agent", "Ctrl+R", self.action_restart_agent))
+        for title, help_text, callback in cmds:
+            yield SystemCommand(title, help_text, callback)
