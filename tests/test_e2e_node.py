@@ -114,7 +114,7 @@ def test_node_demo_end_to_end(
         assert objs[-1]["type"] == "turn_finished" and objs[-1]["status"] == "ok"
 
         # cancel: a say waiting on a slow tool exits 130 when the turn is cancelled
-        slow = p.popen("say", "slow 2")
+        slow = p.popen("say", "slow 8")  # long enough to be running at the cancel
         wait_until(
             lambda: json.loads(p("status", "--json").stdout or "{}").get("turn_in_progress"),
             timeout=60,
