@@ -144,3 +144,7 @@ def test_node_spec_command_and_root(tmp_path: Path, fake_node) -> None:
         node, str(entry), "console", "--connect-addr", "127.0.0.1:4242", "--x",
     ]  # fmt: skip
     assert spec.runtime_line == f"{node} (node v20.20.2, @livekit/agents 1.9.0)"
+    # watch mode's warm spare is a Python interpreter: it never takes a Node agent
+    from parley.app.agent.spare import supports
+
+    assert spec.python == [] and not supports(spec)

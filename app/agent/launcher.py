@@ -134,6 +134,11 @@ class AgentSpec:
         return cls(agent_file, project, env.command, tuple(extra_args), "python", label)
 
     @property
+    def python(self) -> list[str]:
+        """The Python command of a Python agent (``[]`` for a Node agent)."""
+        return self.runtime if self.kind == "python" else []
+
+    @property
     def runtime_line(self) -> str:
         """``<command> — <label>``, for the start header and ``status``."""
         cmd = " ".join(self.runtime)
