@@ -48,6 +48,7 @@ from parley.app.agent.convert import (
 from parley.app.agent.peer import connection_is_from
 from parley.app.daemon.state import tail
 from parley.app.protocol import items as it
+from parley.app.protocol.latency import message_latency
 from parley.app.protocol.wire import FrameError, encode_frame, read_frame
 
 log = logging.getLogger("parley.engine")
@@ -125,6 +126,12 @@ class SessionEngine:
         self._cancelled: set[str] = set()
         self._turn_started = 0.0
         self._own_inputs: dict[str, str] = {}  # turn_id -> text, until the agent echoes it
+        self._sent_at: dict[str, float] = {}  # turn_id -> when run_input was sent (Unix s)
+
+    @property
+    def tools_running(self) -> int:
+        """Function tool calls started and not ended yet (any agent's)."""
+        return len(self._tool_started)
 
     # -- connection -------------------------------------------------------------
 
@@ -320,6 +327,7 @@ class SessionEngine:
         try:
             if not await node_compat.previous_run_answered(self, turn_id):
                 return None  # cancelled while a Node agent finished the previous run
+            self._sent_at[turn_id] = time.time()
             resp = await self.request(
                 timeout=None, turn=(turn_id, text), run_input=pb.SessionRequest.RunInput(text=text)
             )
@@ -518,17 +526,20 @@ class SessionEngine:
                     return  # the user message we emitted when sending run_input
                 self.emit(it.UserMessage(text=text), ts)
             elif m.role == pb.ASSISTANT:
+                report = m.metrics if m.HasField("metrics") else None
                 metrics = (
-                    MessageToDict(m.metrics, preserving_proto_field_name=True)
-                    if m.HasField("metrics")
+                    MessageToDict(report, preserving_proto_field_name=True)
+                    if report is not None
                     else None
                 )
+                turn = self._event_turn()
                 self.emit(
                     it.AgentMessage(
                         text=text,
                         agent_id=self.agent_id,
                         interrupted=m.interrupted,
                         metrics=metrics or None,
+                        latency=message_latency(report, self._sent_at.get(turn or "")),
                     ),
                     ts,
                 )

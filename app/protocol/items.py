@@ -28,8 +28,6 @@ TurnStatus = Literal["ok", "error", "cancelled", "timeout"]
 
 TOOL_TERMINAL: frozenset[str] = frozenset({"done", "error", "cancelled"})
 
-_OMIT_IF_NONE = "omit_if_none"
-
 
 @dataclass(frozen=True, kw_only=True)
 class ChatItem:
@@ -45,8 +43,8 @@ class ChatItem:
         d: dict[str, Any] = {"v": SCHEMA_VERSION, "type": self.type}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if value is None and f.metadata.get(_OMIT_IF_NONE):
-                continue  # a field added later: absent when unset, as before it existed
+            if value is None and f.metadata.get("omit_none"):
+                continue  # a field added later: older recordings read back unchanged
             d[f.name] = value
         return d
 
@@ -69,6 +67,10 @@ class AgentMessage(ChatItem):
 
     ``metrics`` is the message's ``MetricsReport`` as a dict (seconds), when the agent
     sent one; ``interrupted`` is the protobuf flag.
+
+    ``latency`` is what ``say --metrics`` shows, in seconds (``None`` for a value not
+    known): ``{"llm_ttft", "tts_ttfb", "e2e"}``, from
+    :func:`parley.app.protocol.latency.message_latency`.
     """
 
     type: ClassVar[str] = "agent_message"
@@ -76,6 +78,7 @@ class AgentMessage(ChatItem):
     agent_id: str | None = None
     interrupted: bool = False
     metrics: dict[str, Any] | None = None
+    latency: dict[str, float | None] | None = field(default=None, metadata={"omit_none": True})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,7 +143,7 @@ class AgentError(ChatItem):
 
     type: ClassVar[str] = "agent_error"
     message: str
-    background: bool | None = field(default=None, metadata={_OMIT_IF_NONE: True})
+    background: bool | None = field(default=None, metadata={"omit_none": True})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,7 +198,7 @@ class TurnFinished(ChatItem):
     status: TurnStatus
     error: str | None = None
     duration_ms: float | None = None
-    reason: str | None = field(default=None, metadata={_OMIT_IF_NONE: True})
+    reason: str | None = field(default=None, metadata={"omit_none": True})
 
 
 @dataclass(frozen=True, kw_only=True)

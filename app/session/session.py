@@ -212,6 +212,11 @@ class Session:
         )
 
     @property
+    def queued(self) -> int:
+        """How many turns wait behind the running one."""
+        return len(self._queue)
+
+    @property
     def agent_alive(self) -> bool:
         return not self.engine.disconnected.is_set()
 
