@@ -113,6 +113,17 @@ def test_node_demo_end_to_end(
         assert reply[-1]["agent_id"] == "concierge"
         assert objs[-1]["type"] == "turn_finished" and objs[-1]["status"] == "ok"
 
+        for text in SAME_TURNS[2:]:
+            node_out, py_out = p("say", text), py("say", text)
+            assert (node_out.returncode, node_out.stdout) == (py_out.returncode, py_out.stdout)
+            said[text] = node_out.stdout
+        handoff = said[SAME_TURNS[2]]
+        assert "● handoff: concierge → billing" in handoff
+        assert "Hi, this is billing." in handoff
+        assert "✓ $42.00" in said[SAME_TURNS[3]] and '"$42.00"' not in said[SAME_TURNS[3]]
+
+        back = p("say", "concierge", check=True)
+        assert "● handoff: billing → concierge" in back.stdout
         # cancel: a say waiting on a slow tool exits 130 when the turn is cancelled
         slow = p.popen("say", "slow 8")  # long enough to be running at the cancel
         wait_until(
@@ -123,14 +134,9 @@ def test_node_demo_end_to_end(
         out, _ = slow.communicate(timeout=60)
         assert slow.returncode == 130 and "turn cancelled" in out
 
-        for text in SAME_TURNS[2:]:
-            node_out, py_out = p("say", text), py("say", text)
-            assert (node_out.returncode, node_out.stdout) == (py_out.returncode, py_out.stdout)
-            said[text] = node_out.stdout
-        handoff = said[SAME_TURNS[2]]
-        assert "● handoff: concierge → billing" in handoff
-        assert "Hi, this is billing." in handoff
-        assert "✓ $42.00" in said[SAME_TURNS[3]] and '"$42.00"' not in said[SAME_TURNS[3]]
+        # the next turn waits for the cancelled run (a Node agent refuses a nested run)
+        after = p("say", "what's the weather in Paris?", check=True)
+        assert "The weather in Paris is sunny" in after.stdout
     finally:
         stopped = p("stop", timeout=60)
     assert stopped.returncode == 0, stopped.stderr
