@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psutil
 import pytest
 from conftest import DEMO, Parley, copy_agent, wait_until
 
@@ -56,6 +57,7 @@ def test_watch_reloads_on_save_and_survives_broken_saves(parley_home: Path, proj
         edit(agent, TWO, THREE)
         (r1,) = wait_until(lambda: reloads(p), timeout=90)
         assert r1["files"] == ["demo.py"] and r1["error"] is None
+        assert r1["warm"] is True  # the spare interpreter took it
         assert r1["agent_pid"] == status(p)["agent_pid"] and r1["duration_ms"] > 0
         say = p("say", "look up booking ABC123", check=True)
         assert THREE in say.stdout and TWO not in say.stdout
@@ -101,3 +103,9 @@ def test_watch_reloads_on_save_and_survives_broken_saves(parley_home: Path, proj
     finally:
         p.stop_quietly()
     assert p("status").returncode == 1
+    # neither an agent nor a spare interpreter is left running
+    assert not [
+        proc.pid
+        for proc in psutil.process_iter(["cmdline"])
+        if str(agent) in (proc.info["cmdline"] or [])
+    ]

@@ -1,16 +1,54 @@
-"""Protobuf (``lk.agent.session``) values converted to parley's chat items and plain
-data: message text, usage, the chat history, and which agent errors are background
-noise. Pure functions, used by :mod:`parley.app.agent.engine`."""
+"""Conversions from the agent's protobuf messages to chat items and readable text.
+
+Pure functions (no I/O) used by :mod:`parley.app.agent.engine`: chat messages, usage, the
+agent's chat history, and error texts made readable.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 from livekit.protocol.agent_pb import agent_session as pb
 
 from parley.app.protocol import items as it
+
+# the ``type`` of livekit-agents' error events (LLMError, TTSError, STTError ...)
+_ERROR_KINDS = {
+    "llm_error": ("model_error", "model error"),
+    "realtime_model_error": ("model_error", "model error"),
+    "tts_error": ("tts_error", "TTS error"),
+    "stt_error": ("stt_error", "speech-to-text error"),
+}
+
+
+def readable_error(raw: str) -> tuple[str, str | None]:
+    """One line a person reads for an error the agent reported, and its kind.
+
+    ``raw`` is an ``AgentSessionEvent.error.message`` (livekit-agents sends
+    ``str(ErrorEvent.error)``, e.g. ``type='llm_error' timestamp=… error=APIStatusError(
+    'scripted model failure', status_code=500, …) recoverable=False``) or a
+    ``SessionResponse.error`` (``message='scripted model failure', status_code=500,
+    retryable=False``). Returns e.g. ``("model error: scripted model failure (HTTP 500)",
+    "model_error")``; text in neither shape comes back unchanged with kind ``None``.
+    """
+    kind, label = None, None
+    if m := re.match(r"\s*type='(\w+)'", raw):
+        kind, label = _ERROR_KINDS.get(m.group(1), (None, m.group(1).replace("_", " ")))
+    message = None
+    if m := re.search(r"\berror=\w+\((?P<q>['\"])(?P<msg>.*?)(?P=q)", raw, re.DOTALL):
+        message = m.group("msg")
+    elif m := re.match(r"\s*message=(?P<q>['\"])(?P<msg>.*?)(?P=q)", raw, re.DOTALL):
+        message = m.group("msg")
+    if message is None:
+        return raw.strip(), kind
+    if m := re.search(r"\bstatus_code=(\d+)", raw):
+        message += f" (HTTP {m.group(1)})"
+    if label is None and kind is None and "status_code=" in raw:
+        label = "model error"  # an APIError's text: the response error of a failed model
+    return (f"{label}: {message}" if label else message), kind
 
 
 def is_background_error(message: str) -> bool:

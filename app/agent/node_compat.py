@@ -35,7 +35,6 @@ class SessionEngine(Protocol):
 
     framework: str
     agent_id: str | None
-    turn_errors: dict[str, str]
 
     @property
     def cancelled_turns(self) -> frozenset[str]: ...
@@ -94,23 +93,17 @@ async def previous_run_answered(engine: SessionEngine, turn_id: str) -> bool:
     return turn_id not in engine.cancelled_turns
 
 
-def note_error(engine: SessionEngine, item: it.ChatItem) -> None:
-    """Remember an ``error`` event's message for the turn it arrived in."""
-    if item.turn_id is not None and isinstance(item, it.AgentError):
-        engine.turn_errors[item.turn_id] = item.message
-
-
 def run_error_status(
-    engine: SessionEngine, turn_id: str, error: str
+    failure: str | None, error: str
 ) -> tuple[it.TurnStatus, str | None, str | None]:
-    """``(status, error, reason)`` of a turn whose ``run_input`` answered ``error``.
+    """``(status, error, reason)`` of a turn whose ``run_input`` answered ``error``;
+    ``failure`` is the ``error`` event that came during the turn, if any.
 
     "agent produced no response items" is an empty turn that ended ok (``reason``
-    says why it is empty), unless an ``error`` event came during the turn: then it is
-    that failure."""
-    failure = engine.turn_errors.pop(turn_id, None)
+    says why it is empty), unless an error event came during the turn: then it is that
+    failure. Any other error: ``("error", None, None)``, the caller words it."""
     if error != NO_RESPONSE_ITEMS:
-        return "error", error, None
+        return "error", None, None
     if failure is not None:
         return "error", f"the agent failed ({failure}) and produced no response", None
     return "ok", None, NO_RESPONSE_ITEMS

@@ -75,6 +75,31 @@ def _printer(as_json: bool, metrics: bool = False, full_output: bool = False) ->
     return print_item
 
 
+def _log_printer(as_json: bool) -> Any:
+    """A function printing one ``log`` message of a ``say`` stream: lines asked for
+    with ``--logs`` on stdout (``│ line``, or ``agent_log`` JSON objects), the lines of
+    a failure nobody asked for on stderr."""
+    from parley.headless.agent_log import failure_header, render_log_json, render_log_lines
+    from parley.headless.render import use_color
+
+    def print_log(msg: dict[str, Any]) -> None:
+        lines = [str(ln) for ln in msg.get("lines") or []]
+        if not lines:
+            return
+        if msg.get("failure"):
+            color = use_color(sys.stderr)
+            sys.stderr.write(failure_header(color) + render_log_lines(lines, color))
+            sys.stderr.flush()
+            return
+        if as_json:
+            sys.stdout.write(render_log_json(lines, msg.get("turn_id")))
+        else:
+            sys.stdout.write(render_log_lines(lines, use_color(sys.stdout)))
+        sys.stdout.flush()
+
+    return print_log
+
+
 def _full_output_option(f: Any) -> Any:
     return click.option(
         "--full-output",
@@ -177,9 +202,15 @@ def start(
     agent, extra = split_agent_args(args)
     try:
         spec = AgentSpec.resolve(agent, Path.cwd(), extra)
-        _, cleaned = running_state(spec, name)
+        existing, cleaned = running_state(spec, name)
         if cleaned:
             click.echo("parley: cleaned up a stale session (its daemon had died)", err=True)
+        if existing is not None and _end_if_agent_gone(existing):
+            click.echo(
+                "parley: the previous session's agent had ended the call or exited; "
+                "ended that session",
+                err=True,
+            )
         ready = start_daemon(spec, name, connect_timeout, idle_timeout, watch=watch)
     except (LaunchError, StartError) as e:
         fail(str(e))
@@ -194,6 +225,22 @@ def start(
     if watch:
         click.echo(f"\nWatching {spec.project} for changes.")
     click.echo("\nSession started.")
+
+
+def _end_if_agent_gone(state: Any) -> bool:
+    """Stop the session of ``state`` if its agent is gone (it ended the call, or
+    exited): ``start`` then starts a new one without a separate ``stop``. Returns
+    whether it did."""
+    from parley.app.daemon.client import ControlClient, ControlError
+
+    client = ControlClient(state)
+    try:
+        if client.call("status", timeout=10).get("agent_connected", True):
+            return False
+        client.call("stop", timeout=10)
+    except (ControlError, OSError, TimeoutError):
+        return False  # start_daemon reports the running session as it is
+    return client.wait_gone(timeout=20)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -239,6 +286,12 @@ def end_summary(summary: dict[str, Any]) -> str:
 )
 @click.option("--no-wait", is_flag=True, help="Queue the turn, print its id and exit at once.")
 @click.option(
+    "--logs",
+    "with_logs",
+    is_flag=True,
+    help="Also print the agent-log lines written during the turn (as '│ line').",
+)
+@click.option(
     "--metrics",
     is_flag=True,
     help="Show each reply's latency (LLM time to first token, TTS first byte, end to "
@@ -251,6 +304,7 @@ def say(
     as_json: bool,
     timeout: float,
     no_wait: bool,
+    with_logs: bool,
     metrics: bool,
     full_output: bool,
     name: str | None,
@@ -260,7 +314,9 @@ def say(
     What no client has seen yet (a late reply, a background tool's result, the rest
     of a turn whose `say` timed out) is printed first, marked "(before this turn)".
     Exits 0 when the turn finished ok, 1 on an agent error, 124 on --timeout (the
-    turn goes on), 130 when it was cancelled or on Ctrl+C (which cancels it).
+    turn goes on), 130 when it was cancelled or on Ctrl+C (which cancels it). When a
+    tool errors or the turn fails, the agent log's error lines (the traceback) are
+    printed on stderr.
     """
     from parley.app.daemon.client import ControlClient, ControlError
     from parley.app.protocol.items import TurnFinished, item_from_dict
@@ -276,11 +332,16 @@ def say(
         fail(str(e), exitcodes.USAGE)
     state = locate_or_fail(name)
     print_item = _printer(as_json, metrics=metrics, full_output=full_output)
+    print_log = _log_printer(as_json)
     status = None
     client = ControlClient(state)
     turn_id = None
     try:
-        for msg in client.stream("say", timeout=timeout, text=text, wait=not no_wait):
+        stream = client.stream("say", timeout=timeout, text=text, wait=not no_wait, logs=with_logs)
+        for msg in stream:
+            if msg.get("event") == "log":
+                print_log(msg)
+                continue
             if msg.get("event") == "accepted":
                 turn_id = msg["turn_id"]
                 if no_wait:

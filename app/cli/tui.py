@@ -44,7 +44,7 @@ def run_chat(backend: Any, title: str, auto_pilot: Any = None) -> None:
     from parley.widgets.app import make_app
 
     try:
-        make_app(backend, title=title).run(auto_pilot=auto_pilot)
+        make_app(backend, title=title, freeze_gc=True).run(auto_pilot=auto_pilot)
     finally:
         release(backend)
 

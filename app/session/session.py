@@ -14,6 +14,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import os
 import socket
 import subprocess
 import time
@@ -21,7 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from parley.app.agent.engine import AgentDied, EngineError, SessionEngine
+from parley.app.agent.engine import (
+    BOOT_SETTLE_TIMEOUT,
+    AgentDied,
+    EngineError,
+    SessionEngine,
+)
 from parley.app.agent.launcher import AgentSpec, spawn_agent, stop_process_group
 from parley.app.daemon.state import tail
 from parley.app.protocol import items as it
@@ -31,6 +37,24 @@ from parley.app.session.eventlog import EVENTS_FILE, EventLog, parley_version
 log = logging.getLogger("parley.session")
 
 
+CALL_ENDED = "the agent ended the call"
+CALL_ENDED_NEXT = "`parley start` starts a new session (no `parley stop` needed)"
+
+
+def ended_item(code: int | None) -> it.AgentError:
+    """The item for an agent that closed its connection: ``code`` is its exit code, or
+    ``None`` while its process lingers (livekit-agents after ``end_call`` or
+    ``session.shutdown()``: the session closes, the job process stays). An agent that
+    closed the session itself (``None`` or exit 0) ended the call, which is no crash."""
+    if code in (None, 0):
+        return it.AgentError(message=f"{CALL_ENDED}; {CALL_ENDED_NEXT}", kind="call_ended")
+    return it.AgentError(
+        message=f"the agent exited with code {code}; see `parley logs`, "
+        "`parley start` starts a new session",
+        kind="agent_exited",
+    )
+
+
 @dataclass
 class Turn:
     """A queued or running turn; ``done`` resolves with its ``turn_finished`` item."""
@@ -38,6 +62,9 @@ class Turn:
     turn_id: str
     text: str
     done: asyncio.Future[it.TurnFinished] = field(repr=False)
+    #: the agent log's size (bytes) when the turn was handed to the agent; ``None``
+    #: while it is queued. What the agent logs from there on is the turn's log.
+    log_start: int | None = None
 
 
 class Session:
@@ -156,20 +183,18 @@ class Session:
                 await task
         self._tasks = []
 
-    async def _settle(self, timeout: float = 10.0, quiet: float = 0.1) -> None:
-        """Wait until the agent has been idle (listening, no tool running) for
-        ``quiet`` seconds, so a boot greeting is in ``items`` before ``start``
-        returns. Gives up after ``timeout`` seconds; a later greeting (a slow model)
-        still arrives, as an unprompted item that the next ``say`` prints first."""
-        deadline = time.monotonic() + timeout
-        last = len(self.items)
-        quiet_since = time.monotonic()
-        while time.monotonic() < deadline and not self.engine.disconnected.is_set():
-            await asyncio.sleep(0.05)
-            if len(self.items) != last or self.engine.agent_state not in ("listening", "idle"):
-                last, quiet_since = len(self.items), time.monotonic()
-            elif time.monotonic() - quiet_since >= quiet:
-                return
+    async def _settle(self, timeout: float = BOOT_SETTLE_TIMEOUT) -> None:
+        """Wait until the agent is idle after boot by the rule that ends a turn
+        (:meth:`app.engine.SessionEngine.wait_idle`: its greeting spoken, tasks started
+        in ``on_enter`` waiting for the user), so the greeting is in ``items`` before
+        ``start`` returns; then read the agent info again, as the agent in charge may
+        have changed (an ``AgentTask`` run from ``on_enter``). Gives up waiting after
+        ``timeout`` seconds; a later greeting still arrives, as an unprompted item that
+        the next ``say`` prints first."""
+        await self.engine.wait_idle(timeout)
+        if self.agent_alive:
+            with contextlib.suppress(EngineError):
+                self.agent_info = await self.engine.agent_info()
 
     async def stop(self) -> None:
         """Cancel running and queued turns, stop the agent process group (SIGTERM, then SIGKILL),
@@ -203,13 +228,7 @@ class Session:
                 if code is not None:
                     break
                 await asyncio.sleep(0.05)
-        if code is None:  # e.g. after an end_call tool: the process lingers
-            msg = "the agent closed the connection (it ended the call or stopped)"
-        else:
-            msg = f"the agent exited with code {code}"
-        self.engine.emit(
-            it.AgentError(message=f"{msg}; see `parley logs`, end the session with `parley stop`")
-        )
+        self.engine.emit(ended_item(code))
 
     @property
     def queued(self) -> int:
@@ -221,14 +240,15 @@ class Session:
         return not self.engine.disconnected.is_set()
 
     def agent_exit_reason(self) -> str:
-        """Why the agent is gone, with its log tail (for clients' error messages)."""
+        """Why the agent is gone, with its log tail when it crashed (for clients' error
+        messages)."""
         code = self.proc.poll() if self.proc else None
-        head = (
-            f"the agent exited with code {code}"
-            if code is not None
-            else "the agent is not connected"
+        if code in (None, 0):  # it closed the session itself: not a crash
+            return f"{CALL_ENDED}; {CALL_ENDED_NEXT}"
+        return (
+            f"the agent exited with code {code}. Last lines of {self.agent_log}:\n"
+            f"{tail(self.agent_log, 15)}"
         )
-        return f"{head}. Last lines of {self.agent_log}:\n{tail(self.agent_log, 15)}"
 
     # -- items ----------------------------------------------------------------------
 
@@ -282,6 +302,10 @@ class Session:
                 self._wake.clear()
                 await self._wake.wait()
             turn = self._queue.popleft()
+            try:
+                turn.log_start = os.path.getsize(self.agent_log)
+            except OSError:
+                turn.log_start = 0
             self.engine.begin_turn(turn.text, turn.turn_id)
             self.running = turn
             task = asyncio.create_task(self.engine.run_turn(turn.text, turn.turn_id))
@@ -341,6 +365,10 @@ class Session:
             "agent_id": self.engine.agent_id or self.agent_info.get("id"),
             "agent_state": self.engine.agent_state if self.agent_alive else "disconnected",
             "agent_connected": self.agent_alive,
+            # the agent closed the session itself (end_call): not a crash
+            "call_ended": not self.agent_alive
+            and self.proc is not None
+            and self.proc.poll() in (None, 0),
             "agent_pid": self.proc.pid if self.proc else None,
             "agent_exit_code": self.proc.poll() if self.proc else None,
             "turn_in_progress": self.running.turn_id if self.running else None,
