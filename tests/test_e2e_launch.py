@@ -151,6 +151,7 @@ def test_recoverable_stt_errors_are_recorded_not_printed(parley: Parley) -> None
     objs = [json.loads(ln) for ln in out.splitlines()]
     quiet = [o for o in objs if o["type"] == "agent_error"]
     assert quiet and all(o["background"] is True for o in quiet)
-    assert "type='stt_error'" in quiet[0]["message"] and "recoverable=True" in quiet[0]["message"]
+    assert quiet[0]["message"] == "speech-to-text error: cannot reach the STT service"
+    assert quiet[0]["kind"] == "stt_error" and "recoverable=True" in quiet[0]["detail"]
     assert objs[-1]["type"] == "turn_finished" and objs[-1]["status"] == "ok"
     assert "background errors:" in parley("status", check=True).stdout
