@@ -182,7 +182,11 @@ class SessionEngine:
         return self.port
 
     async def connect(
-        self, proc: subprocess.Popen[bytes] | None, log_path: str, timeout: float = 60.0
+        self,
+        proc: subprocess.Popen[bytes] | None,
+        log_path: str,
+        timeout: float = 60.0,
+        log_offset: int | None = None,
     ) -> None:
         """Wait for the agent to dial in, then switch it to text mode.
 
@@ -199,11 +203,14 @@ class SessionEngine:
         livekit-agents logs it, with the exception and its traceback's last lines. Raises
         :class:`AgentDied` or :class:`ConnectTimeout`; the listener is closed either
         way once this returns (one connection only).
+
+        ``log_offset`` is where this boot's lines start in the log (bytes; default: the
+        log's size now).
         """
         assert self._server is not None
         deadline = time.monotonic() + timeout
         accepted: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-        job = JobFailureWatch(log_path)
+        job = JobFailureWatch(log_path, offset=log_offset)
         try:
             while accepted is None:
                 if proc is not None and proc.poll() is not None:

@@ -158,12 +158,19 @@ class Session:
         t0 = time.monotonic()
         if booting is not None:
             sock, self.proc, t0 = booting
+            log_offset = 0  # the daemon spawned it into a new session's fresh log
             await self.engine.listen(sock)
         else:
             port = await self.engine.listen()
+            try:
+                log_offset = os.path.getsize(self.agent_log)  # what this boot writes
+            except OSError:
+                log_offset = 0
             self.proc = spawn_agent(self.spec, port, self.agent_log)
         try:
-            await self.engine.connect(self.proc, str(self.agent_log), connect_timeout)
+            await self.engine.connect(
+                self.proc, str(self.agent_log), connect_timeout, log_offset=log_offset
+            )
             self.agent_boot_ms = round((time.monotonic() - t0) * 1000, 1)
             self.agent_info = await self.engine.agent_info()
         except BaseException:
