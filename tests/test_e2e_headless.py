@@ -299,7 +299,9 @@ def test_end_call_ends_the_session_cleanly(parley: Parley) -> None:
     assert "Goodbye, and have a great trip!" in bye.stdout
     wait_until(lambda: status_json(parley)["agent_state"] == "disconnected")
     after = parley("say", "hello?")
-    assert after.returncode == 1 and "the agent is not connected" in after.stderr
+    assert after.returncode == 1 and "the agent ended the call" in after.stderr
+    assert "`parley start` starts a new session" in after.stderr
+    assert "✗" not in parley("history", check=True).stdout  # not a crash
     t0 = time.monotonic()
     parley("stop", check=True)  # the agent swallows the first SIGTERM after end_call
     assert time.monotonic() - t0 < 5

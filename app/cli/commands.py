@@ -201,9 +201,15 @@ def start(
     agent, extra = split_agent_args(args)
     try:
         spec = AgentSpec.resolve(agent, Path.cwd(), extra)
-        _, cleaned = running_state(spec, name)
+        existing, cleaned = running_state(spec, name)
         if cleaned:
             click.echo("parley: cleaned up a stale session (its daemon had died)", err=True)
+        if existing is not None and _end_if_agent_gone(existing):
+            click.echo(
+                "parley: the previous session's agent had ended the call or exited; "
+                "ended that session",
+                err=True,
+            )
         ready = start_daemon(spec, name, connect_timeout, idle_timeout, watch=watch)
     except (LaunchError, StartError) as e:
         fail(str(e))
@@ -217,6 +223,22 @@ def start(
     if watch:
         click.echo(f"\nWatching {spec.project} for changes.")
     click.echo("\nSession started.")
+
+
+def _end_if_agent_gone(state: Any) -> bool:
+    """Stop the session of ``state`` if its agent is gone (it ended the call, or
+    exited): ``start`` then starts a new one without a separate ``stop``. Returns
+    whether it did."""
+    from parley.app.daemon.client import ControlClient, ControlError
+
+    client = ControlClient(state)
+    try:
+        if client.call("status", timeout=10).get("agent_connected", True):
+            return False
+        client.call("stop", timeout=10)
+    except (ControlError, OSError, TimeoutError):
+        return False  # start_daemon reports the running session as it is
+    return client.wait_gone(timeout=20)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -367,7 +389,11 @@ def status(as_json: bool, name: str | None) -> None:
         ("session", st.get("session_id")),
         ("project", st.get("project")),
         ("agent file", st.get("agent_file")),
-        ("agent", f"{st.get('agent_id')} ({st.get('agent_state')})"),
+        (
+            "agent",
+            f"{st.get('agent_id')} "
+            f"({'call ended' if st.get('call_ended') else st.get('agent_state')})",
+        ),
         ("turn in progress", st.get("turn_in_progress") or "none"),
         ("turns queued", len(st.get("turns_queued") or [])),
         ("turns", st.get("turns")),

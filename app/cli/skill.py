@@ -65,7 +65,8 @@ Exit codes of `parley say`:
 
 - 0: the turn finished ok. Read the reply and the tool calls.
 - 1: the agent reported an error, crashed, or no session runs. Read the `✗` lines and the
-  traceback printed under them; `parley logs -n 80` shows more of the agent's log.
+  agent-log lines `say` printed on stderr (`│ ...`: the traceback); `parley logs -n 80`
+  has more.
 - 2: bad input (empty text, over 1 MiB). Fix the command.
 - 124: `--timeout` (default 120 s) ran out; the turn goes on. `parley listen` (or the next
   `parley say`) shows the rest.
@@ -99,10 +100,10 @@ AGENTS_SNIPPET = """\
 ## Trying the voice agent
 
 Test the LiveKit agent in text mode with parley (`parley skill` prints the full guide):
-`parley start` once, then `parley say "..."` per turn (exit 0 ok, 1 agent error, 124
-timeout; a failing tool's traceback is printed under it, `--logs` adds the turn's log lines),
-`parley say --json` for machine-readable items, `parley stop && parley start` after changing
-the agent, and `parley stop` when done.
+`parley start` once, then `parley say "..."` per turn (exit 0 ok, 1 agent error: a failing
+tool or turn prints the agent's traceback on stderr, `parley logs -n 80` has more, 124
+timeout), `parley say --json` for machine-readable items, `parley stop && parley start` after
+changing the agent, and `parley stop` when done.
 """
 
 

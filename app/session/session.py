@@ -22,7 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from parley.app.agent.engine import AgentDied, EngineError, SessionEngine
+from parley.app.agent.engine import (
+    BOOT_SETTLE_TIMEOUT,
+    AgentDied,
+    EngineError,
+    SessionEngine,
+)
 from parley.app.agent.launcher import AgentSpec, spawn_agent, stop_process_group
 from parley.app.daemon.state import tail
 from parley.app.protocol import items as it
@@ -30,6 +35,24 @@ from parley.app.protocol.limits import check_text
 from parley.app.session.eventlog import EVENTS_FILE, EventLog, parley_version
 
 log = logging.getLogger("parley.session")
+
+
+CALL_ENDED = "the agent ended the call"
+CALL_ENDED_NEXT = "`parley start` starts a new session (no `parley stop` needed)"
+
+
+def ended_item(code: int | None) -> it.AgentError:
+    """The item for an agent that closed its connection: ``code`` is its exit code, or
+    ``None`` while its process lingers (livekit-agents after ``end_call`` or
+    ``session.shutdown()``: the session closes, the job process stays). An agent that
+    closed the session itself (``None`` or exit 0) ended the call, which is no crash."""
+    if code in (None, 0):
+        return it.AgentError(message=f"{CALL_ENDED}; {CALL_ENDED_NEXT}", kind="call_ended")
+    return it.AgentError(
+        message=f"the agent exited with code {code}; see `parley logs`, "
+        "`parley start` starts a new session",
+        kind="agent_exited",
+    )
 
 
 @dataclass
@@ -135,12 +158,19 @@ class Session:
         t0 = time.monotonic()
         if booting is not None:
             sock, self.proc, t0 = booting
+            log_offset = 0  # the daemon spawned it into a new session's fresh log
             await self.engine.listen(sock)
         else:
             port = await self.engine.listen()
+            try:
+                log_offset = os.path.getsize(self.agent_log)  # what this boot writes
+            except OSError:
+                log_offset = 0
             self.proc = spawn_agent(self.spec, port, self.agent_log)
         try:
-            await self.engine.connect(self.proc, str(self.agent_log), connect_timeout)
+            await self.engine.connect(
+                self.proc, str(self.agent_log), connect_timeout, log_offset=log_offset
+            )
             self.agent_boot_ms = round((time.monotonic() - t0) * 1000, 1)
             self.agent_info = await self.engine.agent_info()
         except BaseException:
@@ -160,20 +190,18 @@ class Session:
                 await task
         self._tasks = []
 
-    async def _settle(self, timeout: float = 10.0, quiet: float = 0.1) -> None:
-        """Wait until the agent has been idle (listening, no tool running) for
-        ``quiet`` seconds, so a boot greeting is in ``items`` before ``start``
-        returns. Gives up after ``timeout`` seconds; a later greeting (a slow model)
-        still arrives, as an unprompted item that the next ``say`` prints first."""
-        deadline = time.monotonic() + timeout
-        last = len(self.items)
-        quiet_since = time.monotonic()
-        while time.monotonic() < deadline and not self.engine.disconnected.is_set():
-            await asyncio.sleep(0.05)
-            if len(self.items) != last or self.engine.agent_state not in ("listening", "idle"):
-                last, quiet_since = len(self.items), time.monotonic()
-            elif time.monotonic() - quiet_since >= quiet:
-                return
+    async def _settle(self, timeout: float = BOOT_SETTLE_TIMEOUT) -> None:
+        """Wait until the agent is idle after boot by the rule that ends a turn
+        (:meth:`app.engine.SessionEngine.wait_idle`: its greeting spoken, tasks started
+        in ``on_enter`` waiting for the user), so the greeting is in ``items`` before
+        ``start`` returns; then read the agent info again, as the agent in charge may
+        have changed (an ``AgentTask`` run from ``on_enter``). Gives up waiting after
+        ``timeout`` seconds; a later greeting still arrives, as an unprompted item that
+        the next ``say`` prints first."""
+        await self.engine.wait_idle(timeout)
+        if self.agent_alive:
+            with contextlib.suppress(EngineError):
+                self.agent_info = await self.engine.agent_info()
 
     async def stop(self) -> None:
         """Cancel running and queued turns, stop the agent process group (SIGTERM, then SIGKILL),
@@ -207,13 +235,7 @@ class Session:
                 if code is not None:
                     break
                 await asyncio.sleep(0.05)
-        if code is None:  # e.g. after an end_call tool: the process lingers
-            msg = "the agent closed the connection (it ended the call or stopped)"
-        else:
-            msg = f"the agent exited with code {code}"
-        self.engine.emit(
-            it.AgentError(message=f"{msg}; see `parley logs`, end the session with `parley stop`")
-        )
+        self.engine.emit(ended_item(code))
 
     @property
     def queued(self) -> int:
@@ -225,14 +247,15 @@ class Session:
         return not self.engine.disconnected.is_set()
 
     def agent_exit_reason(self) -> str:
-        """Why the agent is gone, with its log tail (for clients' error messages)."""
+        """Why the agent is gone, with its log tail when it crashed (for clients' error
+        messages)."""
         code = self.proc.poll() if self.proc else None
-        head = (
-            f"the agent exited with code {code}"
-            if code is not None
-            else "the agent is not connected"
+        if code in (None, 0):  # it closed the session itself: not a crash
+            return f"{CALL_ENDED}; {CALL_ENDED_NEXT}"
+        return (
+            f"the agent exited with code {code}. Last lines of {self.agent_log}:\n"
+            f"{tail(self.agent_log, 15)}"
         )
-        return f"{head}. Last lines of {self.agent_log}:\n{tail(self.agent_log, 15)}"
 
     # -- items ----------------------------------------------------------------------
 
@@ -345,6 +368,10 @@ class Session:
             "agent_id": self.engine.agent_id or self.agent_info.get("id"),
             "agent_state": self.engine.agent_state if self.agent_alive else "disconnected",
             "agent_connected": self.agent_alive,
+            # the agent closed the session itself (end_call): not a crash
+            "call_ended": not self.agent_alive
+            and self.proc is not None
+            and self.proc.poll() in (None, 0),
             "agent_pid": self.proc.pid if self.proc else None,
             "agent_exit_code": self.proc.poll() if self.proc else None,
             "turn_in_progress": self.running.turn_id if self.running else None,

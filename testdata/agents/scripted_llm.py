@@ -11,7 +11,10 @@ How a response is chosen (``ScriptedLLM.chat`` looks at the chat context it is g
 2. The last relevant item is a user message: the first ``Rule`` whose ``match`` regex is
    found in the text (case-insensitive) decides: say a text, call a tool, or fail. No rule
    matches -> ``fallback``.
-3. Anything else (nothing, an assistant message, or the system message that
+3. The last item is the system message of a deferred tool reply (livekit's "New results
+   arrived from background tool calls (call_ids: [...])", after ``RunContext.update``): reply
+   to those outputs as in 1.
+4. Anything else (nothing, an assistant message, or the system message that
    ``generate_reply(instructions=...)`` appends, i.e. an ``on_enter`` greeting): say
    ``greeting``.
 
@@ -58,6 +61,8 @@ logger = logging.getLogger("parley.testdata.scripted_llm")
 
 # the key the framework puts in FunctionCall.extra of an injected "still running" pair
 _RUNNING_PLACEHOLDER_KEY = "__lk_running_placeholder__"
+# the instructions of a deferred tool reply (livekit.agents.voice.tool_executor)
+_BACKGROUND_REPLY = re.compile(r"background tool calls \(call_ids: ([^)]*)\)")
 
 # process-wide counters: call ids and response ids stay unique across agents and LLMs,
 # and are deterministic for a given conversation
@@ -227,18 +232,25 @@ class ScriptedLLM(llm.LLM):
             text = (last.text_content or "").strip()
             return self._user_reply(text, tools, tool_choice)
 
+        tail = chat_ctx.items[-1] if chat_ctx.items else None
+        if tail is not None and tail.type == "message" and tail.role in ("system", "developer"):
+            if m := _BACKGROUND_REPLY.search(tail.text_content or ""):
+                ids = set(re.findall(r"[\w-]+", m.group(1)))
+                return _Plan(text=self._tool_reply(items, ids))
+
         return _Plan(text=self._greeting, delay=self._delay)
 
-    def _tool_reply(self, items: list[Any]) -> str:
-        # the outputs of the trailing group of calls (since the last message)
+    def _tool_reply(self, items: list[Any], call_ids: set[str] | None = None) -> str:
+        # the outputs of the trailing group of calls (since the last message), or the
+        # outputs with the given call ids
         calls: dict[str, Any] = {}
         outputs: list[Any] = []
         for it in reversed(items):
-            if it.type == "message":
+            if it.type == "message" and call_ids is None:
                 break
             if it.type == "function_call":
                 calls[it.call_id] = it
-            else:
+            elif it.type == "function_call_output" and (call_ids is None or it.call_id in call_ids):
                 outputs.append(it)
         outputs.reverse()
 
@@ -340,15 +352,19 @@ class ScriptedLLMStream(llm.LLMStream):
 
 
 class SilentTTS(tts.TTS):
-    """Offline non-streaming TTS: ``ms_per_word`` milliseconds of silence per word."""
+    """Offline non-streaming TTS: ``ms_per_word`` milliseconds of silence per word, sent
+    ``latency`` seconds after the request (a network TTS's time to first byte)."""
 
-    def __init__(self, *, ms_per_word: int = 10, sample_rate: int = 24000) -> None:
+    def __init__(
+        self, *, ms_per_word: int = 10, sample_rate: int = 24000, latency: float = 0.0
+    ) -> None:
         super().__init__(
             capabilities=tts.TTSCapabilities(streaming=False),
             sample_rate=sample_rate,
             num_channels=1,
         )
         self._ms_per_word = ms_per_word
+        self._latency = latency
 
     @property
     def model(self) -> str:
@@ -367,6 +383,8 @@ class SilentTTS(tts.TTS):
 class _SilentStream(tts.ChunkedStream):
     async def _run(self, output_emitter: tts.AudioEmitter) -> None:
         t: SilentTTS = self._tts  # type: ignore[assignment]
+        if t._latency > 0:
+            await asyncio.sleep(t._latency)
         output_emitter.initialize(
             request_id=f"silent-{next(_response_ids)}",
             sample_rate=t.sample_rate,
