@@ -196,6 +196,7 @@ def test_an_agent_that_ends_the_call_is_not_a_crash(parley_home: Path) -> None:
             )
         )
         assert json.loads(p("status", "--json", check=True).stdout)["call_ended"] is True
+        assert "front_desk (call ended)" in p("status", check=True).stdout
         after = p("say", "hello?")
         assert after.returncode == 1
         assert after.stderr.startswith("parley: the agent ended the call")

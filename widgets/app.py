@@ -28,12 +28,13 @@ from parley.app.backend import BackendError, ChatBackend
 from parley.app.daemon.state import tail
 from parley.app.protocol import items as it
 from parley.app.protocol.sanitize import escape_fields
-from parley.widgets.agents_pane import AgentsPane, clock
+from parley.widgets.agents_pane import AgentsPane
 from parley.widgets.banner import Banner
 from parley.widgets.commands import CommandsMixin
 from parley.widgets.log_pane import AgentLogPane
 from parley.widgets.panes import PanesMixin
 from parley.widgets.prompt import PromptInput
+from parley.widgets.replay import ReplayMixin
 from parley.widgets.rows import (
     AgentRow,
     EndedRow,
@@ -91,7 +92,7 @@ class _End:
         self.error = error
 
 
-class ParleyApp(CommandsMixin, PanesMixin, App[None]):
+class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
     """See the module docstring. ``frozen`` stops spinners and the cursor blink
     (snapshot tests); exports and screenshots go to ``export_dir``.
 
@@ -309,27 +310,6 @@ class ParleyApp(CommandsMixin, PanesMixin, App[None]):
             gc.freeze()
         self.loaded.set()
 
-    async def _replay_progress(self) -> None:
-        """During a replay (a backend with playback ``offsets``, :class:`app.replay.
-        ReplayBackend`): item i of n and its recorded time of the whole in the status
-        bar; at the end a marker row and the state "replay finished"."""
-        offsets = getattr(self.backend, "offsets", None)
-        if not self.backend.is_replay or not offsets or self.replay_finished:
-            return
-        items = self.backend.items
-        shown = min(self.items_seen, len(items))
-        t0 = items[0].ts
-        self.status.replay = (shown, len(items), items[shown - 1].ts - t0, items[-1].ts - t0)
-        if shown == len(items):
-            self.replay_finished = True
-            self.status.state = "replay finished"
-            recorded = items[-1].ts - t0
-            await self.transcript.add_notice(
-                f"■ End of the recording: {shown:,} items, {clock(recorded)[1:]} recorded. "
-                "Ctrl+Q quits.",
-                classes="end-of-recording",
-            )
-
     def route(self, item: it.ChatItem) -> None:
         """The one dispatch over chat item types: each kind to the widget(s) that
         show it (transcript rows are mounted by ``transcript.flush()``). Control
@@ -361,8 +341,8 @@ class ParleyApp(CommandsMixin, PanesMixin, App[None]):
                 self._info_stale = self._info_stale or frm is not None
             case it.AgentError(background=True):
                 pass  # recorded (JSON, status), never shown in a turn
-            case it.AgentError(message=message):
-                if self._ended_call and is_disconnect(message):
+            case it.AgentError(message=message, kind=kind):
+                if kind == "call_ended" or (self._ended_call and is_disconnect(message)):
                     self.call_ended = True
                     self.transcript.add(item, EndedRow)
                 else:

@@ -104,7 +104,7 @@ _ERROR_TYPE = re.compile(r"^type='(?P<type>[a-z_]+)'")
 _ERROR_EXC = re.compile(r"\berror=(?P<exc>[A-Za-z_][\w.]*)\((?P<q>['\"])(?P<msg>.*?)(?P=q)")
 _ERROR_MSG = re.compile(r"^message=(?P<q>['\"])(?P<msg>.*?)(?P=q)")
 #: parley's own CLI hints, replaced in the UI by its keys
-_CLI_HINT = re.compile(r";\s*see (?:its log with )?`parley [^`]*`.*$", re.S)
+_CLI_HINT = re.compile(r";[^;]*`parley [^`]*`.*$", re.S)
 
 
 def readable_error(message: str) -> str:
@@ -115,8 +115,8 @@ def readable_error(message: str) -> str:
       recoverable=False``): "Model error: text (APIStatusError)".
     - a ``SessionResponse.error`` of a failed ``run_input``
       (``message='text', status_code=500, retryable=False``): "text".
-    - parley's own messages lose their CLI hints (``; see `parley logs` …``): the
-      UI points to its keys instead.
+    - parley's own messages lose their CLI hints (``; see `parley logs` …``,
+      ``; `parley start` starts a new session``): the UI points to its keys instead.
     """
     text = clean_text(strip_ansi(message.strip()))  # colour codes of a quoted agent log
     kind = _ERROR_TYPE.match(text)
@@ -341,6 +341,8 @@ class ErrorRow(Row):
         out = []
         if isinstance(self.item, it.AgentError):
             out.append(self.item.message)
+            if self.item.detail and self.item.detail != self.item.message:
+                out.append(self.item.detail)
         if self.turn_error:
             out.append(self.turn_error)
         return out

@@ -397,7 +397,11 @@ def status(as_json: bool, name: str | None) -> None:
             if st.get("background_errors")
             else []
         ),
-        ("agent", f"{st.get('agent_id')} ({st.get('agent_state')})"),
+        (
+            "agent",
+            f"{st.get('agent_id')} "
+            f"({'call ended' if st.get('call_ended') else st.get('agent_state')})",
+        ),
         ("turn in progress", st.get("turn_in_progress") or "none"),
         ("turns queued", len(st.get("turns_queued") or [])),
         ("turns", st.get("turns")),
