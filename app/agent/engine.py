@@ -117,6 +117,7 @@ class SessionEngine:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._recv_task: asyncio.Task[None] | None = None
+        self._held: list[pb.AgentSessionEvent] | None = None  # events held at connect
         self._pending: dict[str, asyncio.Future[pb.SessionResponse]] = {}
         self._req_ids = itertools.count(1)
         self.disconnected = asyncio.Event()
@@ -248,9 +249,14 @@ class SessionEngine:
             while not self._candidates.empty():  # late dialers: refused with the listener
                 self._candidates.get_nowait()[1].close()
         self._reader, self._writer = accepted
+        # events are held until the agent says which framework and agent it is: a Node
+        # agent greets as soon as it connects, and its first-agent handoff (made from
+        # get_agent_info, see node_compat) must come before the greeting, as a Python
+        # agent's does
+        self._held = []
         self._recv_task = asyncio.create_task(self._recv_loop(), name="parley-engine-recv")
         # text mode first; the framework and the first agent are asked for in the same
-        # breath, so a Node agent's first-agent handoff precedes its boot greeting
+        # breath
         text_mode = pb.SessionRequest.UpdateIO(
             input=pb.SessionRequest.UpdateIO.Input(audio_enabled=False),
             output=pb.SessionRequest.UpdateIO.Output(
@@ -596,10 +602,10 @@ class SessionEngine:
             if fut is not None and not fut.done():
                 fut.set_result(msg.response)
         elif kind == "event":
-            try:
-                self._on_event(msg.event)
-            except Exception:  # one odd event must not end the session
-                log.exception("could not convert event %s", msg.event.WhichOneof("event"))
+            if self._held is not None:  # until the agent said who it is (node_compat)
+                self._held.append(msg.event)
+            else:
+                self._handle_event(msg.event)
         elif kind == "audio_playback_flush":
             # without this answer the agent's speech never completes and turns hang
             self._send(
@@ -608,6 +614,18 @@ class SessionEngine:
                 )
             )
         # audio_output / audio_playback_clear: dropped in text mode
+
+    def _handle_event(self, ev: pb.AgentSessionEvent) -> None:
+        try:
+            self._on_event(ev)
+        except Exception:  # one odd event must not end the session
+            log.exception("could not convert event %s", ev.WhichOneof("event"))
+
+    def release_events(self) -> None:
+        """Handle the events held since connect (see :meth:`connect`), in order."""
+        held, self._held = self._held, None
+        for ev in held or ():
+            self._handle_event(ev)
 
     def _on_event(self, ev: pb.AgentSessionEvent) -> None:
         kind = ev.WhichOneof("event")

@@ -47,6 +47,8 @@ class SessionEngine(Protocol):
 
     def pending_runs(self) -> list[tuple[str, asyncio.Future[pb.SessionResponse]]]: ...
 
+    def release_events(self) -> None: ...
+
 
 #: ``SessionResponse.error`` of a Node ``run_input`` that produced no chat item
 NO_RESPONSE_ITEMS = "agent produced no response items"
@@ -62,6 +64,7 @@ async def learn_framework(engine: SessionEngine) -> None:
         engine.request(get_agent_info=pb.SessionRequest.GetAgentInfo()),
         return_exceptions=True,
     )
+    engine.release_events()  # if the answers failed (on_response releases them otherwise)
 
 
 def on_response(engine: SessionEngine, resp: pb.SessionResponse) -> None:
@@ -72,11 +75,12 @@ def on_response(engine: SessionEngine, resp: pb.SessionResponse) -> None:
     which = resp.WhichOneof("response")
     if which == "get_framework_info":
         engine.framework = resp.get_framework_info.sdk
-    elif which == "get_agent_info" and engine.framework == "js" and engine.agent_id is None:
+    elif which == "get_agent_info":
         agent_id = resp.get_agent_info.id
-        if agent_id:
+        if engine.framework == "js" and engine.agent_id is None and agent_id:
             engine.agent_id = agent_id
             engine.emit(it.Handoff(from_agent=None, to_agent=agent_id))
+        engine.release_events()  # the events held since connect follow it
 
 
 async def previous_run_answered(engine: SessionEngine, turn_id: str) -> bool:
