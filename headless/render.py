@@ -208,6 +208,8 @@ class TextRenderer:
                 return self._block("handoff", f"agent: {to}")
             case it.Handoff(from_agent=frm, to_agent=to):
                 return self._block("handoff", f"handoff: {frm} → {to}")
+            case it.AgentError(background=True):
+                return ""  # recorded, never shown in a turn
             case it.AgentError(kind="call_ended", message=msg):
                 head, _, rest = msg.partition("; ")
                 return self._block("handoff", head, rest or None)

@@ -141,3 +141,48 @@ def copy_agent(src: Path, dest_dir: Path) -> Path:
     dest_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(SCRIPTED_LLM, dest_dir / "scripted_llm.py")
     return Path(shutil.copy(src, dest_dir / src.name))
+
+
+NODE_AGENT = AGENTS / "node"
+MIN_NODE = (20, 0)
+
+
+def _node_version() -> tuple[int, ...] | None:
+    node = os.environ.get("PARLEY_NODE") or shutil.which("node")
+    if not node:
+        return None
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    try:
+        return tuple(int(p) for p in out.stdout.strip().lstrip("v").split(".")[:3])
+    except ValueError:
+        return None
+
+
+@pytest.fixture(scope="session")
+def node_agent() -> Path:
+    """The Node testdata agent (``testdata/agents/node``) with its dependencies
+    installed by ``npm ci`` (once per test run, when the lock file changed).
+
+    Skips the test, with the reason in pytest's summary, when Node >= 20 or npm is
+    missing (``.ci/run`` checks for Node first, so CI always runs these tests)."""
+    version = _node_version()
+    if version is None or version < MIN_NODE:
+        pytest.skip("Node.js >= 20 is not installed (needed by the Node agent tests)")
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm is not installed (needed to install the Node agent's packages)")
+    stamp = NODE_AGENT / "node_modules" / ".package-lock.json"
+    lock = NODE_AGENT / "package-lock.json"
+    if not stamp.exists() or stamp.stat().st_mtime < lock.stat().st_mtime:
+        proc = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"],
+            cwd=NODE_AGENT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert proc.returncode == 0, f"npm ci failed:\n{proc.stdout}\n{proc.stderr}"
+    return NODE_AGENT

@@ -26,15 +26,15 @@ TURNS = [
     "balance",
     "concierge",
 ]
-START_HEAD = ("Agent file: ", "Agent:      ", "Tools:      ")
+START_HEAD = ("Agent file: ", "Runtime:    ", "Agent:      ", "Tools:      ")
 START_TAIL = "\nSession started.\n"
 
 
 def _said(start_out: str, say_outs: list[str]) -> str:
     """What the session printed to a person: boot items, then every turn."""
     lines = start_out.splitlines(keepends=True)
-    assert [ln[:12] for ln in lines[:3]] == list(START_HEAD)
-    boot = "".join(lines[3:])
+    assert [ln[:12] for ln in lines[: len(START_HEAD)]] == list(START_HEAD)
+    boot = "".join(lines[len(START_HEAD) :])
     assert boot.endswith(START_TAIL)
     return boot[: -len(START_TAIL)] + "".join(say_outs)
 

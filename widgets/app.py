@@ -341,6 +341,8 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
                 self.transcript.add(item, HandoffRow)
                 self.agents.add_handoff(item)
                 self._info_stale = self._info_stale or frm is not None
+            case it.AgentError(background=True):
+                pass  # recorded (JSON, status), never shown in a turn
             case it.AgentError(message=message, kind=kind):
                 if kind == "call_ended" or (self._ended_call and is_disconnect(message)):
                     self.call_ended = True

@@ -51,6 +51,14 @@ def readable_error(raw: str) -> tuple[str, str | None]:
     return (f"{label}: {message}" if label else message), kind
 
 
+def is_background_error(message: str) -> bool:
+    """Whether an ``error`` event says nothing about the turn: a recoverable STT error
+    (livekit-agents sends ``str(STTError)``: ``type='stt_error' … recoverable=True``)
+    while audio input is off, as it is in text mode. LiveKit's template opens its STT
+    at boot even then, and retries it while the service is out of reach."""
+    return message.startswith("type='stt_error'") and "recoverable=True" in message
+
+
 def message_text(m: pb.ChatMessage) -> str:
     """The text parts of a ``ChatMessage``, joined with newlines."""
     return "\n".join(c.text for c in m.content if c.WhichOneof("payload") == "text")

@@ -39,9 +39,11 @@ from typing import Any, TypeVar
 from google.protobuf.json_format import MessageToDict
 from livekit.protocol.agent_pb import agent_session as pb
 
+from parley.app.agent import node_compat
 from parley.app.agent.agentlog import JobFailureWatch
 from parley.app.agent.convert import (
     history_items,
+    is_background_error,
     message_text,
     readable_error,
     usage_models,
@@ -119,6 +121,7 @@ class SessionEngine:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._recv_task: asyncio.Task[None] | None = None
+        self._held: list[pb.AgentSessionEvent] | None = None  # events held at connect
         self._pending: dict[str, asyncio.Future[pb.SessionResponse]] = {}
         self._req_ids = itertools.count(1)
         self.disconnected = asyncio.Event()
@@ -132,6 +135,10 @@ class SessionEngine:
         self._outstanding: dict[str, tuple[str, str]] = {}
         self._tag_override: str | None = None
         self.agent_id: str | None = None
+        #: ``get_framework_info().sdk``: "python" or "js" ("" until known)
+        self.framework = ""
+        #: how many ``background`` agent errors arrived (see :func:`is_background_error`)
+        self.background_errors = 0
         self.agent_state = "initializing"
         self._seen: set[str] = set()
         self._tool_started: dict[str, tuple[float | None, it.ToolCall]] = {}
@@ -246,16 +253,21 @@ class SessionEngine:
             while not self._candidates.empty():  # late dialers: refused with the listener
                 self._candidates.get_nowait()[1].close()
         self._reader, self._writer = accepted
+        # events are held until the agent says which framework and agent it is: a Node
+        # agent greets as soon as it connects, and its first-agent handoff (made from
+        # get_agent_info, see node_compat) must come before the greeting, as a Python
+        # agent's does
+        self._held = []
         self._recv_task = asyncio.create_task(self._recv_loop(), name="parley-engine-recv")
-        # text mode: no audio in, no audio or transcription out
-        await self.request(
-            update_io=pb.SessionRequest.UpdateIO(
-                input=pb.SessionRequest.UpdateIO.Input(audio_enabled=False),
-                output=pb.SessionRequest.UpdateIO.Output(
-                    audio_enabled=False, transcription_enabled=False
-                ),
-            )
+        # text mode first; the framework and the first agent are asked for in the same
+        # breath
+        text_mode = pb.SessionRequest.UpdateIO(
+            input=pb.SessionRequest.UpdateIO.Input(audio_enabled=False),
+            output=pb.SessionRequest.UpdateIO.Output(
+                audio_enabled=False, transcription_enabled=False
+            ),
         )
+        await asyncio.gather(self.request(update_io=text_mode), node_compat.learn_framework(self))
 
     async def close(self) -> None:
         """Close the connection (the agent process is stopped by its owner)."""
@@ -340,7 +352,8 @@ class SessionEngine:
     async def chat_history(self) -> list[it.ChatItem]:
         """What the model saw (``get_chat_history``), as unnumbered chat items."""
         resp = await self.request(get_chat_history=pb.SessionRequest.GetChatHistory())
-        return history_items(resp.get_chat_history.items)
+        items = history_items(resp.get_chat_history.items)
+        return node_compat.decode_history(self.framework, items)
 
     # -- turns --------------------------------------------------------------------
 
@@ -372,17 +385,23 @@ class SessionEngine:
         started = self._turn_started
         status: it.TurnStatus = "ok"
         error: str | None = None
+        reason: str | None = None
         detail: str | None = None
-        self._sent_at[turn_id] = time.time()
         try:
+            if not await node_compat.previous_run_answered(self, turn_id):
+                return None  # cancelled while a Node agent finished the previous run
+            self._sent_at[turn_id] = time.time()
             resp = await self.request(
                 timeout=None, turn=(turn_id, text), run_input=pb.SessionRequest.RunInput(text=text)
             )
             if resp.HasField("error"):
-                status, detail = "error", resp.error
-                error = self._turn_error.get(turn_id) or readable_error(resp.error)[0]
-                if error == detail:
-                    detail = None
+                failure = self._turn_error.get(turn_id)
+                status, error, reason = node_compat.run_error_status(failure, resp.error)
+                if status == "error":
+                    detail = resp.error
+                    error = error or failure or readable_error(resp.error)[0]
+                    if error == detail:
+                        detail = None
             # the response is only "run finished": the agent may still answer the turn
             await self.wait_idle(done=lambda: turn_id in self._cancelled)
         except (EngineError, FrameError) as e:
@@ -391,7 +410,9 @@ class SessionEngine:
         self._turn_error.pop(turn_id, None)
         if turn_id in self._cancelled:
             return None
-        return self.finish_turn(status, error, (time.monotonic() - started) * 1000, detail)
+        return self.finish_turn(
+            status, error, (time.monotonic() - started) * 1000, detail, reason=reason
+        )
 
     def cancel_turn(self, turn_id: str | None = None) -> it.TurnFinished | None:
         """End the running turn (if ``turn_id`` is given: only if it is that one) as
@@ -419,6 +440,7 @@ class SessionEngine:
         error: str | None = None,
         duration_ms: float | None = None,
         detail: str | None = None,
+        reason: str | None = None,
     ) -> it.TurnFinished:
         """Emit ``turn_finished`` for the running turn and leave turn context."""
         item = self.emit(
@@ -427,6 +449,7 @@ class SessionEngine:
                 error=error,
                 duration_ms=duration_ms,
                 detail=detail,
+                reason=reason,
                 turn_id=self.turn_id,
             )
         )
@@ -446,6 +469,18 @@ class SessionEngine:
         )
         self._sink(item)
         return item
+
+    def pending_runs(self) -> list[tuple[str, asyncio.Future[pb.SessionResponse]]]:
+        """``(turn_id, response future)`` of every ``run_input`` not answered yet."""
+        return [
+            (turn[0], self._pending[req])
+            for req, turn in self._outstanding.items()
+            if req in self._pending
+        ]
+
+    @property
+    def cancelled_turns(self) -> frozenset[str]:
+        return frozenset(self._cancelled)
 
     def _event_turn(self) -> str | None:
         if self._tag_override is not None:
@@ -551,6 +586,7 @@ class SessionEngine:
         self._changed.set()
         kind = msg.WhichOneof("message")
         if kind == "response":
+            node_compat.on_response(self, msg.response)
             turn = self._outstanding.pop(msg.response.request_id, None)
             if turn is not None:
                 # Merge the response's items now, before any frame that follows, so
@@ -567,10 +603,10 @@ class SessionEngine:
             if fut is not None and not fut.done():
                 fut.set_result(msg.response)
         elif kind == "event":
-            try:
-                self._on_event(msg.event)
-            except Exception:  # one odd event must not end the session
-                log.exception("could not convert event %s", msg.event.WhichOneof("event"))
+            if self._held is not None:  # until the agent said who it is (node_compat)
+                self._held.append(msg.event)
+            else:
+                self._handle_event(msg.event)
         elif kind == "audio_playback_flush":
             # without this answer the agent's speech never completes and turns hang
             self._send(
@@ -579,6 +615,18 @@ class SessionEngine:
                 )
             )
         # audio_output / audio_playback_clear: dropped in text mode
+
+    def _handle_event(self, ev: pb.AgentSessionEvent) -> None:
+        try:
+            self._on_event(ev)
+        except Exception:  # one odd event must not end the session
+            log.exception("could not convert event %s", ev.WhichOneof("event"))
+
+    def release_events(self) -> None:
+        """Handle the events held since connect (see :meth:`connect`), in order."""
+        held, self._held = self._held, None
+        for ev in held or ():
+            self._handle_event(ev)
 
     def _on_event(self, ev: pb.AgentSessionEvent) -> None:
         kind = ev.WhichOneof("event")
@@ -607,16 +655,22 @@ class SessionEngine:
                 self._reply_expected = time.monotonic()
         elif kind == "error":
             message, error_kind = readable_error(ev.error.message)
-            self._boot_thinking = False
+            quiet = is_background_error(ev.error.message) or None
+            if quiet and not self.background_errors:
+                log.warning("background agent error (recorded, not shown): %s", message)
+            self.background_errors += bool(quiet)
+            if not quiet:  # a background error is neither a greeting nor a turn's failure
+                self._boot_thinking = False
             item = self.emit(
                 it.AgentError(
                     message=message,
                     kind=error_kind,
                     detail=ev.error.message if ev.error.message != message else None,
+                    background=quiet,
                 ),
                 ts,
             )
-            if item.turn_id is not None:
+            if item.turn_id is not None and not quiet:
                 self._turn_error[item.turn_id] = message
         elif kind == "session_usage_updated":
             self.emit(it.Usage(models=usage_models(ev.session_usage_updated.usage)), ts)
@@ -736,6 +790,7 @@ class SessionEngine:
         reported (Node agents, history): its duration is then unknown."""
         if fc.call_id in self._tool_started or fc.call_id in self._tool_finished:
             return
+        seen = seen and self.framework != "js"  # Node sends no start event at all
         call = it.ToolCall(
             call_id=fc.call_id, name=fc.name, arguments=fc.arguments, agent_id=self.agent_id
         )
@@ -759,8 +814,8 @@ class SessionEngine:
             if fc is not None:
                 self._tool_start(fc, ts)
             return
-        if fc is not None:
-            self._tool_start(fc, ts)
+        if fc is not None:  # no start event came (Node): its duration is unknown
+            self._tool_start(fc, ts, seen=False)
         elif out.call_id not in self._tool_started:
             self._tool_start(pb.FunctionCall(call_id=out.call_id, name=out.name), ts, seen=False)
         self._tool_end_status(
@@ -785,7 +840,7 @@ class SessionEngine:
             dataclasses.replace(
                 start,
                 status=status,
-                output=output,
+                output=node_compat.tool_output(self.framework, output, is_error),
                 is_error=is_error,
                 duration_ms=None if t0 is None else round((time.monotonic() - t0) * 1000, 1),
                 turn_id=None,

@@ -198,9 +198,11 @@ def start(
 ) -> None:
     """Start AGENT in a background session.
 
-    AGENT is a livekit-agents file; by default agent.py or src/agent.py in this
-    directory or above. Returns once the agent is connected in text mode, printing
-    its id, tools and greeting. With --demo, the bundled demo agent runs instead.
+    AGENT is a livekit-agents file (Python, or a Node entry: .js/.mjs/.ts); by
+    default agent.py or src/agent.py, or a Node project's entry (its dev/start
+    script's file), in this directory or above. Returns once the agent is connected
+    in text mode, printing its runtime, id, tools and greeting. With --demo, the
+    bundled demo agent runs instead.
     """
     from parley.app.agent.launcher import AgentSpec, LaunchError
     from parley.app.daemon.control import StartError, running_state, start_daemon
@@ -230,6 +232,7 @@ def start(
         fail(str(e))
     info = ready.get("agent_info", {})
     click.echo(f"Agent file: {spec.agent_file}")
+    click.echo(escape_controls(f"Runtime:    {spec.runtime_line}"))
     click.echo(escape_controls(f"Agent:      {info.get('id', '?')}"))
     click.echo(escape_controls(f"Tools:      {', '.join(info.get('tools') or []) or '(none)'}"))
     print_item = _printer(as_json=False)
@@ -404,6 +407,12 @@ def status(as_json: bool, name: str | None) -> None:
         ("session", st.get("session_id")),
         ("project", st.get("project")),
         ("agent file", st.get("agent_file")),
+        ("runtime", st.get("runtime")),
+        *(
+            [("background errors", f"{st['background_errors']} (recorded, not shown)")]
+            if st.get("background_errors")
+            else []
+        ),
         (
             "agent",
             f"{st.get('agent_id')} "

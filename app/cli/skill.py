@@ -72,9 +72,10 @@ Exit codes of `parley say`:
   `parley say`) shows the rest.
 - 130: the turn was cancelled.
 
-- A tool that raised shows as `✗ An internal error occurred`; the real exception is in the
-  agent's log, and `say` prints its traceback on stderr (`│ ...` lines) without being asked.
-  `parley say --logs` shows every agent-log line of the turn.
+- A tool that raised shows as `✗ An internal error occurred` (exit 0: the turn itself
+  finished); the real exception follows on stderr, from the agent's log (`│ Traceback ...`).
+  Fix the code it points to, then `parley stop && parley start`.
+- `parley say --logs` interleaves every agent-log line written during the turn (`│ line`).
 - Long tool output is cut to its first line, with a note on stderr saying how much was left
   out; `--full-output` prints it all.
 - Lines marked `(before this turn)` came earlier (a late reply, a background result):

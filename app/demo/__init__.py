@@ -23,7 +23,8 @@ def demo_spec(cwd: Path) -> AgentSpec:
     livekit-agents is missing here, naming the ``demo`` extra."""
     python = [sys.executable]
     try:
-        check_agents_installed(python)
+        version = check_agents_installed(python)
     except LaunchError as e:
         raise LaunchError(f"{e}\n(the demo needs it: pip install 'parley[demo]')") from None
-    return AgentSpec(DEMO_AGENT, cwd.resolve(), python)
+    label = f"parley's own Python (the bundled demo), livekit-agents {version}"
+    return AgentSpec(DEMO_AGENT, cwd.resolve(), python, runtime_label=label)

@@ -156,12 +156,18 @@ class AgentError(ChatItem):
       the agent): not a crash; a new ``parley start`` starts a new session;
     - ``agent_exited``: the agent process exited or was killed;
     - ``None``: anything else.
+
+    ``background`` is true for an error that says nothing about the turn: a
+    recoverable STT error (``STTError(..., recoverable=True)``, the STT service out of
+    reach) while audio input is off, as it always is in text mode. It is recorded (the
+    JSON, the event log, ``status``) but no renderer shows it.
     """
 
     type: ClassVar[str] = "agent_error"
     message: str
     kind: str | None = field(default=None, metadata={"omit_none": True})
     detail: str | None = field(default=None, metadata={"omit_none": True})
+    background: bool | None = field(default=None, metadata={"omit_none": True})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -207,7 +213,8 @@ class Usage(ChatItem):
 class TurnFinished(ChatItem):
     """The last item of every turn. ``status``: ``ok``, ``error`` (``error`` holds the
     agent's ``SessionResponse.error``, made readable) or ``cancelled``; ``duration_ms``
-    from sending ``run_input`` to the end of the turn.
+    from sending ``run_input`` to the end of the turn; ``reason`` says why an ok turn
+    has no reply (a Node agent's "agent produced no response items").
 
     A turn ends when the agent has finished answering it, not at the ``run_input``
     response: see :meth:`app.engine.SessionEngine.busy_reason` for the rule.
@@ -221,6 +228,7 @@ class TurnFinished(ChatItem):
     duration_ms: float | None = None
     #: the agent's ``SessionResponse.error`` as sent, when ``error`` is a cleaned form
     detail: str | None = field(default=None, metadata={"omit_none": True})
+    reason: str | None = field(default=None, metadata={"omit_none": True})
 
 
 @dataclass(frozen=True, kw_only=True)

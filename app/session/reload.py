@@ -224,7 +224,7 @@ def syntax_error(python: list[str], project: Path, files: list[str]) -> str | No
     interpreter (its Python version decides what is valid): in-process when that is
     parley's interpreter, else in a small subprocess (no imports)."""
     paths = [str(project / f) for f in files if f.endswith(".py") and (project / f).is_file()]
-    if not paths:
+    if not paths or not python:  # no Python (a Node agent): the boot will tell
         return None
     if python == [sys.executable]:
         import traceback
