@@ -140,7 +140,15 @@ def copy_agent(src: Path, dest_dir: Path) -> Path:
     testdata's re-export) into ``dest_dir``."""
     dest_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(SCRIPTED_LLM, dest_dir / "scripted_llm.py")
-    return Path(shutil.copy(src, dest_dir / src.name))
+    dest = dest_dir / src.name
+    # the packaged demo imports its model from parley; a copy runs in environments
+    # without parley (a project's own .venv), so it imports the copied sibling
+    text = src.read_text(encoding="utf-8")
+    dest.write_text(
+        text.replace("from parley.app.demo.scripted_llm import", "from scripted_llm import"),
+        encoding="utf-8",
+    )
+    return dest
 
 
 NODE_AGENT = AGENTS / "node"
