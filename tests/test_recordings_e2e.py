@@ -60,7 +60,9 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Parley,
 @pytest.mark.e2e
 def test_replay_headless_matches_what_say_printed(recorded: tuple[Parley, str]) -> None:
     p, said = recorded
-    assert "  ✗ model error: scripted model failure (HTTP 500)" in said  # the failed turn is recorded too
+    assert (
+        "  ✗ model error: scripted model failure (HTTP 500)" in said
+    )  # the failed turn is recorded too
     replay = p("replay", "--headless", "--speed", "0", check=True)
     assert replay.stdout == said
     assert replay.stdout.count("● You") == len(TURNS)
