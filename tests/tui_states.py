@@ -15,10 +15,9 @@ from typing import Any
 
 from test_tui_support import RECORDING, recorded_app, wait_until
 
-from parley.app.backend import ItemsBackend
+from parley.app.backend import ItemsBackend, ReplayBackend
 from parley.app.protocol import items as it
 from parley.app.session.eventlog import read_log
-from parley.app.session.replay import ReplayBackend
 from parley.widgets.app import ParleyApp, make_app
 from parley.widgets.rows import ToolRow
 
