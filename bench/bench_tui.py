@@ -28,10 +28,16 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from parley.app.protocol import items as it
 from parley.app.session.eventlog import read_log
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from textual.screen import Screen
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,7 +81,9 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / 1e6
 
 
-async def wait_until(cond, timeout: float = 30.0, step: float = 0.001) -> None:  # type: ignore[no-untyped-def]
+async def wait_until(
+    cond: Callable[[], object], timeout: float = 30.0, step: float = 0.001
+) -> None:
     deadline = time.perf_counter() + timeout
     while not cond():
         if time.perf_counter() > deadline:
@@ -96,7 +104,7 @@ async def run(n_items: int, n_new: int) -> dict[str, object]:
     paints: list[float] = []
     display = app._display
 
-    def painting(screen, renderable):  # type: ignore[no-untyped-def]
+    def painting(screen: Screen[object], renderable: RenderableType | None) -> None:
         # headless Textual computes the screen update but writes nothing: render the
         # update to terminal text here too, so the cost of a real paint is counted
         display(screen, renderable)

@@ -112,7 +112,8 @@ def test_sessions_resolve_by_id_prefix_path_and_latest(
     parley_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     proj, other = tmp_path / "proj", tmp_path / "other"
-    proj.mkdir(), other.mkdir()
+    proj.mkdir()
+    other.mkdir()
     _install(parley_home, "20260101-100000-aaaaaa", proj, 1000.0)
     newest_here = _install(parley_home, "20260102-100000-bbbbbb", proj, 2000.0)
     _install(parley_home, "20260103-100000-cccccc", other, 3000.0)

@@ -76,9 +76,9 @@ def headless_blocks(items: list[it.ChatItem]) -> list[tuple[Any, list[str]]]:
     error_of_turn = {i.turn_id: i.seq for i in items if isinstance(i, it.AgentError) and i.turn_id}
     merged: list[tuple[Any, list[str]]] = []
     for _, key, parts in shown:
-        item = next((i for i in items if ("item", i.seq) == key), None)
-        if isinstance(item, it.TurnFinished) and item.turn_id in error_of_turn:
-            target = ("item", error_of_turn[item.turn_id])
+        shown_item = next((i for i in items if ("item", i.seq) == key), None)
+        if isinstance(shown_item, it.TurnFinished) and shown_item.turn_id in error_of_turn:
+            target = ("item", error_of_turn[shown_item.turn_id])
             merged = [(k, p + parts if k == target else p) for k, p in merged]
             continue
         merged.append((key, parts))

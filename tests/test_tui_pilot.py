@@ -17,6 +17,7 @@ from test_tui_support import (
     module_home,  # noqa: F401  (fixture)
     rows,
     send,
+    shown,
     started,
     wait_until,
 )
@@ -25,6 +26,7 @@ from parley.app.backend import DaemonBackend
 from parley.app.daemon.client import locate
 from parley.app.protocol import items as it
 from parley.widgets.app import make_app
+from parley.widgets.log_pane import AgentLogPane
 from parley.widgets.rows import AgentRow, ErrorRow, HandoffRow, ToolRow, TurnEndRow, UserRow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("demo_daemon")]
@@ -89,7 +91,7 @@ async def test_tool_call_in_transcript_and_tool_pane() -> None:
         await pilot.pause()
         await pilot.click(row)
         await wait_until(pilot, lambda: app.tools.selected == row.item.call_id)
-        detail = str(app.tools.query_one("#tool-detail").visual)
+        detail = str(shown(app.tools, "#tool-detail"))
         assert '"location": "Paris"' in detail  # pretty-printed arguments
         assert "sunny with a temperature of 70 degrees." in detail
         assert "done" in detail
@@ -111,7 +113,7 @@ async def test_failing_tool_shows_as_error() -> None:
         assert "No booking found with number ZZZ999." in row.plain
         app.tools.select(row.item.call_id)
         await pilot.pause()
-        detail = str(app.tools.query_one("#tool-detail").visual)
+        detail = str(shown(app.tools, "#tool-detail"))
         assert "error" in detail and "No booking found with number ZZZ999." in detail
 
 
@@ -146,10 +148,10 @@ async def test_handoff_updates_the_agents_pane() -> None:
         assert "concierge → billing" in handoff[0].plain
         await wait_until(pilot, lambda: app.agents.info.get("id") == "billing")
         assert "check_balance" in app.agents.info["tools"]
-        card = str(app.agents.query_one("#agent-card").visual)
-        tools = str(app.agents.query_one("#agent-tools").visual)
+        card = str(shown(app.agents, "#agent-card"))
+        tools = str(shown(app.agents, "#agent-tools"))
         assert "billing" in card and "check_balance" in tools
-        timeline = str(app.agents.query_one("#handoffs").visual)
+        timeline = str(shown(app.agents, "#handoffs"))
         assert "concierge → billing" in timeline
         # the unprompted greeting of the new agent shows too
         await wait_until(
@@ -261,8 +263,9 @@ async def test_command_palette_actions(tmp_path) -> None:
         app.action_save_svg()
         await wait_until(pilot, lambda: list(tmp_path.glob("*.svg")), what="screenshot")
         await pilot.press("f4")
-        assert app.query_one("#log").display
-        await wait_until(pilot, lambda: app.query_one("#log").line_count > 0, what="agent log")
+        log = app.query_one("#log", AgentLogPane)
+        assert log.display
+        await wait_until(pilot, lambda: log.line_count > 0, what="agent log")
         await pilot.press("f2", "f3")
         assert not app.query_one("#side").display
         app.action_show_agent_info()

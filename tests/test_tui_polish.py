@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from test_tui_support import RECORDING, rows, send, wait_until
+from test_tui_support import RECORDING, rows, send, shown, wait_until
 from test_tui_widgets import ScriptedBackend, loaded, recorded
 from textual.widgets import Footer, OptionList
 from textual.widgets._toast import ToastRack
@@ -245,19 +245,21 @@ async def test_transcript_is_one_focus_target_with_row_navigation() -> None:
         app = await loaded(pilot)
         assert not any(r.can_focus for r in rows(app, ToolRow))
         y = app.transcript.scroll_y
-        assert app.focused is app.prompt
+        assert app.prompt.has_focus
         await pilot.press("tab")
         await pilot.pause()
-        assert app.focused is app.transcript
+        assert app.transcript.has_focus
         assert app.transcript.scroll_y == y  # focusing does not jump to the top
         # the next Tab leaves the transcript, however many tool rows it has
         await pilot.press("tab")
-        assert app.focused is not app.transcript and not isinstance(app.focused, ToolRow)
+        assert not app.transcript.has_focus and not isinstance(app.focused, ToolRow)
         await pilot.press("shift+tab")
-        assert app.focused is app.transcript
+        assert app.transcript.has_focus
         # Up moves to the nearest tool row; Enter opens its detail
         for _ in range(40):
-            cur = app.transcript.entries[app.transcript.cursor].row
+            cursor = app.transcript.cursor
+            assert cursor is not None
+            cur = app.transcript.entries[cursor].row
             if isinstance(cur, ToolRow):
                 break
             await pilot.press("up")
@@ -312,7 +314,7 @@ async def test_tool_detail_output_shows_without_scrolling() -> None:
         app.tools.select("c11")
         await pilot.pause()
         scroll = app.tools.query_one("#tool-detail-scroll")
-        lines = app.tools.query_one("#tool-detail").visual.plain.splitlines()  # type: ignore[union-attr]
+        lines = shown(app.tools, "#tool-detail").plain.splitlines()
         at = next(i for i, line in enumerate(lines) if output in line)
         assert at < scroll.scrollable_content_region.height, (at, scroll.region)
 
@@ -376,8 +378,8 @@ async def test_status_bar_shows_the_session_total_across_a_restart() -> None:
         await wait_until(pilot, lambda: app.status.tokens == (8030, 624))
         assert app.status.agent_tokens == (30, 19)
         await pilot.pause()
-        shown = str(app.status.query_one("#tokens").visual)
-        assert "8,654" in shown and "this agent 49" in shown
+        tokens = str(shown(app.status, "#tokens"))
+        assert "8,654" in tokens and "this agent 49" in tokens
 
 
 # -- 10. replay ---------------------------------------------------------------------
@@ -392,7 +394,7 @@ async def test_replay_shows_progress_and_its_end() -> None:
         await pilot.pause()
         n = len(rec.items)
         assert app.status.replay is not None and app.status.replay[:2] == (n, n)
-        assert f"{n}/{n} items · 0:02 / 0:02" in str(app.status.query_one("#info").visual)
+        assert f"{n}/{n} items · 0:02 / 0:02" in str(shown(app.status, "#info"))
         assert app.status.state == "replay finished"
         marker = [r for r in app.transcript.query(NoticeRow) if r.has_class("end-of-recording")]
         assert marker and "End of the recording" in str(marker[0].visual)

@@ -8,8 +8,9 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from test_tui_support import RECORDING, SIZE, rows, send, wait_until
+from test_tui_support import RECORDING, SIZE, rows, send, shown, wait_until
 from textual import events
+from textual.widgets import Button
 from textual.widgets._toast import Toast
 
 from parley.app.backend import BackendError, ItemsBackend
@@ -159,7 +160,7 @@ async def test_text_that_looks_like_markup_is_shown_as_text() -> None:
         assert "bold and [bold red]not markup[/]" in agent  # Markdown, not markup
         app.tools.select("c")
         await pilot.pause()
-        assert nasty in str(app.tools.query_one("#tool-detail").visual)
+        assert nasty in str(shown(app.tools, "#tool-detail"))
         app.action_show_agent_info()
         await pilot.pause()
         assert app.is_running
@@ -222,7 +223,7 @@ async def test_a_recorded_session_takes_no_turns() -> None:
         await send(pilot, "hello")
         await pilot.pause()
         assert len(app.transcript.entries) == before
-        assert "read only" in app.prompt.placeholder
+        assert "read only" in str(app.prompt.placeholder)
         assert not app.check_action("restart_agent", ())
 
 
@@ -233,7 +234,7 @@ async def test_long_session_mounts_a_window_and_shows_earlier_rows_on_demand() -
         total = len(app.transcript.entries)
         window = app.transcript.window
         assert total > window and len(rows(app)) == window
-        button = app.transcript.query_one("#earlier")
+        button = app.transcript.query_one("#earlier", Button)
         assert f"{total - window:,} earlier items" in str(button.label)
         app.transcript.scroll_home(animate=False)
         await pilot.pause()

@@ -16,7 +16,7 @@ from parley.headless.render import TextRenderer
 TEU = pb.AgentSessionEvent.ToolExecutionUpdated
 
 
-def state(old: int, new: int) -> Msg:
+def state(old: pb.AgentState, new: pb.AgentState) -> Msg:
     return Msg(
         event=pb.AgentSessionEvent(
             agent_state_changed=pb.AgentSessionEvent.AgentStateChanged(old_state=old, new_state=new)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +156,7 @@ class ReplayBackend:
     async def start(self) -> dict[str, Any]:
         return await self.agent_info()
 
-    async def follow(self) -> AsyncIterator[it.ChatItem]:
+    async def follow(self) -> AsyncGenerator[it.ChatItem, None]:
         import asyncio
 
         loop = asyncio.get_running_loop()
