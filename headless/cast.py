@@ -1,9 +1,10 @@
 """The asciicast export: the headless rendering as an asciicast v2 file
 (https://docs.asciinema.org/manual/asciicast/v2/), paced to be read.
 
-What is shown is the text form of ``parley replay --headless`` with the exports'
-labelling (:mod:`parley.headless.transcript`: a reply is labelled with the agent's
-id, an item of a cancelled turn carries a note). Every line fits the cast's width
+What is shown is the text form of ``parley replay --headless``
+(:class:`parley.headless.render.TextRenderer`, the view's blocks laid out as text)
+with the exports' labels (``labels=True``: a reply is labelled with the agent's id,
+an item of a cancelled turn carries the view's note). Every line fits the cast's width
 (:data:`WIDTH` columns unless given): a longer line wraps at a space where it can,
 and its continuation lines keep the line's indent (under the text after a ``●`` /
 ``✓`` / ``✗`` / ``…`` glyph), so a wrapped reply stays in its block. ``\\n`` becomes
@@ -31,8 +32,7 @@ from parley.app.protocol import items as it
 from parley.app.protocol.sanitize import escape_controls
 from parley.app.session.eventlog import Recording
 from parley.app.session.replay import MAX_GAP
-from parley.headless.render import BEFORE_TURN, TextRenderer, mark_before_turn
-from parley.headless.transcript import LateItems, agent_label
+from parley.headless.render import TextRenderer
 
 #: the default width of a cast, in columns: asciinema-player scales a cast to fit
 #: the page, so a wider cast means a smaller font
@@ -41,16 +41,6 @@ WIDTH = 100
 PAUSE = 1.0
 _SGR = re.compile(r"\x1b\[[0-9;]*m")
 _GLYPHS = ("● ", "✓ ", "✗ ", "… ", "⊘ ")
-
-
-class ExportRenderer(TextRenderer):
-    """The text renderer with the exports' labels: a reply is labelled with the id of
-    the agent that spoke it (``say`` keeps ``● Agent``)."""
-
-    def _render(self, item: it.ChatItem) -> str:
-        if isinstance(item, it.AgentMessage) and item.text.strip():
-            return self._block("agent", agent_label(item.agent_id), item.text) + self._latency(item)
-        return super()._render(item)
 
 
 def char_width(ch: str) -> int:
@@ -130,12 +120,10 @@ def _frames(
     pause: float,
     type_delay: float,
 ) -> Iterator[Frame]:
-    late = LateItems()
     prev: float | None = None
     shown = False
     gap = 0.0
     for item in rec.items:
-        note = late.note(item)
         if prev is not None and item.ts:
             gap += min(max(0.0, item.ts - prev), max_gap)
         if item.ts:
@@ -143,8 +131,6 @@ def _frames(
         text = renderer.render(item)
         if not text:
             continue
-        if note:
-            text = mark_before_turn(text).replace(BEFORE_TURN, f"({note})", 1)
         text = wrap(text, width)
         least = pause if isinstance(item, it.UserMessage) and shown else 0.0
         shown = True
@@ -192,7 +178,7 @@ def to_cast(
         raise ValueError("type_delay must be >= 0")
     if width < 20:
         raise ValueError("width must be at least 20 columns")
-    renderer = ExportRenderer(color=color)
+    renderer = TextRenderer(color=color, labels=True)
     h = rec.header
     header: dict[str, Any] = {
         "version": 2,

@@ -1,8 +1,9 @@
 """The HTML export: one standalone page (UTF-8, inline CSS, no scripts, fonts or
 images), light and dark (``color-scheme``), readable from 390 px wide up.
 
-Every message shows who spoke (:mod:`parley.headless.transcript` labels it) and when,
-relative to the session start. Agent text is rendered as Markdown by markdown-it-py
+It styles the view's blocks (:mod:`parley.app.view` decides what is shown, the
+labels, glyphs and notes). Every message shows who spoke and when, relative to the
+session start. Agent text is rendered as Markdown by markdown-it-py
 with raw HTML disabled (a ``<b>`` in agent text shows as typed), images shown as
 links (an export loads nothing), links marked ``rel="nofollow noopener noreferrer"``;
 user text is shown as typed. A tool call is a ``<details>`` row whose summary shows
@@ -12,7 +13,8 @@ arguments and (when there is one) its output. All other text goes through
 
 Classes: ``msg user`` / ``msg agent`` (``late`` for an item of a cancelled turn),
 ``tool`` with its status (``done``, ``failed``, ``cancelled``, ``running``),
-``handoff``, ``alert`` (errors and failed turns).
+``handoff`` (also the end of a call and a reload), ``alert`` (errors, cancelled and
+failed turns, failed reloads).
 """
 
 from __future__ import annotations
@@ -24,20 +26,10 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from parley.app.protocol import items as it
 from parley.app.protocol.sanitize import escape_controls
 from parley.app.session.eventlog import Recording
-from parley.headless.transcript import (
-    Block,
-    args_summary,
-    blocks,
-    meta,
-    pretty_args,
-    relative_time,
-    tool_failed,
-    tool_glyph,
-    tool_result,
-)
+from parley.app.view import Block
+from parley.headless.transcript import clock, fold, meta, pretty_args, relative_time
 
 CSS = """
 :root { color-scheme: light dark; --bg:#fafafa; --fg:#1d1d1f; --muted:#6e6e73; --you:#0a66c2;
@@ -93,6 +85,7 @@ details.tool .body { padding:0 .8rem .5rem; }
 .handoff { display:flex; align-items:center; gap:.6rem; color:var(--muted); font-size:.9rem;
   margin:1rem 0; }
 .handoff::before, .handoff::after { content:""; flex:1; border-top:1px solid var(--line); }
+.alert .detail, .handoff .detail { font-size:.85rem; color:var(--muted); }
 .alert { color:var(--err); border:1px solid var(--err); border-radius:6px; padding:.4rem .8rem;
   margin:.6rem 0; white-space:pre-wrap; overflow-wrap:anywhere; }
 footer { color:var(--muted); font-size:.8rem; margin-top:2rem; }
@@ -130,71 +123,89 @@ def _e(text: str) -> str:
     return html.escape(escape_controls(text), quote=True)
 
 
-def _who(block: Block) -> str:
-    parts = [f'<span class="name">{_e(block.title)}</span>']
-    if block.at is not None:
-        parts.append(f'<time datetime="PT{block.at:.3f}S">{relative_time(block.at)}</time>')
-    if block.note:
-        parts.append(f'<span class="note">{_e(block.note)}</span>')
+def _who(block: Block, at: float | None) -> str:
+    parts = [f'<span class="name">{_e(block.label)}</span>']
+    if at is not None:
+        parts.append(f'<time datetime="PT{at:.3f}S">{relative_time(at)}</time>')
+    if block.late:
+        parts.append(f'<span class="note">{_e(block.late)}</span>')
     return f'<div class="who">{" ".join(parts)}</div>'
 
 
-def _message(block: Block) -> str:
-    late = " late" if block.note else ""
+def _message(block: Block, at: float | None) -> str:
+    late = " late" if block.late else ""
     if block.kind == "user":
         text = f'<div class="text plain">{_e(block.body.strip())}</div>'
     else:
         text = f'<div class="text md">{agent_html(block.body.strip())}</div>'
-    return f'<div class="msg {block.kind}{late}">{_who(block)}{text}</div>'
+    return f'<div class="msg {block.kind}{late}">{_who(block, at)}{text}</div>'
 
 
 def _tool(block: Block) -> str:
-    call = block.item
-    assert isinstance(call, it.ToolCall)
-    state = "failed" if tool_failed(call) and call.status != "cancelled" else call.status
-    late = " late" if block.note else ""
-    result = tool_result(call)
+    state = "failed" if block.failed else block.status
+    late = " late" if block.late else ""
     summary = [
-        f'<span class="mark">{tool_glyph(call)}</span>',
-        f'<span class="name">{_e(call.name)}</span>',
+        f'<span class="mark">{_e(block.glyph)}</span>',
+        f'<span class="name">{_e(block.title)}</span>',
     ]
-    args = args_summary(call.arguments)
-    if args:
-        summary.append(f'<span class="args">{_e(args)}</span>')
-    if result:
-        summary.append(f'<span class="result">→ {_e(result)}</span>')
-    if block.note:
-        summary.append(f'<span class="note">{_e(block.note)}</span>')
+    if block.args:
+        summary.append(f'<span class="args">{_e(block.args)}</span>')
+    if block.result:
+        summary.append(f'<span class="result">→ {_e(block.result)}</span>')
+    if block.late:
+        summary.append(f'<span class="note">{_e(block.late)}</span>')
     parts = [
         f'<details class="tool {state}{late}"><summary>{" ".join(summary)}</summary>',
         '<div class="body"><div class="label">arguments</div>',
-        f"<pre>{_e(pretty_args(call.arguments or '{}')[0])}</pre>",
+        f"<pre>{_e(pretty_args(block.arguments or '{}')[0])}</pre>",
     ]
-    if block.body.strip():
-        parts.append(f'<div class="label">output</div><pre>{_e(block.body)}</pre>')
+    if block.progress:
+        parts.append(
+            f'<div class="label">progress</div><pre>{_e(chr(10).join(block.progress))}</pre>'
+        )
+    if block.output:
+        parts.append(f'<div class="label">output</div><pre>{_e(block.output)}</pre>')
     parts.append("</div></details>")
     return "".join(parts)
 
 
+def _alert(block: Block, lines: list[str]) -> str:
+    late = " late" if block.late else ""
+    note = f' <span class="note">({_e(block.late)})</span>' if block.late else ""
+    first, *rest = [ln for ln in lines if ln.strip()] or [""]
+    detail = "".join(f'<div class="detail">{_e(ln)}</div>' for ln in rest)
+    return f'<div class="alert{late}">{_e(block.glyph)} {_e(first)}{note}{detail}</div>'
+
+
+def _divider(block: Block) -> str:
+    line = " ".join(p for p in (block.glyph, block.title) if p)
+    body = f'<div class="detail">{_e(block.body)}</div>' if block.body else ""
+    return f'<div class="handoff {block.kind}"><span>{_e(line)}{body}</span></div>'
+
+
 def to_html(rec: Recording) -> str:
-    """The recording as one standalone HTML5 page (see the module docstring)."""
+    """The recording as one standalone HTML5 page (see the module docstring), the view's
+    blocks (:func:`parley.headless.transcript.fold`) styled."""
     h = rec.header
     title = f"parley: {h.get('agent_id') or 'agent'} — {h.get('session_id') or 'session'}"
     body: list[str] = [f"<h1>{_e(title)}</h1>", '<dl class="meta">']
     body += [f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in meta(rec)]
     body.append("</dl>")
-    for block in blocks(rec):
+    seconds = clock(rec)
+    for block in fold(rec.items):
         match block.kind:
             case "user" | "agent":
-                body.append(_message(block))
+                body.append(_message(block, seconds(block)))
             case "tool":
                 body.append(_tool(block))
-            case "handoff":
-                body.append(f'<div class="handoff">{_e(block.title)}</div>')
+            case "handoff" | "ended" | "reload" if block.status != "error":
+                body.append(_divider(block))
             case "error":
-                late = " late" if block.note else ""
-                note = f' <span class="note">({_e(block.note)})</span>' if block.note else ""
-                body.append(f'<div class="alert{late}">✗ {_e(block.body)}{note}</div>')
+                body.append(_alert(block, list(block.messages)))
+            case "turn_end":
+                body.append(_alert(block, [f"{block.title} {block.quote}".strip()]))
+            case "reload":
+                body.append(_alert(block, [block.title, block.body]))
     note = " The recording's last line was cut short and is left out." if rec.truncated else ""
     body.append(f"<footer>Exported by parley.{_e(note)}</footer>")
     return (

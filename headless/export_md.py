@@ -1,6 +1,7 @@
 """The Markdown export: a transcript for GitHub-style renderers.
 
-Rules (:mod:`parley.headless.transcript` decides what is shown):
+It renders the view's blocks (:mod:`parley.app.view` decides what is shown, the
+labels, glyphs and notes); what is left here is Markdown's own rules:
 
 - user text, errors, names and header values are shown **as typed**
   (:func:`md_literal`): Markdown's special characters are backslash-escaped, line
@@ -27,18 +28,10 @@ import string
 
 from markdown_it import MarkdownIt
 
-from parley.app.protocol import items as it
 from parley.app.protocol.sanitize import escape_controls
 from parley.app.session.eventlog import Recording
-from parley.headless.transcript import (
-    Block,
-    args_summary,
-    blocks,
-    meta,
-    pretty_args,
-    tool_glyph,
-    tool_result,
-)
+from parley.app.view import Block
+from parley.headless.transcript import fold, meta, pretty_args
 
 _PARSER = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 _PUNCT = frozenset(string.punctuation)
@@ -189,27 +182,34 @@ def fence(text: str, lang: str = "") -> str:
 
 
 def _who(block: Block) -> str:
-    note = f" ({md_literal(block.note)})" if block.note else ""
-    return f"**{md_literal(block.title)}:**{note}"
+    note = f" ({md_literal(block.late)})" if block.late else ""
+    return f"**{md_literal(block.label)}:**{note}"
 
 
 def _tool(block: Block) -> list[str]:
-    call = block.item
-    assert isinstance(call, it.ToolCall)
-    result = tool_result(call)
-    parts = [tool_glyph(call), call.name, args_summary(call.arguments)]
-    parts += [f"→ {result}" if result else "", f"({block.note})" if block.note else ""]
-    summary = " ".join(p for p in parts if p)
+    parts = [block.glyph, block.title, block.args, f"→ {block.result}" if block.result else ""]
+    summary = " ".join(p for p in [*parts, f"({block.late})" if block.late else ""] if p)
     out = ["<details>", f"<summary>{html.escape(summary)}</summary>", ""]
-    args, is_json = pretty_args(call.arguments or "{}")
+    args, is_json = pretty_args(block.arguments or "{}")
     out += ["Arguments:", "", fence(args, "json" if is_json else ""), ""]
-    if block.body.strip():
-        out += ["Output:", "", fence(block.body), ""]
+    if block.progress:
+        out += ["Progress:", "", fence("\n".join(block.progress)), ""]
+    if block.output:
+        out += ["Output:", "", fence(block.output), ""]
     return [*out, "</details>", ""]
 
 
+def _quoted(glyph: str, lines: list[str], late: str = "") -> list[str]:
+    """A block quote: ``glyph`` and the first line in bold, the others under it."""
+    note = f" ({md_literal(late)})" if late else ""
+    body = "\\\n".join(md_literal(ln) for ln in lines if ln.strip())
+    text = f"{glyph} {body}{note}".strip()
+    return ["\n".join(f"> {ln}".rstrip() for ln in text.split("\n")), ""]
+
+
 def to_markdown(rec: Recording) -> str:
-    """The recording as a Markdown transcript (GitHub-flavoured: ``<details>``)."""
+    """The recording as a Markdown transcript (GitHub-flavoured: ``<details>``) of the
+    view's blocks (:func:`parley.headless.transcript.fold`)."""
     h = rec.header
     title = escape_controls(f"parley session {h.get('session_id') or ''}".rstrip())
     out = [f"# {md_literal(title)}", ""]
@@ -217,7 +217,7 @@ def to_markdown(rec: Recording) -> str:
     if rec.truncated:
         out.append("- **Note:** the recording's last line was cut short and is left out")
     out.append("")
-    for block in blocks(rec):
+    for block in fold(rec.items):
         match block.kind:
             case "user":
                 out += [_who(block), "", md_literal(block.body), ""]
@@ -225,11 +225,15 @@ def to_markdown(rec: Recording) -> str:
                 out += [_who(block), "", md_agent(block.body), ""]
             case "tool":
                 out += _tool(block)
-            case "handoff":
-                out += [f"*→ {md_literal(block.title)}*", ""]
+            case "handoff" | "ended" | "reload" if block.status != "error":
+                line = " ".join(p for p in (block.glyph, block.title) if p)
+                out += [f"*{md_literal(line)}*", ""]
+                if block.body:
+                    out += [md_literal(block.body), ""]
             case "error":
-                note = f" ({md_literal(block.note)})" if block.note else ""
-                label = "**Error:** " if block.title == "error" else ""
-                body = md_literal(block.body).replace("\n", "\n> ")
-                out += [f"> ✗ {label}{body}{note}", ""]
+                out += _quoted(block.glyph, list(block.messages), block.late)
+            case "turn_end":
+                out += _quoted(block.glyph, [f"{block.title} {block.quote}"], block.late)
+            case "reload":
+                out += _quoted(block.glyph, [block.title, block.body], block.late)
     return "\n".join(out).rstrip("\n") + "\n"

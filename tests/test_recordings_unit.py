@@ -29,7 +29,7 @@ from parley.app.session.recordings import (
     summarize,
 )
 from parley.app.session.replay import play, schedule
-from parley.headless.cast import ExportRenderer, wrap
+from parley.headless.cast import wrap
 from parley.headless.export import to_cast, to_html, to_jsonl, to_markdown
 from parley.headless.render import TextRenderer
 
@@ -289,7 +289,7 @@ def test_markdown_has_every_turn_and_tool_call(demo: object) -> None:
         assert f"<summary>{'✗' if call.is_error else '✓'} {call.name}" in md
     assert "✗ lookup_booking booking_id=ZZZ999 → No booking found with number ZZZ999." in md
     assert '"location": "San Francisco"' in md
-    assert "*→ handoff: concierge → billing*" in md and "*→ handoff: billing → concierge*" in md
+    assert "*⇄ handoff: concierge → billing*" in md and "*⇄ handoff: billing → concierge*" in md
 
 
 class _Page(HTMLParser):
@@ -373,7 +373,7 @@ def test_cast_is_asciicast_v2_with_monotonic_time(demo: object) -> None:
     out = "".join(e[2] for e in events)
     assert "\n" not in out.replace("\r\n", "")
     # the headless rendering, with the exports' labels, wrapped at the cast's width
-    shown = "".join(map(ExportRenderer().render, demo.items))  # type: ignore[attr-defined]
+    shown = "".join(map(TextRenderer(labels=True).render, demo.items))  # type: ignore[attr-defined]
     assert out.replace("\r\n", "\n") == wrap(shown, header["width"])
     assert "● concierge" in shown and "● billing" in shown and "● Agent" not in shown
 

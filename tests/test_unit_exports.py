@@ -22,6 +22,7 @@ from markdown_it import MarkdownIt
 
 from parley.app.cli.commands import cli
 from parley.app.protocol import items as it
+from parley.app.protocol.shapes import SessionHeader
 from parley.app.session.eventlog import Recording
 from parley.headless.export import export, to_cast, to_html, to_jsonl, to_markdown
 from parley.headless.render import TextRenderer
@@ -81,7 +82,7 @@ def _items() -> list[it.ChatItem]:
 
 @pytest.fixture(scope="module")
 def rec() -> Recording:
-    header = {
+    header: SessionHeader = {
         "type": "session",
         "schema": 1,
         "parley_version": "0.1.0",
