@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
@@ -34,6 +35,7 @@ from parley.widgets.agents_pane import AgentsPane
 from parley.widgets.banner import Banner
 from parley.widgets.commands import CommandsMixin
 from parley.widgets.log_pane import AgentLogPane
+from parley.widgets.main_screen import MainScreen
 from parley.widgets.panes import PanesMixin
 from parley.widgets.prompt import PromptInput
 from parley.widgets.replay import ReplayMixin
@@ -174,6 +176,9 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
 
     # -- layout ---------------------------------------------------------------------
 
+    def get_default_screen(self) -> Screen[Any]:
+        return MainScreen(id="_default")
+
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
         yield Banner(id="banner")
@@ -289,6 +294,14 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
             reader.cancel()
 
     async def on_items_arrived(self, message: ItemsArrived) -> None:
+        # One frame shows the whole batch: without this, a frame drawn while new
+        # rows mount shows the panes' changes without them, and the rows come a
+        # frame (16.7 ms) later.
+        with self.batch_update():
+            await self._show_items(message)
+        self.screen.check_idle()  # the screen skipped its refresh during the batch
+
+    async def _show_items(self, message: ItemsArrived) -> None:
         if self.items_seen == 0 and message.items:
             self.agents.set_origin(message.items[0].ts)
         self.items_seen += len(message.items)
