@@ -9,7 +9,8 @@ own: it consumes one :class:`ChatBackend`.
   person in the UI and an AI agent running ``parley say`` thus share one session.
 - :class:`ItemsBackend` serves a fixed list of recorded chat items (snapshot tests,
   the parity test, the benchmark), plus any item :meth:`ItemsBackend.push`-ed later.
-  A paced replay backend implements the same protocol.
+- :class:`ReplayBackend` plays a recording at its recorded pace (``parley replay`` in the
+  UI), with the pacing of :mod:`parley.app.session.replay`.
 
 No textual import here: this module belongs to the core.
 """
@@ -23,12 +24,15 @@ import json
 import os
 import signal
 import threading
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
+from parley.app.session.replay import MAX_GAP, schedule
+
+ItemsT = TypeVar("ItemsT", bound="ItemsBackend")
 
 #: seconds :meth:`DaemonBackend.close` waits for a start beyond its connect timeout
 BOOT_GRACE = 30.0
@@ -121,6 +125,8 @@ class ItemsBackend:
     """
 
     is_replay = True
+    #: what :meth:`say` and :meth:`restart` tell the person this session is
+    kind = "a recorded session"
 
     def __init__(
         self,
@@ -140,7 +146,7 @@ class ItemsBackend:
         self._cursor = 0
 
     @classmethod
-    def from_log(cls, path: Path | str, **kwargs: Any) -> ItemsBackend:
+    def from_log(cls: type[ItemsT], path: Path | str, **kwargs: Any) -> ItemsT:
         """Items of an event log (``events.jsonl``, see :mod:`parley.app.session.eventlog`) and the
         agent log recorded with it; raises :class:`parley.app.session.eventlog.LogFormatError`."""
         from parley.app.session.eventlog import read_log
@@ -189,7 +195,7 @@ class ItemsBackend:
             yield new
 
     async def say(self, text: str) -> str:
-        raise BackendError("this is a recorded session: it cannot take new turns")
+        raise BackendError(f"this is {self.kind}: it cannot take new turns")
 
     async def cancel(self) -> list[str]:
         return []
@@ -203,7 +209,7 @@ class ItemsBackend:
         return True
 
     async def restart(self) -> dict[str, Any]:
-        raise BackendError("this is a recorded session: there is no agent to restart")
+        raise BackendError(f"this is {self.kind}: there is no agent to restart")
 
     async def close(self) -> None:
         self._new.put_nowait(None)
@@ -228,6 +234,68 @@ def derive_agent_info(
         if isinstance(i, it.ToolCall) and i.agent_id == agent
     }
     return {"id": agent or "agent", "instructions": "", "tools": sorted(tools)}
+
+
+class ReplayBackend(ItemsBackend):
+    """A recorded session played back at its recorded pace, for the chat UI.
+
+    :meth:`follow` yields the recording's items at their
+    :func:`parley.app.session.replay.schedule` offsets (``speed``, ``max_gap``) from the
+    moment it is first iterated (resuming after the last item it yielded when called
+    again) and then stays open, without an end, until :meth:`close`, so the screen keeps
+    the finished replay. ``done`` is set once every item has been yielded. The agent info
+    follows the handoffs played so far (tools: those the agent was seen calling anywhere in
+    the recording). No agent runs: :meth:`say` and :meth:`restart` raise
+    :class:`BackendError`. Build one from a file with :meth:`from_log`.
+    """
+
+    kind = "a replay of a recorded session"
+
+    def __init__(
+        self,
+        items: Iterable[it.ChatItem],
+        *,
+        speed: float = 1.0,
+        max_gap: float = MAX_GAP,
+        header: dict[str, Any] | None = None,
+        agent_log: Path | None = None,
+        event_log: Path | None = None,
+    ) -> None:
+        super().__init__(items, header=header, agent_log=agent_log, event_log=event_log)
+        self.speed = speed
+        #: playback offset of each item, seconds from the start
+        self.offsets = schedule(self.items, speed, max_gap)
+        self.done = asyncio.Event()
+        self._closed = asyncio.Event()
+
+    @property
+    def played(self) -> int:
+        """How many items :meth:`follow` has yielded."""
+        return self._cursor
+
+    async def follow(self) -> AsyncGenerator[it.ChatItem, None]:
+        loop = asyncio.get_running_loop()
+        first = self._cursor
+        # resuming: the next item keeps its gap to the last one yielded
+        base = self.offsets[first - 1] if 0 < first <= len(self.items) else 0.0
+        t0 = loop.time()
+        while self._cursor < len(self.items):
+            n = self._cursor
+            delay = t0 + self.offsets[n] - base - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._cursor += 1
+            yield self.items[n]
+        self.done.set()
+        await self._closed.wait()
+
+    async def agent_info(self) -> dict[str, Any]:
+        return derive_agent_info(
+            self.items[: self._cursor], agent=self.header.get("agent_id"), calls=self.items
+        )
+
+    async def close(self) -> None:
+        self._closed.set()
 
 
 # -- a daemon -------------------------------------------------------------------------

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from parley.app.backend import BackendError, ChatBackend
+from parley.app.backend import BackendError, ChatBackend, ReplayBackend
 from parley.app.protocol import items as it
 from parley.app.session.eventlog import read_log
-from parley.app.session.replay import ReplayBackend
 from parley.headless.export import FORMATS, export, to_markdown, transcript
 from parley.widgets.app import make_app
 

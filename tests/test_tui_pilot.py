@@ -25,7 +25,7 @@ from test_tui_support import (
 from parley.app.backend import DaemonBackend
 from parley.app.daemon.client import locate
 from parley.app.protocol import items as it
-from parley.widgets.app import make_app
+from parley.widgets.app import ParleyApp, make_app
 from parley.widgets.log_pane import AgentLogPane
 from parley.widgets.rows import AgentRow, ErrorRow, HandoffRow, ToolRow, TurnEndRow, UserRow
 
@@ -39,6 +39,15 @@ GREETING = "Hi! I'm your travel concierge."
 
 def agent_texts(rows_: list) -> list[str]:
     return [r.item.text for r in rows_ if isinstance(r, AgentRow)]
+
+
+def slow_search_running(app: ParleyApp, text: str) -> list[ToolRow]:
+    """The running ``slow_search`` rows of the turn the user typed as ``text``."""
+    return [
+        r
+        for r in after_user(app, text)
+        if isinstance(r, ToolRow) and r.item.name == "slow_search" and r.item.status == "running"
+    ]
 
 
 async def test_type_a_message_and_see_the_reply() -> None:
@@ -173,15 +182,7 @@ async def test_escape_cancels_a_slow_turn_and_the_next_turn_works() -> None:
         await send(pilot, "slow 2")
         await wait_until(pilot, lambda: app.busy, what="turn running")
         assert app.prompt.has_class("-busy")
-        await wait_until(
-            pilot,
-            lambda: [
-                r
-                for r in after_user(app, "slow 2")
-                if isinstance(r, ToolRow) and r.item.status == "running"
-            ],  # fmt: skip
-            what="slow_search running",
-        )
+        await wait_until(pilot, lambda: slow_search_running(app, "slow 2"), what="slow_search")
         await pilot.press("escape")
         cancelled = await wait_until(
             pilot,
@@ -216,17 +217,20 @@ async def test_typed_turns_queue_while_one_runs() -> None:
     app, _ = attached_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
-        await send(pilot, "slow 1")
+        await send(pilot, "slow 5")
+        # the first turn is surely running (its tool started) before the others are typed
+        await wait_until(pilot, lambda: slow_search_running(app, "slow 5"), what="slow_search")
         await send(pilot, "first queued")
         await send(pilot, "second [bold]queued[/bold]")  # markup-looking text stays text
-        await wait_until(pilot, lambda: app.status.queued >= 1, what="queued count")
+        await wait_until(pilot, lambda: app.status.queued == 2, what="two turns queued")
+        assert "2 queued" in str(shown(app.status, "#info"))
         await wait_until(
             pilot,
             lambda: FALLBACK in agent_texts(after_user(app, "second [bold]queued[/bold]")),
-            timeout=30,
+            timeout=60,
         )
         users = [r.item.text for r in rows(app, UserRow)][-3:]
-        assert users == ["slow 1", "first queued", "second [bold]queued[/bold]"]
+        assert users == ["slow 5", "first queued", "second [bold]queued[/bold]"]
         assert "second [bold]queued[/bold]" in rows(app, UserRow)[-1].plain
         await wait_until(pilot, lambda: not app.busy)
 

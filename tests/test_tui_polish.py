@@ -15,11 +15,10 @@ from test_tui_widgets import ScriptedBackend, loaded, recorded
 from textual.widgets import Footer, OptionList
 from textual.widgets._toast import ToastRack
 
-from parley.app.backend import ItemsBackend
+from parley.app.backend import ItemsBackend, ReplayBackend
 from parley.app.cli.commands import cli
 from parley.app.protocol import items as it
 from parley.app.session.eventlog import read_log
-from parley.app.session.replay import ReplayBackend
 from parley.widgets.app import make_app
 from parley.widgets.commands import output_name
 from parley.widgets.rows import (

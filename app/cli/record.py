@@ -163,8 +163,8 @@ def _replay_tui(rec: Any, recorded: Any, speed: float, max_gap: float) -> None:
             "the chat UI needs a terminal; use --headless or --json to print the replay",
             exitcodes.USAGE,
         )
+    from parley.app.backend import ReplayBackend
     from parley.app.cli.tui import run_chat
-    from parley.app.session.replay import ReplayBackend
 
     agent_log = rec.agent_log if rec.log is None and rec.agent_log.exists() else None
     backend = ReplayBackend(
