@@ -283,12 +283,14 @@ async def test_command_palette_actions(tmp_path) -> None:
 
 
 def test_item_types_are_all_routed() -> None:
-    """Every chat item type has a case in ParleyApp.route (a new type must be shown)."""
+    """Every chat item type has a case in the view's fold or in ParleyApp.route (a
+    new type must be shown: as a block, or in the panes and status bar)."""
     import inspect
 
+    from parley.app.view import View
     from parley.widgets.app import ParleyApp
 
-    source = inspect.getsource(ParleyApp.route)
+    source = inspect.getsource(ParleyApp.route) + inspect.getsource(View._fold)
     for cls in it.ITEM_TYPES.values():
         assert f"it.{cls.__name__}(" in source, cls.__name__
 
