@@ -18,6 +18,7 @@ from textual.widgets._toast import ToastRack
 from parley.app.backend import ItemsBackend, ReplayBackend
 from parley.app.cli.commands import cli
 from parley.app.protocol import items as it
+from parley.app.protocol.shapes import AgentInfo
 from parley.app.session.eventlog import read_log
 from parley.app.view import Block, UsageTotals, View
 from parley.widgets.app import make_app
@@ -447,7 +448,7 @@ async def test_a_message_typed_during_boot_shows_queued() -> None:
             super().__init__()
             self.go = asyncio.Event()
 
-        async def start(self) -> dict[str, Any]:
+        async def start(self) -> AgentInfo:
             await self.go.wait()
             return await super().start()
 
