@@ -15,6 +15,7 @@ from textual.widgets._toast import Toast
 
 from parley.app.backend import BackendError, ItemsBackend
 from parley.app.protocol import items as it
+from parley.app.protocol.shapes import AgentInfo
 from parley.app.session.eventlog import read_log
 from parley.widgets.app import ParleyApp, make_app
 from parley.widgets.markdown import markdown_content
@@ -274,7 +275,7 @@ class BrokenBackend(ScriptedBackend):
     async def cancel(self) -> list[str]:
         raise RuntimeError("cancel exploded [bold]")
 
-    async def agent_info(self) -> dict[str, Any]:
+    async def agent_info(self) -> AgentInfo:
         if self.said:
             raise RuntimeError("info exploded")
         return await super().agent_info()
