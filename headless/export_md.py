@@ -119,9 +119,7 @@ def _closes(line: str, markup: str) -> bool:
     return indent <= 3 and bool(s) and set(s) == {markup[0]} and len(s) >= len(markup)
 
 
-def _prose(
-    lines: list[str], chunk: list[int], breaks: set[int], last: dict[int, int]
-) -> list[str]:
+def _prose(lines: list[str], chunk: list[int], breaks: set[int], last: dict[int, int]) -> list[str]:
     """Consecutive lines outside code blocks: ``<`` escaped outside code spans and
     autolinks, images made links, trailing spaces dropped, paragraph line ends made
     hard breaks. A code span is looked for only within its paragraph, heading or
