@@ -110,7 +110,7 @@ class CommandsMixin:
             rec, log = session_recording(self)
             path.write_text(render_export(rec, fmt, log), encoding="utf-8")
         except (OSError, LogFormatError) as e:
-            self.notify(f"Could not write {path}: {e}", severity="error", markup=False)
+            self.notify_error(f"Could not write {path}", e)
             return None
         self.notify(f"Exported the session ({fmt}) to {path}", markup=False)
         return path
@@ -125,8 +125,7 @@ class CommandsMixin:
         try:
             written = self.save_screenshot(filename=path.name, path=str(path.parent))
         except OSError as e:
-            self.notify(f"Could not save a screenshot to {path.parent}: {e}",
-                        severity="error", markup=False)  # fmt: skip
+            self.notify_error(f"Could not save a screenshot to {path.parent}", e)
             return None
         self.notify(f"Saved a screenshot to {written}", markup=False)
         return Path(written)
@@ -142,7 +141,7 @@ class CommandsMixin:
         try:
             rec, log = session_recording(self)
         except OSError as e:
-            self.notify(f"Could not read the session: {e}", severity="error", markup=False)
+            self.notify_error("Could not read the session", e)
             return
         if not any(isinstance(i, it.UserMessage) and i.turn_id for i in rec.items):
             self.notify("Nothing to rerun yet: send a message first.", markup=False)
