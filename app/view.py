@@ -56,13 +56,14 @@ update replaces a block by one with the same ``key``. Fields:
                 error when it says something else: a model failure sends the ``error``
                 event, then the failed response, and both fold into one block); ``title``
                 is the first message
-  ``ended``     the agent ended the call (not an error): ``title``
-                ``"the agent ended the call"``-like, ``body`` how to go on (may be ``""``)
+  ``ended``     the agent ended the call (not an error): an error of kind ``call_ended``,
+                or a disconnect after the ``end_call`` tool ran; ``title``
+                ``"the agent ended the call"``, ``body`` how to go on (may be ``""``)
   ``turn_end``  a turn cancelled or timed out: ``status`` ``cancelled`` / ``timeout``,
                 ``title`` ``"turn cancelled"`` / ``"turn timed out"``, ``quote`` what the
                 user typed, cut at :data:`QUOTE_CAP`
   ``reload``    watch mode reloaded the agent (``status`` ``ok``: ``title``
-                ``"reloaded: <files>"``, ``body`` ``"agent pid N, 12 ms, warm"``) or could
+                ``"agent reloaded: <files>"``, ``body`` ``"agent pid N, 12 ms, warm"``) or could
                 not (``status`` ``error``: ``title`` ``"reload failed (<files>); the
                 previous agent keeps running"``, ``body`` the error)
   ============  ===========================================================================
@@ -129,6 +130,7 @@ GLYPHS: dict[str, str] = {
 
 TURN_END_TITLES = {"cancelled": "turn cancelled", "timeout": "turn timed out"}
 TURN_FAILED = "the turn failed"
+CALL_ENDED = "the agent ended the call"
 
 #: the function tool of livekit-agents' ``EndCallTool`` (``livekit.agents.beta``)
 END_CALL_TOOL = "end_call"
@@ -475,8 +477,8 @@ class View:
                 return None  # recorded (JSON, event log, status), never shown
             case it.AgentError(message=msg, kind=kind):
                 if kind == "call_ended" or (self._ended_call and is_disconnect(msg)):
-                    head, _, rest = msg.partition("; ")
-                    return self._new(item, "ended", head, body=rest)
+                    rest = msg.partition("; ")[2] if kind == "call_ended" else ""
+                    return self._new(item, "ended", CALL_ENDED, body=rest)
                 messages = [msg]
                 if item.detail and item.detail != msg:
                     messages.append(item.detail)
@@ -492,7 +494,7 @@ class View:
                 parts = [f"agent pid {r.agent_pid}"] if r.agent_pid else []
                 if r.duration_ms is not None:
                     parts.append(f"{r.duration_ms:.0f} ms" + (", warm" if r.warm else ""))
-                title = f"reloaded: {reload_files(r.files)}"
+                title = f"agent reloaded: {reload_files(r.files)}"
                 return self._new(item, "reload", title, status="ok", body=", ".join(parts))
             case it.Reload() as r:
                 title = f"reload failed ({reload_files(r.files)}); the previous agent keeps running"

@@ -47,7 +47,7 @@ async def daemon_status(backend: DaemonBackend) -> dict[str, Any]:
 
 
 def agent_texts(rows_: list) -> list[str]:
-    return [r.item.text for r in rows_ if isinstance(r, AgentRow)]
+    return [r.block.body for r in rows_ if isinstance(r, AgentRow)]
 
 
 @pytest.mark.e2e

@@ -38,7 +38,7 @@ GREETING = "Hi! I'm your travel concierge."
 
 
 def agent_texts(rows_: list) -> list[str]:
-    return [r.item.text for r in rows_ if isinstance(r, AgentRow)]
+    return [r.block.body for r in rows_ if isinstance(r, AgentRow)]
 
 
 def slow_search_running(app: ParleyApp, text: str) -> list[ToolRow]:
@@ -46,7 +46,7 @@ def slow_search_running(app: ParleyApp, text: str) -> list[ToolRow]:
     return [
         r
         for r in after_user(app, text)
-        if isinstance(r, ToolRow) and r.item.name == "slow_search" and r.item.status == "running"
+        if isinstance(r, ToolRow) and r.block.title == "slow_search" and r.block.status == "running"
     ]
 
 
@@ -79,7 +79,7 @@ async def test_tool_call_in_transcript_and_tool_pane() -> None:
 
         def done_row() -> ToolRow | None:
             found = [r for r in after_user(app, "what's the weather in Paris?")
-                     if isinstance(r, ToolRow) and r.item.status == "done"]  # fmt: skip
+                     if isinstance(r, ToolRow) and r.block.status == "done"]  # fmt: skip
             return found[0] if found else None
 
         row = await wait_until(pilot, done_row, what="lookup_weather done")
@@ -114,7 +114,7 @@ async def test_failing_tool_shows_as_error() -> None:
 
         def error_row() -> ToolRow | None:
             found = [r for r in after_user(app, "look up booking ZZZ999")
-                     if isinstance(r, ToolRow) and r.item.status == "error"]  # fmt: skip
+                     if isinstance(r, ToolRow) and r.block.status == "error"]  # fmt: skip
             return found[0] if found else None
 
         row = await wait_until(pilot, error_row, what="lookup_booking error")
@@ -135,8 +135,10 @@ async def test_model_failure_is_a_visible_error_row() -> None:
         turn_end = await wait_until(
             pilot,
             lambda: [
-                r for r in after_user(app, "explode") if isinstance(r, ErrorRow) and r.turn_error
-            ],  # fmt: skip
+                r
+                for r in after_user(app, "explode")
+                if isinstance(r, ErrorRow) and app.view.turns.is_finished(r.block.turn_id or "")
+            ],
         )
         errors = [r for r in after_user(app, "explode") if isinstance(r, (ErrorRow, TurnEndRow))]
         assert errors == turn_end
@@ -189,7 +191,7 @@ async def test_escape_cancels_a_slow_turn_and_the_next_turn_works() -> None:
             lambda: [
                 r
                 for r in after_user(app, "slow 2")
-                if isinstance(r, TurnEndRow) and r.item.status == "cancelled"
+                if isinstance(r, TurnEndRow) and r.block.status == "cancelled"
             ],  # fmt: skip
             what="turn cancelled row",
         )
@@ -206,7 +208,7 @@ async def test_escape_cancels_a_slow_turn_and_the_next_turn_works() -> None:
         await wait_until(
             pilot,
             lambda: any(
-                isinstance(r, ToolRow) and r.item.name == "slow_search" and r.item.finished
+                isinstance(r, ToolRow) and r.block.title == "slow_search" and not r.block.running
                 for r in after_user(app, "slow 2")
             ),
             timeout=15,
@@ -281,12 +283,14 @@ async def test_command_palette_actions(tmp_path) -> None:
 
 
 def test_item_types_are_all_routed() -> None:
-    """Every chat item type has a case in ParleyApp.route (a new type must be shown)."""
+    """Every chat item type has a case in the view's fold or in ParleyApp.route (a
+    new type must be shown: as a block, or in the panes and status bar)."""
     import inspect
 
+    from parley.app.view import View
     from parley.widgets.app import ParleyApp
 
-    source = inspect.getsource(ParleyApp.route)
+    source = inspect.getsource(ParleyApp.route) + inspect.getsource(View._fold)
     for cls in it.ITEM_TYPES.values():
         assert f"it.{cls.__name__}(" in source, cls.__name__
 

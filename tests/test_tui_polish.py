@@ -20,6 +20,7 @@ from parley.app.cli.commands import cli
 from parley.app.protocol import items as it
 from parley.app.protocol.shapes import AgentInfo
 from parley.app.session.eventlog import read_log
+from parley.app.view import Block, UsageTotals, View
 from parley.widgets.app import make_app
 from parley.widgets.commands import output_name
 from parley.widgets.rows import (
@@ -34,8 +35,15 @@ from parley.widgets.rows import (
     format_ms,
     readable_error,
 )
-from parley.widgets.status_bar import UsageTotals
 from parley.widgets.tools_pane import tool_summary
+
+
+def block(item: it.ChatItem) -> Block:
+    """The view's block of one item."""
+    update = View().feed(item)
+    assert update is not None
+    return update.block
+
 
 LLM_ERROR = (
     "type='llm_error' timestamp=1795357217.810971 label='scripted_llm.ScriptedLLM' "
@@ -170,7 +178,7 @@ async def test_call_ended_item_is_the_end_of_a_call_without_an_end_call_tool() -
 
 def test_model_error_with_the_sessions_readable_message_and_detail() -> None:
     message = "model error: scripted model failure (HTTP 500)"
-    row = ErrorRow(it.AgentError(kind="model_error", detail=LLM_ERROR, message=message))
+    row = ErrorRow(block(it.AgentError(kind="model_error", detail=LLM_ERROR, message=message)))
     assert row.summary == "Model error: scripted model failure (HTTP 500)"
     assert row.raw[1] == LLM_ERROR  # the details on Enter
     exited = "the agent exited with code -9; see `parley logs`, `parley start` starts a new session"
@@ -274,21 +282,23 @@ async def test_transcript_is_one_focus_target_with_row_navigation() -> None:
 def test_tool_list_entries_tell_calls_apart() -> None:
     entries = [
         tool_summary(
-            call(
-                f"c{n}",
-                "slow_search",
-                f'{{"seconds": {n}.0}}',
-                status="done",
-                duration_ms=n * 1000.0,
+            block(
+                call(
+                    f"c{n}",
+                    "slow_search",
+                    f'{{"seconds": {n}.0}}',
+                    status="done",
+                    duration_ms=n * 1000.0,
+                )
             )
         ).plain  # fmt: skip
         for n in (8, 9, 10)
     ]
     assert len(set(entries)) == 3 and "seconds=8" in entries[0]
-    assert "—" in tool_summary(call("c", "x", status="done")).plain  # unknown duration
-    assert "0.0 ms" not in tool_summary(call("c", "x", status="done", duration_ms=0.0)).plain
+    assert "—" in tool_summary(block(call("c", "x", status="done"))).plain  # unknown duration
+    assert "0.0 ms" not in tool_summary(block(call("c", "x", status="done", duration_ms=0.0))).plain
     assert format_ms(None) == "—" and format_ms(0.0) == "<0.1 ms"
-    weather = tool_summary(call("c", "lookup_weather", status="done", duration_ms=2.6)).plain
+    weather = tool_summary(block(call("c", "lookup_weather", status="done", duration_ms=2.6))).plain
     assert "lookup_weather2.6" not in weather and "2.6 ms lookup_weather" in weather
 
 

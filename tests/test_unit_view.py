@@ -179,7 +179,7 @@ def test_handoffs_reloads_and_escaping() -> None:
     assert first is not None and first.block.title == "agent: concierge"
     assert then is not None and then.block.title == "handoff: concierge → booking\\x1b[2J"
     ok = v.feed(it.Reload(files=["a.py", "b.py", "c.py", "d.py"], agent_pid=7, duration_ms=12.4))
-    assert ok is not None and ok.block.title == "reloaded: a.py, b.py, c.py and 1 more"
+    assert ok is not None and ok.block.title == "agent reloaded: a.py, b.py, c.py and 1 more"
     assert ok.block.body == "agent pid 7, 12 ms"
     bad = v.feed(it.Reload(files=["a.py"], error="SyntaxError"))
     assert bad is not None and bad.block.status == "error" and bad.block.body == "SyntaxError"

@@ -27,6 +27,7 @@ from parley.app.backend import ChatBackend
 from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
 from parley.app.protocol.shapes import AgentInfo, SessionHeader
+from parley.app.view import Turns
 
 #: seconds a scripted turn may take before the script gives up
 TURN_TIMEOUT = 120.0
@@ -48,7 +49,8 @@ def read_script(path: Path | str) -> list[str]:
 class TurnWatcher:
     """Wraps a :class:`parley.app.backend.ChatBackend` and records what passes through it:
     ``turns`` (the ids ``say`` returned, or the exception it raised, in order),
-    ``finished`` (turn id → its ``turn_finished`` item), ``items_seen`` and whether
+    ``finished`` (turn id → its ``turn_finished`` item, from the view's
+    :class:`parley.app.view.Turns`), ``items_seen`` and whether
     :meth:`start` completed (``start_done``, ``start_error``). Every other attribute
     is the wrapped backend's."""
 
@@ -56,10 +58,14 @@ class TurnWatcher:
         self.backend = backend
         self.is_replay = backend.is_replay
         self.turns: list[str | BaseException] = []
-        self.finished: dict[str, it.TurnFinished] = {}
+        self.session_turns = Turns()
         self.items_seen = 0
         self.start_done = False
         self.start_error: BaseException | None = None
+
+    @property
+    def finished(self) -> dict[str, it.TurnFinished]:
+        return self.session_turns.finished
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.backend, name)
@@ -89,8 +95,7 @@ class TurnWatcher:
     async def follow(self) -> AsyncIterator[it.ChatItem]:
         async for item in self.backend.follow():
             self.items_seen += 1
-            if isinstance(item, it.TurnFinished) and item.turn_id:
-                self.finished[item.turn_id] = item
+            self.session_turns.fold(item)
             yield item
 
     async def say(self, text: str) -> str:
