@@ -200,12 +200,20 @@ def _replay_tui(rec: Any, recorded: Any, speed: float, max_gap: float) -> None:
     show_default=True,
     help="cast: playback speed, as on `replay` (0: everything at once).",
 )
-@click.option("--max-gap", type=SPEED, default=2.0, show_default=True, help="cast: " + MAX_GAP_HELP)
+@click.option(
+    "--max-gap",
+    type=SPEED,
+    default=2.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="cast: " + MAX_GAP_HELP[0].lower() + MAX_GAP_HELP[1:],
+)
 @click.option(
     "--pause",
     type=SPEED,
     default=1.0,
     show_default=True,
+    metavar="SECONDS",
     help="cast: least pause before each turn, in seconds.",
 )
 @click.option(
@@ -213,6 +221,7 @@ def _replay_tui(rec: Any, recorded: Any, speed: float, max_gap: float) -> None:
     type=SPEED,
     default=0.0,
     show_default=True,
+    metavar="SECONDS",
     help="cast: type your messages, one character every SECONDS (0.04 types as "
     "`chat --script` does; 0 shows them at once).",
 )
