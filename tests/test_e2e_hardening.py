@@ -217,3 +217,17 @@ def test_accept_errors_from_a_descriptor_shortage_are_logged_rate_limited(echo: 
         daemon.rlimit(psutil.RLIMIT_NOFILE, limits)
     added = daemon_log.read_bytes()[log_before:].decode(errors="replace")
     assert added.count("out of system resource") <= 2, added[-2000:]
+
+
+def test_history_agent_of_a_conversation_over_1_mib_keeps_the_session(echo: Parley) -> None:
+    # each turn adds ~800 KB to the agent's chat context (the text and its echo)
+    words = [f"{n}:" + "x" * 400_000 for n in range(3)]
+    for w in words:
+        out = echo("say", "-", input=w, check=True).stdout
+        assert out.rstrip().endswith(f"echo: {w}")
+    model_view = echo("history", "--agent", check=True).stdout
+    assert len(model_view) > 2 * (1 << 20)
+    for w in words:
+        assert w in model_view and f"echo: {w}" in model_view
+    # the connection to the agent survived the large answer
+    assert echo("say", "still connected?", check=True).stdout.endswith("echo: still connected?\n")
