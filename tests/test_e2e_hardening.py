@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import ECHO, Parley, copy_agent
+from conftest import ECHO, Parley, copy_agent, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -231,3 +231,43 @@ def test_history_agent_of_a_conversation_over_1_mib_keeps_the_session(echo: Parl
         assert w in model_view and f"echo: {w}" in model_view
     # the connection to the agent survived the large answer
     assert echo("say", "still connected?", check=True).stdout.endswith("echo: still connected?\n")
+
+
+@pytest.mark.skipif(not hasattr(psutil.Process, "rlimit"), reason="needs prlimit (Linux)")
+def test_a_full_disk_neither_wedges_the_queue_nor_loses_items(
+    parley_home: Path, tmp_path: Path
+) -> None:
+    """The event log's writes fail (the daemon's file size limit is set below the log's
+    size: EFBIG, as a full disk gives ENOSPC), then space returns."""
+    agent = copy_agent(ECHO, tmp_path / "proj")
+    p = Parley(parley_home, cwd=agent.parent)
+    try:
+        p("start", str(agent), check=True)
+        st = _state(p)
+        daemon = psutil.Process(st["daemon_pid"])
+        events = Path(st["event_log"])
+        limits = daemon.rlimit(psutil.RLIMIT_FSIZE)
+        daemon.rlimit(psutil.RLIMIT_FSIZE, (events.stat().st_size, limits[1]))
+        try:
+            full = p("say", "--timeout", "30", "disk full?")
+            assert full.returncode == 0, full.stderr
+            assert full.stdout.endswith("echo: disk full?\n")
+            assert "parley: warning: cannot write" in full.stderr and str(events) in full.stderr
+            status = p("status", check=True).stdout
+            assert "event log error:" in status and "wait in memory" in status
+            # the queue is not wedged: later turns run
+            assert p("say", "--timeout", "30", "and now?", check=True).stdout.endswith(
+                "echo: and now?\n"
+            )
+            on_disk = events.read_text()
+            assert "disk full?" not in on_disk  # really not written
+        finally:
+            daemon.rlimit(psutil.RLIMIT_FSIZE, limits)  # space returns
+        wait_until(lambda: json.loads(p("status", "--json").stdout)["event_log_error"] is None)
+        assert "event log error" not in p("status", check=True).stdout
+        live = [json.loads(x) for x in p("events", "--json", check=True).stdout.splitlines()]
+        recorded = [json.loads(x) for x in p("history", "--json", check=True).stdout.splitlines()]
+        assert recorded == live  # every item, in order, once
+        assert any(i["type"] == "agent_error" and "cannot write" in i["message"] for i in live)
+    finally:
+        p.stop_quietly()

@@ -208,6 +208,9 @@ def say(text: str | None, as_json: bool, timeout: float, no_wait: bool, name: st
                     click.echo(json.dumps({"turn_id": turn_id}) if as_json else turn_id)
                     sys.exit(exitcodes.OK)
                 continue
+            if msg.get("event") == "warning":
+                click.echo(escape_controls(f"parley: warning: {msg.get('warning')}"), err=True)
+                continue
             if msg.get("event") != "item":
                 continue
             item = item_from_dict(msg["item"])
@@ -258,6 +261,13 @@ def status(as_json: bool, name: str | None) -> None:
         ("agent log", st.get("agent_log")),
         ("event log", st.get("event_log")),
     ]
+    if st.get("event_log_error"):
+        rows.append(
+            (
+                "event log error",
+                f"{st['event_log_error']} ({st.get('event_log_waiting')} lines wait in memory)",
+            )
+        )
     for label, value in rows:
         click.echo(escape_controls(f"{label + ':':<18}{value}"))
 

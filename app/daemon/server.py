@@ -264,7 +264,7 @@ class Daemon:
     async def _op_say(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         session = self.session
         assert session is not None
-        q = session.subscribe(since=self.unprompted_cursor)
+        q = session.subscribe(unprompted_since=self.unprompted_cursor)
         try:
             try:
                 turn = session.submit(req["text"])
@@ -286,9 +286,13 @@ class Daemon:
                     self.unprompted_cursor = max(self.unprompted_cursor, item.seq)
                 elif item.turn_id != turn.turn_id:
                     continue
-                await _send(writer, {"event": "item", "item": item.to_dict()})
                 if isinstance(item, it.TurnFinished) and item.turn_id == turn.turn_id:
+                    if session.event_log_error:  # the say reports it on stderr
+                        warning = f"{session.event_log_error} (items wait in memory)"
+                        await _send(writer, {"event": "warning", "warning": warning})
+                    await _send(writer, {"event": "item", "item": item.to_dict()})
                     return
+                await _send(writer, {"event": "item", "item": item.to_dict()})
         finally:
             session.unsubscribe(q)
 

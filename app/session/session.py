@@ -11,6 +11,7 @@ in order, each as ``run_input`` on the engine.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import collections
 import contextlib
 import logging
@@ -40,6 +41,10 @@ class Turn:
     done: asyncio.Future[it.TurnFinished] = field(repr=False)
 
 
+def _seq(item: it.ChatItem) -> int:
+    return item.seq
+
+
 class Session:
     """One agent, its chat items and its turn queue.
 
@@ -55,6 +60,8 @@ class Session:
         self.agent_log = data_dir / "agent.log"
         self.event_log_path = data_dir / EVENTS_FILE
         self.items: list[it.ChatItem] = []
+        #: the items no turn asked for (``turn_id`` None), also in ``items``
+        self.unprompted: list[it.ChatItem] = []
         self.agent_info: dict[str, Any] = {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_at = time.time()
@@ -69,6 +76,7 @@ class Session:
         self._tasks: list[asyncio.Task[None]] = []
         self._turn_ids = 0
         self._closed = False
+        self._log_retry: asyncio.Task[None] | None = None
         #: extra fields for the event log's header (a rerun names the recording it reran)
         self.header_extra: dict[str, Any] = {}
 
@@ -103,7 +111,8 @@ class Session:
             },
         )
         for item in self.items:
-            self._event_log.append(item)
+            if not self._event_log.append(item):
+                self._event_log_failed()
         await self._settle()
 
     async def restart(self, connect_timeout: float = 60.0) -> None:
@@ -179,6 +188,8 @@ class Session:
         await self._stop_tasks()
         await self._stop_agent()
         await self.engine.close()
+        if self._log_retry is not None:
+            self._log_retry.cancel()
         if self._event_log is not None:
             self._event_log.close()
         for q in self._subs:
@@ -227,19 +238,65 @@ class Session:
 
     def _on_item(self, item: it.ChatItem) -> None:
         self.items.append(item)
-        if self._event_log is not None:
-            self._event_log.append(item)
+        if item.turn_id is None:
+            self.unprompted.append(item)
+        if self._event_log is not None and not self._event_log.append(item):
+            self._event_log_failed()
         for q in self._subs:
             q.put_nowait(item)
 
-    def subscribe(self, since: int = 0) -> asyncio.Queue[it.ChatItem | None]:
+    def _event_log_failed(self) -> None:
+        """A write to the event log failed (a full disk): report it once, as an
+        ``agent_error`` item every client sees, and retry until it works again."""
+        if self._log_retry is None and not self._closed:
+            self._log_retry = asyncio.get_running_loop().create_task(
+                self._retry_event_log(), name="parley-event-log-retry"
+            )
+
+    async def _retry_event_log(self, every: float = 2.0) -> None:
+        """Report the failure (after the item being delivered), then retry the
+        waiting lines every ``every`` seconds until they are written."""
+        event_log = self._event_log
+        assert event_log is not None
+        log.error("event log: %s", event_log.error)
+        self.engine.emit(
+            it.AgentError(
+                message=f"parley {event_log.error}: the session goes on, its items are kept "
+                "in memory and written to the event log when it can write again "
+                "(see `parley status`)"
+            )
+        )
+        try:
+            while not event_log.retry():
+                await asyncio.sleep(every)
+            log.info("event log: written again, nothing lost")
+        finally:
+            self._log_retry = None
+
+    @property
+    def event_log_error(self) -> str | None:
+        """Why the event log is behind (lines wait in memory), or ``None``."""
+        return self._event_log.error if self._event_log is not None else None
+
+    def subscribe(
+        self, since: int = 0, *, unprompted_since: int | None = None
+    ) -> asyncio.Queue[it.ChatItem | None]:
         """A queue with every item whose ``seq`` is greater than ``since``, then each
         new one live; ``None`` when the session ends. Call :meth:`unsubscribe` when
-        done."""
+        done.
+
+        With ``unprompted_since`` the backlog is only the unprompted items (no
+        ``turn_id``) with a greater ``seq``, and ``since`` is ignored (what a ``say``
+        shows before its own turn). Costs time in the backlog's length, never the
+        session's: items are found by bisection on ``seq``.
+        """
         q: asyncio.Queue[it.ChatItem | None] = asyncio.Queue()
-        for item in self.items:
-            if item.seq > since:
-                q.put_nowait(item)
+        if unprompted_since is None:
+            source, after = self.items, since
+        else:
+            source, after = self.unprompted, unprompted_since
+        for item in source[bisect.bisect_right(source, after, key=_seq) :]:
+            q.put_nowait(item)
         if self._closed:
             q.put_nowait(None)
         else:
@@ -339,4 +396,6 @@ class Session:
             "started_at": self.started_at,
             "agent_log": str(self.agent_log),
             "event_log": str(self.event_log_path),
+            "event_log_error": self.event_log_error,
+            "event_log_waiting": self._event_log.waiting if self._event_log else 0,
         }
