@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -271,3 +273,111 @@ def test_a_full_disk_neither_wedges_the_queue_nor_loses_items(
         assert any(i["type"] == "agent_error" and "cannot write" in i["message"] for i in live)
     finally:
         p.stop_quietly()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_start_restarts_a_dead_agent_in_place_and_restart_exists(
+    parley_home: Path, tmp_path: Path
+) -> None:
+    agent = copy_agent(ECHO, tmp_path / "proj")
+    p = Parley(parley_home, cwd=agent.parent)
+    try:
+        p("start", str(agent), check=True)
+        first = _state(p)
+        os.killpg(first["agent_pid"], signal.SIGKILL)
+        wait_until(lambda: not json.loads(p("status", "--json").stdout)["agent_connected"])
+        again = p("start", str(agent))  # one command recovers
+        assert again.returncode == 0, again.stderr
+        assert "restarting it" in again.stderr
+        assert "Agent:      echo" in again.stdout and "Agent restarted." in again.stdout
+        second = _state(p)
+        assert second["daemon_pid"] == first["daemon_pid"]  # the same session
+        assert second["agent_pid"] != first["agent_pid"] and _alive(second["agent_pid"])
+        assert p("say", "back?", check=True).stdout.endswith("echo: back?\n")
+        # `parley restart` on a running session
+        restarted = p("restart", check=True)
+        assert "Agent restarted." in restarted.stdout
+        third = _state(p)
+        assert third["agent_pid"] != second["agent_pid"] and not _alive(second["agent_pid"])
+        assert p("say", "again?", check=True).stdout.endswith("echo: again?\n")
+        # a live session is still refused, naming the session to stop
+        refused = p("start", str(agent))
+        assert refused.returncode == 1 and "already running" in refused.stderr
+    finally:
+        p.stop_quietly()
+
+
+def test_events_follow_tells_a_dead_daemon_from_a_stop(parley_home: Path, tmp_path: Path) -> None:
+    agent = copy_agent(ECHO, tmp_path / "proj")
+    p = Parley(parley_home, cwd=agent.parent)
+    try:
+        p("start", str(agent), check=True)
+        follower = p.popen("events", "-f")
+        wait_until(lambda: len(psutil.Process(_state(p)["daemon_pid"]).net_connections()) > 2)
+        p("stop", check=True)
+        out, err = follower.communicate(timeout=60)
+        assert follower.returncode == 0 and err == ""  # a stop ends the stream normally
+
+        p("start", str(agent), check=True)
+        st = _state(p)
+        follower = p.popen("events", "-f")
+        p("say", "hi", check=True)
+        os.kill(st["daemon_pid"], signal.SIGKILL)
+        out, err = follower.communicate(timeout=60)
+        assert follower.returncode == 1
+        assert "lost the session" in err and str(st["daemon_pid"]) in err
+        assert "echo: hi" in out  # what came before is printed
+    finally:
+        p.stop_quietly()
+
+
+def test_every_hint_names_the_session_it_is_about(parley_home: Path, tmp_path: Path) -> None:
+    agent = copy_agent(ECHO, tmp_path / "proj")
+    p = Parley(parley_home, cwd=agent.parent)
+    try:
+        p("start", "-s", "two", str(agent), check=True)
+        again = p("start", "-s", "two", str(agent))
+        assert again.returncode == 1 and "`parley stop -s two`" in again.stderr
+        none = p("say", "-s", "three", "hello")
+        assert none.returncode == 1 and "`parley start -s three`" in none.stderr
+        timeout = p("say", "-s", "two", "--timeout", "0.5", "slow 3 wait")
+        assert timeout.returncode == 124
+        assert "`parley status -s two`" in timeout.stderr
+        assert "`parley history -s two`" in timeout.stderr
+        os.killpg(
+            json.loads(p("status", "-s", "two", "--json").stdout)["agent_pid"], signal.SIGKILL
+        )
+        wait_until(lambda: "parley logs -s two" in p("history", "-s", "two").stdout)
+        hist = p("history", "-s", "two").stdout
+        assert "`parley stop -s two`" in hist and "`parley restart -s two`" in hist
+    finally:
+        p("stop", "-s", "two")
+
+
+def test_readme_tells_where_a_cancelled_turns_late_items_go(echo: Parley) -> None:
+    turn_id = echo("say", "--no-wait", "slow 5 late reply", check=True).stdout.strip()
+    wait_until(lambda: json.loads(echo("status", "--json").stdout)["turn_in_progress"] == turn_id)
+    echo("cancel", check=True)
+
+    def of_turn() -> list[dict]:
+        lines = echo("events", "--json", check=True).stdout.splitlines()
+        return [i for i in map(json.loads, lines) if i["turn_id"] == turn_id]
+
+    items = wait_until(
+        lambda: (x := of_turn()) and any(i["type"] == "agent_message" for i in x) and x
+    )
+    kinds = [i["type"] for i in items]
+    assert kinds.count("turn_finished") == 1
+    # the reply the agent still gave for the cancelled turn follows its turn_finished
+    assert kinds.index("turn_finished") < kinds.index("agent_message")
+    assert items[kinds.index("agent_message")]["text"] == "echo: slow 5 late reply"
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    json_lines = readme[readme.index("### JSON lines") :][:1500]
+    assert "always last" not in json_lines
+    assert "**cancelled** turn" in json_lines and "after its `turn_finished`" in json_lines

@@ -22,6 +22,7 @@ from parley.app.cli.common import CONTEXT, fail, locate_or_fail, session_option,
 from parley.app.cli.record import register as register_record_commands
 from parley.app.cli.rerun import register as register_rerun_command
 from parley.app.cli.tui import register as register_tui_commands
+from parley.app.daemon.state import command_hint
 from parley.app.protocol.sanitize import escape_controls
 
 
@@ -131,25 +132,65 @@ def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> No
     """
     from parley.app.agent.launcher import AgentSpec, LaunchError
     from parley.app.daemon.control import StartError, running_state, start_daemon
-    from parley.app.protocol.items import item_from_dict
 
     agent, extra = split_agent_args(args)
     try:
         spec = AgentSpec.resolve(agent, Path.cwd(), extra)
-        _, cleaned = running_state(spec, name)
+        existing, cleaned = running_state(spec, name)
         if cleaned:
             click.echo("parley: cleaned up a stale session (its daemon had died)", err=True)
+        if existing is not None and Path(existing.agent_file) == spec.agent_file:
+            status = _call(existing, "status")
+            if not status.get("agent_connected"):  # the session lives on, its agent is gone
+                click.echo("parley: the session's agent had exited; restarting it", err=True)
+                _print_started(str(spec.agent_file), _restart(existing))
+                click.echo("\nAgent restarted.")
+                return
         ready = start_daemon(spec, name, connect_timeout)
     except (LaunchError, StartError) as e:
         fail(str(e))
+    _print_started(str(spec.agent_file), ready)
+    click.echo("\nSession started.")
+
+
+def _print_started(agent_file: str, ready: dict[str, Any]) -> None:
+    """What ``start`` and ``restart`` print: the agent, its tools, its first items."""
+    from parley.app.protocol.items import item_from_dict
+
     info = ready.get("agent_info", {})
-    click.echo(f"Agent file: {spec.agent_file}")
+    click.echo(f"Agent file: {agent_file}")
     click.echo(escape_controls(f"Agent:      {info.get('id', '?')}"))
     click.echo(escape_controls(f"Tools:      {', '.join(info.get('tools') or []) or '(none)'}"))
     print_item = _printer(as_json=False)
     for raw in ready.get("items", []):
         print_item(item_from_dict(raw))
-    click.echo("\nSession started.")
+
+
+def _restart(state: Any) -> dict[str, Any]:
+    """Ask the daemon to restart its agent in place; its ``restarted`` answer. A
+    failed restart exits 1 with the agent log's tail."""
+    from parley.app.daemon.client import ControlClient, ControlError
+
+    try:
+        return ControlClient(state).call("restart", timeout=None)
+    except ControlError as e:
+        fail(f"{e}\n{e.log_tail}".rstrip() if e.log_tail else str(e))
+    except OSError as e:
+        fail(f"could not reach the daemon (pid {state.daemon_pid}): {e}")
+
+
+@cli.command(context_settings=CONTEXT)
+@session_option
+def restart(name: str | None) -> None:
+    """Restart the session's agent in place (same session, same log).
+
+    Running and queued turns are cancelled. Use it after editing the agent, or when
+    it crashed. Prints the agent, its tools and its greeting.
+    """
+    state = locate_or_fail(name)
+    ready = _restart(state)
+    _print_started(state.agent_file, ready)
+    click.echo("\nAgent restarted.")
 
 
 @cli.command(context_settings=CONTEXT)
@@ -220,7 +261,7 @@ def say(text: str | None, as_json: bool, timeout: float, no_wait: bool, name: st
     except TimeoutError:
         fail(
             f"no answer within {timeout:g} s; the turn may still be running "
-            "(see `parley status`, `parley history`)",
+            f"(see `{command_hint('status', name)}`, `{command_hint('history', name)}`)",
             exitcodes.TIMEOUT,
         )
     except ControlError as e:
@@ -412,10 +453,14 @@ def events(follow: bool, since: int, as_json: bool, name: str | None) -> None:
 
     state = locate_or_fail(name)
     print_item = _printer(as_json)
+    ended = connected = False
     try:
         for msg in ControlClient(state).stream("events", since=since, follow=follow):
+            connected = True
             if msg.get("event") == "item":
                 print_item(item_from_dict(msg["item"]))
+            elif msg.get("event") == "end":
+                ended = True
     except KeyboardInterrupt:
         sys.exit(exitcodes.INTERRUPTED)
     except BrokenPipeError:
@@ -423,7 +468,13 @@ def events(follow: bool, since: int, as_json: bool, name: str | None) -> None:
     except ControlError as e:
         fail(str(e))
     except OSError as e:
-        fail(f"could not reach the daemon: {e}")
+        if not connected:
+            fail(f"could not reach the daemon: {e}")
+    if not ended:  # the daemon did not end the stream: it is gone
+        fail(
+            f"lost the session: its daemon (pid {state.daemon_pid}) went away without "
+            f"ending the stream (killed or crashed); see `{command_hint('status', name)}`"
+        )
 
 
 register_record_commands(cli)

@@ -95,7 +95,7 @@ class Daemon:
         stop the session. Returns the process exit code. ``stop_requested`` holds the
         signals that arrived before the event loop ran (the daemon then stops at once).
         """
-        session = Session(spec, session_id=session_id, data_dir=data_dir)
+        session = Session(spec, session_id=session_id, data_dir=data_dir, name=self.cfg.get("name"))
         session.header_extra = dict(self.cfg.get("header") or {})
         self.stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -303,11 +303,15 @@ class Daemon:
         try:
             while True:
                 if not req["follow"] and q.empty():
-                    return
+                    break
                 item = await q.get()
                 if item is None:
-                    return
+                    break
                 await _send(writer, {"event": "item", "item": item.to_dict()})
+            # the stream ends on purpose: a connection closed without this means the
+            # daemon died
+            reason = "the session was stopped" if item is None else "no more items"
+            await _send(writer, {"event": "end", "reason": reason})
         finally:
             session.unsubscribe(q)
 
@@ -336,6 +340,7 @@ class Daemon:
 
     async def _op_restart(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         assert self.session is not None and self.state is not None
+        before = self.session.items[-1].seq if self.session.items else 0
         try:
             await self.session.restart(float(self.cfg.get("connect_timeout", 60)))
         except (EngineError, OSError) as e:
@@ -354,7 +359,21 @@ class Daemon:
         self.state.agent_port = self.session.engine.port
         self.state.agent_id = self.session.agent_info.get("id")
         self.state.save(self.sdir)
-        await _send(writer, {"event": "restarted", "agent_info": self.session.agent_info})
+        # what the restart produced (cancelled turns, the agent's greeting): shown now
+        new = self.session.subscribe(since=before)
+        self.session.unsubscribe(new)
+        items = [new.get_nowait() for _ in range(new.qsize())]
+        items = [i for i in items if i is not None]
+        if items:
+            self.unprompted_cursor = max(self.unprompted_cursor, items[-1].seq)
+        await _send(
+            writer,
+            {
+                "event": "restarted",
+                "agent_info": self.session.agent_info,
+                "items": [i.to_dict() for i in items],
+            },
+        )
 
     async def _op_stop(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         await _send(writer, {"event": "stopping", "daemon_pid": os.getpid()})

@@ -83,6 +83,15 @@ def session_key(project: Path, name: str | None = None) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
+def command_hint(command: str, name: str | None = None) -> str:
+    """``parley <command>`` as a hint about the session named ``name``: with
+    ``-s NAME`` (shell-quoted) when it is a named session, so the hint acts on the
+    session it is about."""
+    import shlex
+
+    return f"parley {command}" + (f" -s {shlex.quote(name)}" if name else "")
+
+
 def session_dir(key: str, create: bool = False) -> Path:
     """The runtime directory of daemon ``key`` (made 0700 when ``create``)."""
     path = runtime_root() / key

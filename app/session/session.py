@@ -24,7 +24,7 @@ from typing import Any
 
 from parley.app.agent.engine import AgentDied, EngineError, SessionEngine
 from parley.app.agent.launcher import AgentSpec, spawn_agent, stop_process_group
-from parley.app.daemon.state import tail
+from parley.app.daemon.state import command_hint, tail
 from parley.app.protocol import items as it
 from parley.app.protocol.limits import check_text
 from parley.app.session.eventlog import EVENTS_FILE, EventLog, parley_version
@@ -53,8 +53,12 @@ class Session:
     seq and then every new item; ``None`` marks the end of the session.
     """
 
-    def __init__(self, spec: AgentSpec, *, session_id: str, data_dir: Path) -> None:
+    def __init__(
+        self, spec: AgentSpec, *, session_id: str, data_dir: Path, name: str | None = None
+    ) -> None:
         self.spec = spec
+        #: the session's name (``-s NAME``), for the hints in its messages
+        self.name = name
         self.session_id = session_id
         self.data_dir = data_dir
         self.agent_log = data_dir / "agent.log"
@@ -216,8 +220,12 @@ class Session:
             msg = "the agent closed the connection (it ended the call or stopped)"
         else:
             msg = f"the agent exited with code {code}"
+        logs, restart, stop = (command_hint(c, self.name) for c in ("logs", "restart", "stop"))
         self.engine.emit(
-            it.AgentError(message=f"{msg}; see `parley logs`, end the session with `parley stop`")
+            it.AgentError(
+                message=f"{msg}; see `{logs}`, start it again with `{restart}` "
+                f"or end the session with `{stop}`"
+            )
         )
 
     @property
@@ -263,7 +271,7 @@ class Session:
             it.AgentError(
                 message=f"parley {event_log.error}: the session goes on, its items are kept "
                 "in memory and written to the event log when it can write again "
-                "(see `parley status`)"
+                f"(see `{command_hint('status', self.name)}`)"
             )
         )
         try:
