@@ -381,3 +381,23 @@ def test_readme_tells_where_a_cancelled_turns_late_items_go(echo: Parley) -> Non
     json_lines = readme[readme.index("### JSON lines") :][:1500]
     assert "always last" not in json_lines
     assert "**cancelled** turn" in json_lines and "after its `turn_finished`" in json_lines
+
+
+def test_the_agent_exits_on_its_own_when_its_daemon_is_killed(
+    parley_home: Path, tmp_path: Path
+) -> None:
+    agent = copy_agent(ECHO, tmp_path / "proj")
+    p = Parley(parley_home, cwd=agent.parent)
+    try:
+        p("start", str(agent), check=True)
+        st = _state(p)
+        agent_pid, agent_procs = st["agent_pid"], psutil.Process(st["agent_pid"]).children(True)
+        p("say", "hi", check=True)
+        os.kill(st["daemon_pid"], signal.SIGKILL)
+        # no parley command runs: the agent and every process of it go away by themselves
+        wait_until(
+            lambda: not _alive(agent_pid) and not any(map(_alive, (c.pid for c in agent_procs))),
+            timeout=20,
+        )
+    finally:
+        p.stop_quietly()
