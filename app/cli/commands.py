@@ -22,7 +22,7 @@ from parley.app.cli.common import CONTEXT, fail, locate_or_fail, session_option,
 from parley.app.cli.record import register as register_record_commands
 from parley.app.cli.rerun import register as register_rerun_command
 from parley.app.cli.tui import register as register_tui_commands
-from parley.app.daemon.state import command_hint
+from parley.app.daemon.state import StateDirError, command_hint
 from parley.app.protocol.sanitize import escape_controls
 
 
@@ -67,15 +67,16 @@ def _stdout_closed() -> NoReturn:
 SECTIONS = {
     "Chat UI": ("chat", "demo", "attach"),
     "Headless (scripts, AI agents)": (
-        "start", "say", "cancel", "events", "status", "logs", "history", "stop",
+        "start", "say", "cancel", "events", "status", "logs", "history", "restart", "stop",
     ),
     "Recordings": ("sessions", "replay", "export", "rerun"),
 }  # fmt: skip
 
 
 class _Group(click.Group):
-    """Ctrl+C in any command exits 130 (not click's "Aborted!" and 1); ``--help``
-    lists the commands by :data:`SECTIONS` (any other under "Other")."""
+    """Ctrl+C in any command exits 130 (not click's "Aborted!" and 1); a state or
+    data directory parley cannot use is one line naming it and ``PARLEY_HOME`` (exit
+    1); ``--help`` lists the commands by :data:`SECTIONS` (any other under "Other")."""
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         names = self.list_commands(ctx)
@@ -98,6 +99,8 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("", err=True)
             sys.exit(exitcodes.INTERRUPTED)
+        except StateDirError as e:
+            fail(str(e))
 
 
 @click.group(cls=_Group, context_settings=CONTEXT)
@@ -132,8 +135,10 @@ def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> No
     """
     from parley.app.agent.launcher import AgentSpec, LaunchError
     from parley.app.daemon.control import StartError, running_state, start_daemon
+    from parley.app.daemon.state import check_writable
 
     agent, extra = split_agent_args(args)
+    check_writable()
     try:
         spec = AgentSpec.resolve(agent, Path.cwd(), extra)
         existing, cleaned = running_state(spec, name)
@@ -231,7 +236,15 @@ def say(text: str | None, as_json: bool, timeout: float, no_wait: bool, name: st
     if text is None or text == "-":
         if sys.stdin.isatty():
             raise click.UsageError("give the TEXT to say, or pipe it on stdin")
-        text = sys.stdin.read()
+        data = sys.stdin.buffer.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            fail(
+                f"the text on stdin is not valid UTF-8 (byte 0x{data[e.start]:02x} at offset "
+                f"{e.start}); nothing was sent",
+                exitcodes.USAGE,
+            )
     try:
         check_text(text)
     except InputError as e:
