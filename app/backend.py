@@ -260,6 +260,8 @@ class DaemonBackend:
         attach_only: bool = False,
         connect_timeout: float = 60.0,
         stop_timeout: float = 10.0,
+        idle_timeout: float = 30 * 60.0,
+        watch: bool = False,
     ) -> None:
         if spec is None and not attach_only:
             raise ValueError("DaemonBackend needs an AgentSpec unless attach_only")
@@ -269,6 +271,9 @@ class DaemonBackend:
         self.attach_only = attach_only
         self.connect_timeout = connect_timeout
         self.stop_timeout = stop_timeout
+        self.idle_timeout = idle_timeout
+        #: start the daemon in watch mode (reload the agent when its sources change)
+        self.watch = watch
         self.state: Any = None  # parley.app.daemon.state.SessionState once started
         self.client: Any = None  # parley.app.daemon.aclient.AsyncControlClient
         self.started_daemon = False
@@ -365,7 +370,13 @@ class DaemonBackend:
         from parley.app.daemon.state import SessionState, session_dir, session_key
 
         try:
-            start_daemon(self.spec, self.name, self.connect_timeout)
+            start_daemon(
+                self.spec,
+                self.name,
+                self.connect_timeout,
+                self.idle_timeout,
+                watch=self.watch,
+            )
         except AlreadyRunning as e:
             if Path(e.state.agent_file).resolve() != Path(self.spec.agent_file).resolve():
                 raise BackendError(str(e)) from None

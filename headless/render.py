@@ -16,6 +16,12 @@ are ``● handoff: <from> → <to>`` (the first agent: ``● agent: <id>``), age
 ``✗ <message>``. Items that say nothing to a reader (agent state, usage, a tool
 call still running) render as nothing in text and in full in JSON.
 
+Options a command turns on: ``metrics`` adds a line of latencies under each agent
+message and the turn's duration at its end (``say --metrics``); ``full_output`` prints
+a tool's whole output instead of its first line (``--full-output``). Without it,
+:meth:`TextRenderer.cut_note` says how much of an output was left out; the CLI prints
+that note on stderr, so stdout keeps LiveKit's format exactly.
+
 Standard library, :mod:`parley.app.protocol.items` and
 :mod:`parley.app.protocol.sanitize` only: this is on the
 ``say`` hot path.
@@ -23,10 +29,12 @@ Standard library, :mod:`parley.app.protocol.items` and
 
 from __future__ import annotations
 
+import json
 import os
 from typing import IO
 
 from parley.app.protocol import items as it
+from parley.app.protocol.latency import LATENCY_KEYS, format_seconds
 from parley.app.protocol.sanitize import escape_fields
 
 OUTPUT_CAP = 120
@@ -66,11 +74,35 @@ def _indent(text: str) -> str:
     return "\n".join(("    " + ln) if ln.strip() else "" for ln in text.splitlines() or [""])
 
 
-class TextRenderer:
-    """Turns chat items into the text blocks above."""
+def cut_size(text: str, cap: int = OUTPUT_CAP) -> tuple[int, int]:
+    """What :func:`first_line` leaves out of ``text``: ``(lines, characters)``, both 0
+    when nothing is cut (characters count the stripped text, newlines included)."""
+    body = text.strip()
+    shown = first_line(body, cap)
+    if shown.endswith(" …"):
+        shown = shown[:-2]
+    elif shown.endswith("…") and shown != body:
+        shown = shown[:-1]
+    return max(0, len(body.splitlines()) - 1), len(body) - len(shown)
 
-    def __init__(self, color: bool = False) -> None:
+
+def _thousands(n: int) -> str:
+    return f"{n:,}"
+
+
+class TextRenderer:
+    """Turns chat items into the text blocks above.
+
+    ``metrics``: show each agent message's latencies and each turn's duration;
+    ``full_output``: show tool outputs in full.
+    """
+
+    def __init__(
+        self, color: bool = False, *, metrics: bool = False, full_output: bool = False
+    ) -> None:
         self.color = color
+        self.metrics = metrics
+        self.full_output = full_output
 
     def _c(self, role: str, text: str) -> str:
         return f"\x1b[{_STYLE[role]}m{text}\x1b[0m" if self.color else text
@@ -90,8 +122,10 @@ class TextRenderer:
         match item:
             case it.UserMessage(text=text):
                 return self._block("you", "You", text)
-            case it.AgentMessage(text=text):
-                return self._block("agent", "Agent", text) if text.strip() else ""
+            case it.AgentMessage(text=text) as msg:
+                if not text.strip():
+                    return ""
+                return self._block("agent", "Agent", text) + self._latency(msg)
             case it.ToolCall(status="running"):
                 return ""
             case it.ToolCall() as call:
@@ -102,23 +136,71 @@ class TextRenderer:
                 return self._block("handoff", f"handoff: {frm} → {to}")
             case it.AgentError(message=msg):
                 return self._error(msg)
-            case it.TurnFinished(status="error", error=err):
-                return self._error(err or "the turn failed")
-            case it.TurnFinished(status="cancelled"):
-                return self._error("turn cancelled")
-            case it.TurnFinished(status="timeout"):
-                return self._error("turn timed out")
+            case it.Reload(error=None) as r:
+                return self._block("handoff", f"reloaded: {_files(r.files)}", _reload_body(r))
+            case it.Reload() as r:
+                return self._error(
+                    f"reload failed ({_files(r.files)}); the previous agent keeps running\n"
+                    f"{r.error}"
+                )
+            case it.TurnFinished() as fin:
+                return self._turn_end(fin) + self._duration(fin)
         return ""
+
+    def _turn_end(self, fin: it.TurnFinished) -> str:
+        if fin.status == "error":
+            return self._error(fin.error or "the turn failed")
+        if fin.status == "cancelled":
+            return self._error("turn cancelled")
+        if fin.status == "timeout":
+            return self._error("turn timed out")
+        return ""
+
+    def _latency(self, msg: it.AgentMessage) -> str:
+        if not self.metrics:
+            return ""
+        lat = msg.latency or {}
+        parts = " · ".join(f"{k} {format_seconds(lat.get(k))}" for k in LATENCY_KEYS)
+        return "    " + self._c("dim", parts) + "\n"
+
+    def _duration(self, fin: it.TurnFinished) -> str:
+        if not self.metrics or fin.duration_ms is None:
+            return ""
+        return "\n  " + self._c("dim", f"turn {format_seconds(fin.duration_ms / 1000)}") + "\n"
+
+    def cut_note(self, item: it.ChatItem) -> str | None:
+        """For a finished tool call whose output the text form shortened: one line
+        saying how much was left out and how to see it (``None`` otherwise)."""
+        if self.full_output or not isinstance(item, it.ToolCall) or not item.finished:
+            return None
+        if item.status == "cancelled":
+            return None
+        lines, chars = cut_size(item.output or "")
+        if not chars:
+            return None
+        more = f"{_thousands(chars)} more character{'s' * (chars != 1)}"
+        if lines:
+            more += f" on {_thousands(lines)} more line{'s' * (lines != 1)}"
+        return f"    (output of {item.name} cut: {more}; --full-output prints it all)\n"
 
     def _tool_body(self, call: it.ToolCall) -> str | None:
         output = (call.output or "").strip()
         if call.status == "cancelled":
             return self._c("error", "✗") + " cancelled"
+        shown = self._output(output)
         if call.is_error or call.status == "error":
-            return self._c("error", "✗") + " " + (first_line(output) or "error")
+            return self._c("error", "✗") + " " + (shown or "error")
         if not output:
             return None
-        return self._c("ok", "✓") + " " + first_line(output)
+        return self._c("ok", "✓") + " " + shown
+
+    def _output(self, output: str) -> str:
+        """The first line (capped), or with ``full_output`` every line, the later ones
+        indented under the first (after ``✓ ``)."""
+        if not self.full_output:
+            return first_line(output)
+        lines = output.splitlines() or [""]
+        return "\n".join([lines[0], *(("  " + ln) if ln.strip() else "" for ln in lines[1:])])
 
     def _error(self, message: str) -> str:
         lines = message.strip().splitlines() or [""]
@@ -126,6 +208,37 @@ class TextRenderer:
         return head + "".join(f"    {ln}\n" if ln.strip() else "\n" for ln in lines[1:])
 
 
-def render_json(item: it.ChatItem) -> str:
-    """One JSON line (with newline) for ``--json``."""
-    return item.to_json() + "\n"
+def _files(files: list[str], cap: int = 3) -> str:
+    shown = ", ".join(files[:cap]) or "agent sources"
+    return shown + (f" and {len(files) - cap} more" if len(files) > cap else "")
+
+
+def _reload_body(r: it.Reload) -> str:
+    parts = [f"agent pid {r.agent_pid}"] if r.agent_pid else []
+    if r.duration_ms is not None:
+        parts.append(f"{r.duration_ms:.0f} ms" + (", warm" if r.warm else ""))
+    return ", ".join(parts)
+
+
+def render_json(item: it.ChatItem, *, before_turn: bool = False) -> str:
+    """One JSON line (with newline) for ``--json``; ``before_turn`` adds
+    ``"before_turn": true`` (an item no client had seen, printed ahead of a turn)."""
+    if not before_turn:
+        return item.to_json() + "\n"
+    d = item.to_dict()
+    d["before_turn"] = True
+    return json.dumps(d, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+BEFORE_TURN = "(before this turn)"
+
+
+def mark_before_turn(text: str) -> str:
+    """Append ``(before this turn)`` to the first line of a rendered block (its
+    ``● title`` or ``✗ message`` line); '' stays ''."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line.strip():
+            lines[i] = f"{line} {BEFORE_TURN}"
+            return "\n".join(lines)
+    return text

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -85,7 +86,16 @@ def test_start_say_tool_say_handoff_stop(parley: Parley) -> None:
     assert os.getsid(daemon_pid) == daemon_pid and os.getsid(agent_pid) == agent_pid
 
     stopped = parley("stop", check=True)
-    assert stopped.stdout.strip() == "Session ended."
+    # one line: "Session ended." then the summary (2 turns, the agent in charge at the
+    # end, where the agent log and the recording are kept)
+    summary = re.fullmatch(
+        r'Session ended\. 2 turn\(s\) over (\d+m)?\d+s, ending with agent "billing"\. '
+        r"Agent log kept at: (?P<log>\S+/agent\.log)\. Recording: (?P<rec>\S+/events\.jsonl)\n",
+        stopped.stdout,
+    )
+    assert summary, stopped.stdout
+    assert Path(summary["log"]) == Path(st["agent_log"]) and Path(summary["log"]).is_file()
+    assert Path(summary["rec"]) == Path(st["event_log"]) and Path(summary["rec"]).is_file()
     # stop returns only after both processes are gone and the ports are closed
     assert not _alive(daemon_pid) and not _alive(agent_pid)
     assert port_is_free(control_port) and port_is_free(agent_port)
@@ -274,7 +284,14 @@ def test_agent_crash_mid_session_is_reported(parley: Parley) -> None:
     assert proc.stdout == ""
     hist = parley("history", check=True).stdout
     assert "✗ the agent exited with code -9" in hist
-    assert parley("stop", check=True).stdout.strip() == "Session ended."
+    # the summary: the refused say was no turn; the log and the recording are kept
+    stopped = parley("stop", check=True).stdout
+    assert stopped == (
+        f"Session ended. 0 turn(s) over {stopped.split(' over ')[1].split(',')[0]}, "
+        f'ending with agent "echo". Agent log kept at: {st["agent_log"]}. '
+        f"Recording: {st['event_log']}\n"
+    )
+    assert re.fullmatch(r"(\d+m)?\d+s", stopped.split(" over ")[1].split(",")[0])
 
 
 def test_end_call_ends_the_session_cleanly(parley: Parley) -> None:

@@ -21,6 +21,7 @@ SAMPLES: list[it.ChatItem] = [
     it.AgentState(seq=8, old_state="listening", new_state="thinking"),
     it.Usage(seq=9, models=[{"kind": "llm", "input_tokens": 3, "output_tokens": 4}]),
     it.TurnFinished(seq=10, turn_id="t1", status="ok", duration_ms=5.0),
+    it.Reload(seq=11, files=["agent.py"], agent_pid=4, duration_ms=300.0, warm=True),
 ]
 
 

@@ -38,6 +38,7 @@ from parley.widgets.rows import (
     ErrorRow,
     HandoffRow,
     NoticeRow,
+    ReloadRow,
     ToolRow,
     TurnEndRow,
     UserRow,
@@ -379,6 +380,19 @@ class ParleyApp(CommandsMixin, App[None]):
                 self._status_updates["agent_tokens"] = self.usage.current
             case it.ConfigUpdate():
                 self._info_stale = True
+            case it.Reload(error=error, files=files):
+                self.transcript.add(item, ReloadRow)
+                self._info_stale = self._info_stale or error is None
+                if self.loaded.is_set():  # live, not the backlog of an attach
+                    what = ", ".join(files) or "sources"
+                    if error is None:
+                        self.notify(f"Agent reloaded ({what})", markup=False)
+                    else:
+                        self.notify(
+                            f"Reload failed ({what}): the previous agent keeps running",
+                            severity="error",
+                            markup=False,
+                        )
 
     def _quote(self, turn_id: str | None) -> str:
         text = self._turn_text.get(turn_id or "")

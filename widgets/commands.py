@@ -1,5 +1,6 @@
 """The chat app's commands (palette entries and the actions behind them): clear the
-view, copy the last reply, export the session, save an SVG screenshot, agent info.
+view, copy the last reply, export the session, save an SVG screenshot, agent info,
+rerun the conversation (:mod:`parley.widgets.rerun_screen`).
 
 Exports are ``parley export``'s own formats (:func:`app.export.export`, no second
 implementation): ``md``, ``json`` (the event log's lines as stored), ``html`` and
@@ -133,6 +134,25 @@ class CommandsMixin:
     def action_show_agent_info(self: Any) -> None:
         self.push_screen(AgentInfoScreen(self.agents.info))
 
+    def action_rerun_conversation(self: Any) -> None:
+        """Open the rerun screen on the session as recorded so far."""
+        from parley.app.protocol import items as it
+        from parley.widgets.rerun_screen import RerunScreen
+
+        try:
+            rec, log = session_recording(self)
+        except OSError as e:
+            self.notify(f"Could not read the session: {e}", severity="error", markup=False)
+            return
+        if not any(isinstance(i, it.UserMessage) and i.turn_id for i in rec.items):
+            self.notify("Nothing to rerun yet: send a message first.", markup=False)
+            return
+        if not rec.header.get("agent_file"):
+            self.notify("This session names no agent file to rerun.", severity="error",
+                        markup=False)  # fmt: skip
+            return
+        self.push_screen(RerunScreen(rec, log))
+
     def get_system_commands(self: Any, screen: Screen[Any]) -> Iterable[SystemCommand]:
         for command in App.get_system_commands(self, screen):
             if command.title not in REPLACED_SYSTEM_COMMANDS:
@@ -156,6 +176,9 @@ class CommandsMixin:
             ("Save SVG screenshot", f"An SVG of this screen, into {where}", self.action_save_svg),
             ("Show agent info", "The current agent's id, tools and instructions",
              self.action_show_agent_info),
+            ("Rerun this conversation",
+             "Send this session's turns to the agent as it is now, in a fresh session, "
+             "and compare (as `parley rerun`)", self.action_rerun_conversation),
             ("Toggle tool calls pane", "F2", lambda: self.action_toggle_pane("tools")),
             ("Toggle agents pane", "F3", lambda: self.action_toggle_pane("agents")),
             ("Toggle agent log", "F4", lambda: self.action_toggle_pane("log")),

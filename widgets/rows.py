@@ -259,6 +259,36 @@ class HandoffRow(Row):
         )
 
 
+class ReloadRow(Row):
+    """Watch mode reloaded the agent: a divider across the transcript; or, when the
+    new agent could not start, the error (the previous agent keeps running)."""
+
+    def on_mount(self) -> None:
+        if self.item.error:
+            self.add_class("-error")
+
+    def render_content(self) -> Content:
+        r: it.Reload = self.item
+        files = clean_text(", ".join(r.files) or "sources")
+        if r.error:
+            return Content.assemble(
+                ("✗ reload failed: ", "bold"),
+                Content(files),
+                "\n",
+                Content(clean_text(r.error.strip())),
+                "\n",
+                ("The previous agent keeps running; save again to retry.", "italic"),
+            )
+        detail = [f"pid {r.agent_pid}"] if r.agent_pid else []
+        if r.duration_ms is not None:
+            detail.append(format_ms(r.duration_ms))
+        return Content.assemble(
+            ("↻ agent reloaded: ", "bold"),
+            Content(files),
+            Content.styled(f"  ({', '.join(detail)})" if detail else "", "$text-muted"),
+        )
+
+
 ERROR_HINT = "Enter: details · F4: agent log · Ctrl+R: restart the agent"
 
 

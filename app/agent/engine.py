@@ -41,6 +41,7 @@ from parley.app.agent.agentlog import JobFailureWatch
 from parley.app.agent.peer import connection_is_from
 from parley.app.daemon.state import tail
 from parley.app.protocol import items as it
+from parley.app.protocol.latency import message_latency
 from parley.app.protocol.wire import FrameError, SkippedFrame, encode_frame, read_frame
 
 log = logging.getLogger("parley.engine")
@@ -113,6 +114,12 @@ class SessionEngine:
         self._cancelled: set[str] = set()
         self._turn_started = 0.0
         self._own_inputs: dict[str, str] = {}  # turn_id -> text, until the agent echoes it
+        self._sent_at: dict[str, float] = {}  # turn_id -> when run_input was sent (Unix s)
+
+    @property
+    def tools_running(self) -> int:
+        """Function tool calls started and not ended yet (any agent's)."""
+        return len(self._tool_started)
 
     # -- connection -------------------------------------------------------------
 
@@ -218,6 +225,15 @@ class SessionEngine:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._recv_task
 
+    def set_sink(self, sink: ItemSink | None, first_seq: int | None = None) -> None:
+        """Hand items to ``sink`` from now on (``None``: drop them), the next one
+        numbered ``first_seq`` if given. Used when a session swaps agents on a
+        reload (:mod:`parley.app.session.reload`): the old engine goes quiet, the new one continues
+        the session's numbering."""
+        self._sink = sink if sink is not None else (lambda item: None)
+        if first_seq is not None:
+            self._seq = itertools.count(first_seq)
+
     # -- requests -----------------------------------------------------------------
 
     def _send(self, msg: pb.AgentSessionMessage) -> None:
@@ -294,6 +310,7 @@ class SessionEngine:
         started = self._turn_started
         status: it.TurnStatus = "ok"
         error: str | None = None
+        self._sent_at[turn_id] = time.time()
         try:
             resp = await self.request(
                 timeout=None, turn=(turn_id, text), run_input=pb.SessionRequest.RunInput(text=text)
@@ -479,17 +496,20 @@ class SessionEngine:
                     return  # the user message we emitted when sending run_input
                 self.emit(it.UserMessage(text=text), ts)
             elif m.role == pb.ASSISTANT:
+                report = m.metrics if m.HasField("metrics") else None
                 metrics = (
-                    MessageToDict(m.metrics, preserving_proto_field_name=True)
-                    if m.HasField("metrics")
+                    MessageToDict(report, preserving_proto_field_name=True)
+                    if report is not None
                     else None
                 )
+                turn = self._event_turn()
                 self.emit(
                     it.AgentMessage(
                         text=text,
                         agent_id=self.agent_id,
                         interrupted=m.interrupted,
                         metrics=metrics or None,
+                        latency=message_latency(report, self._sent_at.get(turn or "")),
                     ),
                     ts,
                 )

@@ -18,9 +18,17 @@ from typing import Any, NoReturn
 import click
 
 from parley.app.cli import exitcodes
-from parley.app.cli.common import CONTEXT, fail, locate_or_fail, session_option, split_agent_args
+from parley.app.cli.common import (
+    CONTEXT,
+    fail,
+    idle_timeout_option,
+    locate_or_fail,
+    session_option,
+    split_agent_args,
+)
 from parley.app.cli.record import register as register_record_commands
 from parley.app.cli.rerun import register as register_rerun_command
+from parley.app.cli.skill import register as register_skill_command
 from parley.app.cli.tui import register as register_tui_commands
 from parley.app.daemon.state import StateDirError, command_hint
 from parley.app.protocol.sanitize import escape_controls
@@ -40,20 +48,41 @@ def _call(state: Any, op: str, timeout: float = 30.0, **args: Any) -> dict[str, 
         fail(f"could not reach the daemon (pid {state.daemon_pid}): {e}")
 
 
-def _printer(as_json: bool) -> Any:
+def _printer(as_json: bool, metrics: bool = False, full_output: bool = False) -> Any:
     """A function printing one chat item to stdout (text or a JSON line), flushed, so
-    a reader sees each item as it arrives."""
-    from parley.headless.render import TextRenderer, render_json, use_color
+    a reader sees each item as it arrives. ``before_turn=True`` marks an item no
+    client had seen, printed ahead of a ``say``'s turn: ``(before this turn)`` after
+    its title in text, ``"before_turn": true`` in JSON. A tool output the text form
+    cut gets a note on stderr saying how much is left out."""
+    from parley.headless.render import TextRenderer, mark_before_turn, render_json, use_color
 
-    renderer = TextRenderer(color=use_color(sys.stdout))
+    renderer = TextRenderer(color=use_color(sys.stdout), metrics=metrics, full_output=full_output)
 
-    def print_item(item: Any) -> None:
-        text = render_json(item) if as_json else renderer.render(item)
+    def print_item(item: Any, before_turn: bool = False) -> None:
+        if as_json:
+            text = render_json(item, before_turn=True) if before_turn else render_json(item)
+        else:
+            text = renderer.render(item)
+            if before_turn:
+                text = mark_before_turn(text)
         if text:
             sys.stdout.write(text)
             sys.stdout.flush()
+            note = None if as_json else renderer.cut_note(item)
+            if note:
+                sys.stderr.write(note)
+                sys.stderr.flush()
 
     return print_item
+
+
+def _full_output_option(f: Any) -> Any:
+    return click.option(
+        "--full-output",
+        is_flag=True,
+        help="Print tool outputs in full (by default: the first line, and a note on "
+        "stderr saying how much was cut).",
+    )(f)
 
 
 def _stdout_closed() -> NoReturn:
@@ -67,7 +96,8 @@ def _stdout_closed() -> NoReturn:
 SECTIONS = {
     "Chat UI": ("chat", "demo", "attach"),
     "Headless (scripts, AI agents)": (
-        "start", "say", "cancel", "events", "status", "logs", "history", "restart", "stop",
+        "start", "say", "listen", "cancel", "events", "status", "logs", "history", "restart",
+        "stop", "skill",
     ),
     "Recordings": ("sessions", "replay", "export", "rerun"),
 }  # fmt: skip
@@ -126,7 +156,17 @@ def cli() -> None:
     show_default=True,
     help="Seconds to wait for the agent to connect.",
 )
-def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> None:
+@click.option(
+    "--watch", is_flag=True, help="Reload the agent when its sources change (see README)."
+)
+@idle_timeout_option
+def start(
+    args: tuple[str, ...],
+    name: str | None,
+    connect_timeout: float,
+    watch: bool,
+    idle_timeout: float,
+) -> None:
     """Start AGENT in a background session.
 
     AGENT is a livekit-agents file; by default agent.py or src/agent.py in this
@@ -151,10 +191,12 @@ def start(args: tuple[str, ...], name: str | None, connect_timeout: float) -> No
                 _print_started(str(spec.agent_file), _restart(existing))
                 click.echo("\nAgent restarted.")
                 return
-        ready = start_daemon(spec, name, connect_timeout)
+        ready = start_daemon(spec, name, connect_timeout, idle_timeout, watch=watch)
     except (LaunchError, StartError) as e:
         fail(str(e))
     _print_started(str(spec.agent_file), ready)
+    if watch:
+        click.echo(f"\nWatching {spec.project} for changes.")
     click.echo("\nSession started.")
 
 
@@ -205,10 +247,28 @@ def stop(name: str | None) -> None:
     from parley.app.daemon.client import ControlClient
 
     state = locate_or_fail(name)
-    _call(state, "stop")
+    reply = _call(state, "stop")
     if not ControlClient(state).wait_gone(timeout=20):
         fail(f"the daemon (pid {state.daemon_pid}) did not exit in time")
-    click.echo("Session ended.")
+    click.echo(end_summary(reply.get("summary") or {}))
+
+
+def end_summary(summary: dict[str, Any]) -> str:
+    """``Session ended. 2 turn(s) over 1m2s, ending with agent "billing". Agent log
+    kept at: …. Recording: ….`` (the parts the daemon reported)."""
+    from parley.app.protocol.latency import format_duration
+
+    line = "Session ended."
+    if "turns" in summary:
+        line += f" {summary['turns']} turn(s) over {format_duration(summary.get('seconds', 0))}"
+        if summary.get("agent_id"):
+            line += f', ending with agent "{summary["agent_id"]}"'
+        line += "."
+    if summary.get("agent_log"):
+        line += f" Agent log kept at: {summary['agent_log']}."
+    if summary.get("event_log"):
+        line += f" Recording: {summary['event_log']}"
+    return line
 
 
 @cli.command(context_settings=CONTEXT)
@@ -222,10 +282,27 @@ def stop(name: str | None) -> None:
     help="Seconds to wait for the turn; then exit 124 (the turn goes on).",
 )
 @click.option("--no-wait", is_flag=True, help="Queue the turn, print its id and exit at once.")
+@click.option(
+    "--metrics",
+    is_flag=True,
+    help="Show each reply's latency (LLM time to first token, TTS first byte, end to "
+    "end) and the turn's duration.",
+)
+@_full_output_option
 @session_option
-def say(text: str | None, as_json: bool, timeout: float, no_wait: bool, name: str | None) -> None:
+def say(
+    text: str | None,
+    as_json: bool,
+    timeout: float,
+    no_wait: bool,
+    metrics: bool,
+    full_output: bool,
+    name: str | None,
+) -> None:
     """Send TEXT as one turn and print it (TEXT '-' or omitted: read stdin).
 
+    What no client has seen yet (a late reply, a background tool's result, the rest
+    of a turn whose `say` timed out) is printed first, marked "(before this turn)".
     Exits 0 when the turn finished ok, 1 on an agent error, 124 on --timeout (the
     turn goes on), 130 when it was cancelled or on Ctrl+C (which cancels it).
     """
@@ -250,7 +327,7 @@ def say(text: str | None, as_json: bool, timeout: float, no_wait: bool, name: st
     except InputError as e:
         fail(str(e), exitcodes.USAGE)
     state = locate_or_fail(name)
-    print_item = _printer(as_json)
+    print_item = _printer(as_json, metrics=metrics, full_output=full_output)
     status = None
     client = ControlClient(state)
     turn_id = None
@@ -268,8 +345,9 @@ def say(text: str | None, as_json: bool, timeout: float, no_wait: bool, name: st
             if msg.get("event") != "item":
                 continue
             item = item_from_dict(msg["item"])
-            print_item(item)
-            if isinstance(item, TurnFinished):
+            before = bool(msg.get("before_turn"))
+            print_item(item, before_turn=before)
+            if isinstance(item, TurnFinished) and not before and item.turn_id == turn_id:
                 status = item.status
     except TimeoutError:
         fail(
@@ -310,6 +388,10 @@ def status(as_json: bool, name: str | None) -> None:
         ("agent", f"{st.get('agent_id')} ({st.get('agent_state')})"),
         ("turn in progress", st.get("turn_in_progress") or "none"),
         ("turns queued", len(st.get("turns_queued") or [])),
+        ("turns", st.get("turns")),
+        ("unseen items", st.get("unseen_items")),
+        ("idle", _idle_text(st)),
+        ("watch", f"on ({st.get('reloads', 0)} reloads)" if st.get("watch") else "off"),
         ("daemon_pid", st.get("daemon_pid")),
         ("agent_pid", st.get("agent_pid")),
         ("agent log", st.get("agent_log")),
@@ -324,6 +406,22 @@ def status(as_json: bool, name: str | None) -> None:
         )
     for label, value in rows:
         click.echo(escape_controls(f"{label + ':':<18}{value}"))
+    if st.get("reload_error"):
+        click.echo("reload error:     the last reload failed; the previous agent keeps running")
+        for line in str(st["reload_error"]).splitlines():
+            # the agent's log is data: no control characters reach the terminal
+            click.echo("  " + escape_controls(line))
+
+
+def _idle_text(st: dict[str, Any]) -> str:
+    """``4m2s (stops after 30m0s)`` / ``… (no idle timeout)``."""
+    from parley.app.protocol.latency import format_duration
+
+    idle = format_duration(float(st.get("idle_s") or 0))
+    limit = float(st.get("idle_timeout_s") or 0)
+    if not limit:
+        return f"{idle} (no idle timeout)"
+    return f"{idle} (stops after {format_duration(limit)})"
 
 
 def _recorded_or_live(name: str | None) -> tuple[Any, Any]:
@@ -399,8 +497,11 @@ def logs(lines: int, follow: bool, full: bool, name: str | None) -> None:
     help="Show the running agent's own chat context (what the model saw).",
 )
 @click.argument("session", required=False)
+@_full_output_option
 @session_option
-def history(as_json: bool, from_agent: bool, session: str | None, name: str | None) -> None:
+def history(
+    as_json: bool, from_agent: bool, session: str | None, full_output: bool, name: str | None
+) -> None:
     """Show the session's chat items (works after `stop` too).
 
     SESSION is a recorded session's id (see `parley sessions`) or an events.jsonl
@@ -429,7 +530,7 @@ def history(as_json: bool, from_agent: bool, session: str | None, name: str | No
             items = read_log(path).items
         except LogFormatError as e:
             fail(str(e))
-    print_item = _printer(as_json)
+    print_item = _printer(as_json, full_output=full_output)
     try:
         for item in items:
             print_item(item)
@@ -455,8 +556,9 @@ def cancel(as_json: bool, name: str | None) -> None:
     "--since", type=int, default=0, metavar="SEQ", help="Only items with a seq above SEQ."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per chat item.")
+@_full_output_option
 @session_option
-def events(follow: bool, since: int, as_json: bool, name: str | None) -> None:
+def events(follow: bool, since: int, as_json: bool, full_output: bool, name: str | None) -> None:
     """Print the session's chat items (with --follow, live).
 
     Reconnecting with --since <last seq seen> loses nothing and repeats nothing.
@@ -465,7 +567,7 @@ def events(follow: bool, since: int, as_json: bool, name: str | None) -> None:
     from parley.app.protocol.items import item_from_dict
 
     state = locate_or_fail(name)
-    print_item = _printer(as_json)
+    print_item = _printer(as_json, full_output=full_output)
     ended = connected = False
     try:
         for msg in ControlClient(state).stream("events", since=since, follow=follow):
@@ -490,7 +592,72 @@ def events(follow: bool, since: int, as_json: bool, name: str | None) -> None:
         )
 
 
+@cli.command(context_settings=CONTEXT)
+@click.option(
+    "--timeout",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait at most; then exit 124.",
+)
+@click.option(
+    "--quiet",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Seconds of silence, once the agent said something, that end the wait.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per chat item.")
+@click.option("--metrics", is_flag=True, help="Show each reply's latency.")
+@_full_output_option
+@session_option
+def listen(
+    timeout: float,
+    quiet: float,
+    as_json: bool,
+    metrics: bool,
+    full_output: bool,
+    name: str | None,
+) -> None:
+    """Print what the agent says on its own (a background tool's result, a late
+    reply), without sending a turn.
+
+    First what no client has seen yet, then whatever comes. Exits 0 once the agent
+    said something and went quiet (idle, no turn or tool running, --quiet seconds
+    without a new item), 124 at --timeout, 1 if the session ends.
+    """
+    from parley.app.daemon.client import ControlClient, ControlError
+    from parley.app.daemon.seen import noteworthy
+    from parley.app.protocol.items import item_from_dict
+
+    state = locate_or_fail(name)
+    print_item = _printer(as_json, metrics=metrics, full_output=full_output)
+    heard = False
+    try:
+        for msg in ControlClient(state).stream("listen", timeout=timeout, quiet=quiet):
+            if msg.get("event") == "item":
+                item = item_from_dict(msg["item"])
+                heard = heard or noteworthy(item)
+                print_item(item)
+            elif msg.get("event") == "quiet":
+                sys.exit(exitcodes.OK)
+    except TimeoutError:
+        if heard:
+            fail(f"the agent was still busy after {timeout:g} s", exitcodes.TIMEOUT)
+        fail(f"the agent said nothing within {timeout:g} s", exitcodes.TIMEOUT)
+    except KeyboardInterrupt:
+        sys.exit(exitcodes.INTERRUPTED)
+    except BrokenPipeError:
+        _stdout_closed()
+    except ControlError as e:
+        fail(str(e))
+    except OSError as e:
+        fail(f"could not reach the daemon: {e}")
+    fail("the daemon closed the connection")
+
+
 register_record_commands(cli)
+register_skill_command(cli)
 register_rerun_command(cli)
 register_tui_commands(cli)
 

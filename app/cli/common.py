@@ -65,3 +65,52 @@ def split_agent_args(args: tuple[str, ...]) -> tuple[str | None, tuple[str, ...]
     if len(before) > 1:
         raise click.UsageError("give one agent file; pass agent arguments after --")
     return (before[0] if before else None), extra
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from ``90``, ``90s``, ``30m``, ``1h`` or ``1h30m`` (``0`` allowed).
+    Raises ``ValueError`` for anything else."""
+    import re
+
+    text = text.strip().lower()
+    try:
+        value = float(text)
+    except ValueError:
+        m = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?", text)
+        if not text or m is None:
+            raise ValueError(f"not a duration: {text!r} (use e.g. 90, 90s, 30m, 1h)") from None
+        h, mins, sec = (float(g) if g else 0.0 for g in m.groups())
+        value = h * 3600 + mins * 60 + sec
+    if value < 0 or value != value or value == float("inf"):
+        raise ValueError(f"not a duration: {text!r} (use e.g. 90, 90s, 30m, 1h)")
+    return value
+
+
+class Duration(click.ParamType):
+    """A click parameter in seconds, written ``90``, ``90s``, ``30m`` or ``1h``."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        if isinstance(value, (int, float)):
+            return float(value)
+        try:
+            return parse_duration(str(value))
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
+#: the default of ``--idle-timeout`` (as LiveKit's debugger): 30 minutes
+IDLE_TIMEOUT_DEFAULT = "30m"
+
+
+def idle_timeout_option(f: Any) -> Any:
+    """``--idle-timeout DURATION`` of ``start`` and ``chat``."""
+    return click.option(
+        "--idle-timeout",
+        type=Duration(),
+        default=IDLE_TIMEOUT_DEFAULT,
+        show_default=True,
+        help="Stop the session after this long with no command, no client attached and "
+        "no turn running (e.g. 90s, 30m, 1h; 0 never stops it).",
+    )(f)

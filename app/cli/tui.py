@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from parley.app.cli import exitcodes
-from parley.app.cli.common import CONTEXT, fail, locate_or_fail, session_option
+from parley.app.cli.common import CONTEXT, fail, idle_timeout_option, locate_or_fail, session_option
 
 
 def demo_agent_path() -> Path:
@@ -139,10 +139,14 @@ def _spec_or_fail(agent: str | None, extra: tuple[str, ...]) -> Any:
     help="With --script: seconds to wait after each turn.",
 )
 @click.option("--exit-after", is_flag=True, help="With --script: quit when it is done.")
+@idle_timeout_option
 @click.option(
     "--screenshot",
     type=click.Path(dir_okay=False, path_type=Path),
     help="With --script: save an SVG screenshot to PATH.svg at the end.",
+)
+@click.option(
+    "--watch", is_flag=True, help="Reload the agent when its sources change (see README)."
 )
 def chat(
     args: tuple[str, ...],
@@ -152,7 +156,9 @@ def chat(
     type_delay: float,
     pause: float,
     exit_after: bool,
+    idle_timeout: float,
     screenshot: Path | None,
+    watch: bool,
 ) -> None:
     """Chat with AGENT in a terminal UI.
 
@@ -168,7 +174,13 @@ def chat(
         raise click.UsageError("--exit-after and --screenshot go with --script")
     agent, extra = split_agent_args(args)
     spec = _spec_or_fail(agent, extra)
-    backend = DaemonBackend(spec, name=name, connect_timeout=connect_timeout)
+    backend = DaemonBackend(
+        spec,
+        name=name,
+        connect_timeout=connect_timeout,
+        idle_timeout=idle_timeout,
+        watch=watch,
+    )
     if script is None:
         run_chat(backend, title=spec.agent_file.name)
         return

@@ -47,15 +47,17 @@ def start_daemon(
     spec: AgentSpec,
     name: str | None = None,
     connect_timeout: float = 60.0,
+    idle_timeout: float = 30 * 60.0,
     header: dict[str, Any] | None = None,
     watch: bool = False,
 ) -> dict[str, Any]:
     """Spawn a detached daemon for ``spec`` and wait until its agent is connected in
-    text mode (or has failed).
+    text mode (or has failed). ``idle_timeout``: seconds without use before the
+    daemon stops the session by itself (0: never).
 
     ``header`` adds fields to the session's event log header (``parley rerun`` puts
     ``rerun_of`` there); ``watch`` reloads the agent when its project's sources change
-    (see :mod:`app.watch`).
+    (see :mod:`parley.app.session.watch`).
 
     Returns the daemon's ready message: ``{"ok": True, "state": {...status...},
     "agent_info": {"id", "instructions", "tools"}, "items": [boot items as dicts]}``.
@@ -74,6 +76,7 @@ def start_daemon(
         "python": spec.python,
         "extra_args": list(spec.extra_args),
         "connect_timeout": connect_timeout,
+        "idle_timeout": idle_timeout,
         "header": header or {},
         "watch": watch,
     }

@@ -118,6 +118,10 @@ def _str(v: Any) -> bool:
     return isinstance(v, str)
 
 
+def _seconds(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 86400
+
+
 #: marks a field with no default
 REQUIRED = object()
 
@@ -133,6 +137,7 @@ OPS: dict[str, dict[str, tuple[Callable[[Any], bool], str, Any]]] = {
         "since": (_seq, "a whole number >= 0", 0),
         "follow": (_bool, "true or false", False),
     },
+    "listen": {"quiet": (_seconds, "a number of seconds from 0 to 86400", 1.0)},
     "agent_history": {},
     "cancel": {"turn_id": (_opt_str, "a string or null", None)},
     "agent_info": {},

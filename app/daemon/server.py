@@ -11,18 +11,28 @@ send it within 2 s and 4 KiB, gets ``{"event": "error", "error": "unauthorized"}
 is closed. Ops (see :mod:`parley.app.daemon.client` for the client side):
 
 ``status``            ``{"event": "status", ...}`` (:meth:`Session.status` + pids)
-``say``               ``{"event": "accepted", "turn_id"}``, then the turn's items and
+``say``               ``{"event": "accepted", "turn_id"}``, then the items no client
+                      was shown yet (``"before_turn": true``), then the turn's items and
                       the unprompted ones as ``{"event": "item", "item": {...}}``
                       until the turn's ``turn_finished``; ``wait: false`` stops after
                       ``accepted``
 ``events``            items with ``seq > since``; with ``follow`` every new one too
+``listen``            the unseen items, then every new one no ``say`` is waiting for,
+                      until the agent goes quiet after saying something (``quiet``
+                      seconds of silence, idle, no turn or tool running):
+                      ``{"event": "quiet"}``
 ``agent_history``     ``{"event": "agent_history", "items": [...]}``
 ``cancel``            cancel the running and queued turns (or ``turn_id`` only):
                       ``{"event": "cancelled", "turns": [...]}``
 ``agent_info``        ``get_agent_info`` of the current agent: id, instructions, tools
 ``restart``           stop the agent and start it again in the same session
-``stop``              ``{"event": "stopping"}``; the daemon then stops the agent and
+``stop``              ``{"event": "stopping", "summary": {...}}`` (turns, seconds, last
+                      agent, agent log, event log); the daemon then stops the agent and
                       exits (clients wait for the pid to go away)
+
+Idle timeout (``idle_timeout`` in the config, seconds, 0 = never): with no client
+request (``status`` aside), no client following or waiting, and no turn running or
+queued for that long, the daemon records why and stops the session.
 
 Errors are ``{"event": "error", "error": message, "kind": "input" | "agent" |
 "request" | "auth" | ...}``.
@@ -39,6 +49,8 @@ import secrets
 import signal
 import socket
 import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +70,10 @@ from parley.app.daemon.controlproto import (
     validate,
 )
 from parley.app.daemon.ready import report
+from parley.app.daemon.seen import SeenItems, noteworthy
 from parley.app.daemon.state import STATE_FILE, SessionState, session_dir, tail
 from parley.app.protocol import items as it
+from parley.app.protocol.latency import format_duration
 from parley.app.protocol.limits import CONTROL_LINE_LIMIT, InputError
 from parley.app.session.session import Session
 
@@ -74,8 +88,14 @@ class Daemon:
         self.token = secrets.token_urlsafe(32)
         self.session: Session | None = None
         self.state: SessionState | None = None
-        # unprompted items (turn_id None) up to this seq were already shown to a client
-        self.unprompted_cursor = 0
+        #: the items some client was shown (see parley.app.daemon.seen)
+        self.seen = SeenItems()
+        #: turns a `say` client is waiting on: their items are that client's to show
+        self.watched: dict[str, int] = {}
+        self.idle_timeout = float(cfg.get("idle_timeout", 0) or 0)
+        self.last_activity = time.monotonic()
+        self._clients_busy = 0  # connections following or waiting right now
+        self.reloader: Any = None  # parley.app.session.reload.Reloader in watch mode
         # control connections being served, and those still owing their token line
         self._conns: set[asyncio.Task[Any]] = set()
         self._pending: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
@@ -108,7 +128,9 @@ class Daemon:
         try:
             return await self._serve(ready, session, agent)
         finally:
-            # whatever happened, the agent does not outlive its daemon
+            # whatever happened, the agent (and a spare) does not outlive its daemon
+            if self.reloader is not None:
+                await self.reloader.close()
             await session.stop()
             with contextlib.suppress(OSError):
                 (self.sdir / STATE_FILE).unlink()
@@ -166,16 +188,106 @@ class Daemon:
         )
         self.state.save(self.sdir)
         boot = [i.to_dict() for i in session.items]
-        self.unprompted_cursor = session.items[-1].seq if session.items else 0
+        self.seen.mark_all(session.items)  # `start` prints them
+        self.last_activity = time.monotonic()
+        watcher = await self._start_watch() if self.cfg.get("watch") else None
         report(ready, ok=True, state=self.status(), agent_info=session.agent_info, items=boot)
+        idle = asyncio.create_task(self._idle_watch(), name="parley-idle")
         try:
             await self.stopping.wait()
             log.info("stopping")
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(BaseException):
+                    await watcher
+            if self.reloader is not None:
+                await self.reloader.close()
             await session.stop()
         finally:
+            idle.cancel()
             server.close()
             await server.wait_closed()
         return 0
+
+    # -- activity and the idle timeout ----------------------------------------------
+
+    @contextlib.contextmanager
+    def _busy(self) -> Iterator[None]:
+        """A client following or waiting: the session is in use meanwhile."""
+        self._clients_busy += 1
+        self.last_activity = time.monotonic()
+        try:
+            yield
+        finally:
+            self._clients_busy -= 1
+            self.last_activity = time.monotonic()
+
+    def _active(self) -> bool:
+        session = self.session
+        return bool(
+            self._clients_busy or (session is not None and (session.running or session.queued))
+        )
+
+    def idle_seconds(self) -> float:
+        """Seconds since the last client request, client or turn (0 while in use)."""
+        if self._active():
+            self.last_activity = time.monotonic()
+        return time.monotonic() - self.last_activity
+
+    async def _idle_watch(self) -> None:
+        if self.idle_timeout <= 0:
+            return
+        while True:
+            idle = self.idle_seconds()
+            if idle >= self.idle_timeout:
+                break
+            await asyncio.sleep(min(1.0, self.idle_timeout - idle))
+        assert self.session is not None
+        why = (
+            f"the session was stopped after {format_duration(self.idle_timeout)} without "
+            "activity (--idle-timeout)"
+        )
+        log.info("%s", why)
+        self.session.engine.emit(it.AgentError(message=why))
+        self.stopping.set()
+
+    def summary(self) -> dict[str, Any]:
+        """What `stop` prints: turns run, seconds since start, the agent in charge at
+        the end, where its log and the recording are."""
+        assert self.session is not None
+        session = self.session
+        return {
+            "turns": sum(isinstance(i, it.TurnFinished) for i in session.items),
+            "seconds": round(time.time() - session.started_at, 3),
+            "agent_id": session.engine.agent_id or session.agent_info.get("id"),
+            "agent_log": str(session.agent_log),
+            "event_log": str(session.event_log_path),
+            "session_id": session.session_id,
+        }
+
+    async def _start_watch(self) -> asyncio.Task[None]:
+        """Watch mode: reload the agent when its sources change (:mod:`parley.app.session.watch`).
+        Returns once the watch is in place; the spare interpreter starts after."""
+        from parley.app.session.reload import Reloader
+        from parley.app.session.watch import watch_project
+
+        assert self.session is not None
+        self.reloader = reloader = Reloader(
+            self.session, warm=True, connect_timeout=float(self.cfg.get("connect_timeout", 60))
+        )
+        reloader.on_swap = self._save_agent_state
+        watching = asyncio.Event()
+        task = asyncio.create_task(
+            watch_project(reloader, self.session.spec.project, self.stopping, watching),
+            name="parley-watch-files",
+        )
+        ready = asyncio.create_task(watching.wait())
+        await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        if task.done():  # the watch could not start (e.g. the OS watch limit)
+            task.result()
+        asyncio.create_task(reloader.prepare(), name="parley-spare")
+        return task
 
     def status(self) -> dict[str, Any]:
         assert self.session is not None and self.state is not None
@@ -185,6 +297,13 @@ class Daemon:
             "control_port": self.state.control_port,
             "daemon_log": self.state.daemon_log,
             "name": self.state.name,
+            "turns": sum(isinstance(i, it.TurnFinished) for i in self.session.items),
+            "unseen_items": self.seen.unseen_count(self.session.items),
+            "idle_s": round(self.idle_seconds(), 1),
+            "idle_timeout_s": self.idle_timeout,
+            "watch": bool(self.cfg.get("watch")),
+            "reloads": self.reloader.reloads if self.reloader else 0,
+            "reload_error": self.reloader.last_error if self.reloader else None,
         }
 
     # -- control connections -----------------------------------------------------
@@ -210,6 +329,8 @@ class Daemon:
             req = await self._authenticate(reader, writer)
             if req is None:
                 return
+            if req.get("op") != "status":
+                self.last_activity = time.monotonic()
             await self._dispatch(req, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the client went away; whatever it started goes on
@@ -261,10 +382,29 @@ class Daemon:
     async def _op_status(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         await _send(writer, {"event": "status", **self.status()})
 
+    def _unseen_backlog(self) -> list[it.ChatItem]:
+        """Items no client was shown, minus those of a turn a `say` is waiting on."""
+        assert self.session is not None
+        return [i for i in self.seen.unseen(self.session.items) if i.turn_id not in self.watched]
+
+    def _live(self) -> asyncio.Queue[it.ChatItem | None]:
+        """A subscription to the items from now on."""
+        assert self.session is not None
+        items = self.session.items
+        return self.session.subscribe(since=items[-1].seq if items else 0)
+
+    async def _send_item(
+        self, writer: asyncio.StreamWriter, item: it.ChatItem, **extra: Any
+    ) -> None:
+        await _send(writer, {"event": "item", "item": item.to_dict(), **extra})
+        self.seen.mark(item.seq)
+
     async def _op_say(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         session = self.session
         assert session is not None
-        q = session.subscribe(unprompted_since=self.unprompted_cursor)
+        backlog = self._unseen_backlog()
+        q = self._live()
+        turn_id = None
         try:
             try:
                 turn = session.submit(req["text"])
@@ -277,41 +417,100 @@ class Daemon:
             await _send(writer, {"event": "accepted", "turn_id": turn.turn_id})
             if not req["wait"]:
                 return
-            while True:
-                item = await q.get()
-                if item is None:
-                    await _send(writer, {"event": "error", "error": "the session was stopped"})
-                    return
-                if item.turn_id is None:
-                    self.unprompted_cursor = max(self.unprompted_cursor, item.seq)
-                elif item.turn_id != turn.turn_id:
-                    continue
-                if isinstance(item, it.TurnFinished) and item.turn_id == turn.turn_id:
-                    if session.event_log_error:  # the say reports it on stderr
-                        warning = f"{session.event_log_error} (items wait in memory)"
-                        await _send(writer, {"event": "warning", "warning": warning})
-                    await _send(writer, {"event": "item", "item": item.to_dict()})
-                    return
-                await _send(writer, {"event": "item", "item": item.to_dict()})
+            turn_id = turn.turn_id
+            self.watched[turn_id] = self.watched.get(turn_id, 0) + 1
+            with self._busy():
+                for old in backlog:  # what nobody has seen yet comes first
+                    if not self.seen.seen(old.seq):
+                        await self._send_item(writer, old, before_turn=True)
+                while True:
+                    item = await q.get()
+                    if item is None:
+                        await _send(writer, {"event": "error", "error": "the session was stopped"})
+                        return
+                    if item.turn_id is not None and item.turn_id != turn_id:
+                        continue
+                    if isinstance(item, it.TurnFinished) and item.turn_id == turn_id:
+                        if session.event_log_error:  # the say reports it on stderr
+                            warning = f"{session.event_log_error} (items wait in memory)"
+                            await _send(writer, {"event": "warning", "warning": warning})
+                        await self._send_item(writer, item)
+                        return
+                    await self._send_item(writer, item)
         finally:
             session.unsubscribe(q)
+            if turn_id is not None:
+                self.watched[turn_id] -= 1
+                if not self.watched[turn_id]:
+                    del self.watched[turn_id]
 
     async def _op_events(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         session = self.session
         assert session is not None
         q = session.subscribe(since=req["since"])
         try:
-            while True:
-                if not req["follow"] and q.empty():
-                    break
-                item = await q.get()
-                if item is None:
-                    break
-                await _send(writer, {"event": "item", "item": item.to_dict()})
+            with self._busy():
+                while True:
+                    if not req["follow"] and q.empty():
+                        break
+                    item = await q.get()
+                    if item is None:
+                        break
+                    await self._send_item(writer, item)
             # the stream ends on purpose: a connection closed without this means the
             # daemon died
             reason = "the session was stopped" if item is None else "no more items"
             await _send(writer, {"event": "end", "reason": reason})
+        finally:
+            session.unsubscribe(q)
+
+    def _quiet(self) -> bool:
+        """The agent says nothing now: idle or listening, no turn, no tool running."""
+        assert self.session is not None
+        session = self.session
+        return (
+            session.agent_alive
+            and session.engine.agent_state in ("listening", "idle")
+            and not (session.running or session.queued)
+            and not session.engine.tools_running
+        )
+
+    async def _op_listen(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
+        session = self.session
+        assert session is not None
+        quiet = float(req["quiet"])
+        backlog = self._unseen_backlog()
+        q = self._live()
+        heard = False
+        try:
+            with self._busy():
+                for old in backlog:
+                    if not self.seen.seen(old.seq):
+                        await self._send_item(writer, old)
+                        heard = heard or noteworthy(old)
+                last = time.monotonic()
+                while True:
+                    try:
+                        item = await asyncio.wait_for(q.get(), timeout=min(quiet, 0.1))
+                    except asyncio.TimeoutError:
+                        if time.monotonic() - last < quiet:
+                            continue
+                        if heard and self._quiet():
+                            await _send(writer, {"event": "quiet"})
+                            return
+                        if not session.agent_alive:  # it will say nothing more
+                            error = session.agent_exit_reason()
+                            await _send(writer, {"event": "error", "error": error, "kind": "agent"})
+                            return
+                        continue
+                    if item is None:
+                        await _send(writer, {"event": "error", "error": "the session was stopped"})
+                        return
+                    if item.turn_id in self.watched:
+                        continue  # a `say` shows it
+                    await self._send_item(writer, item)
+                    heard = heard or noteworthy(item)
+                    last = time.monotonic()
         finally:
             session.unsubscribe(q)
 
@@ -354,18 +553,12 @@ class Daemon:
                 },
             )
             return
-        assert self.session.proc is not None
-        self.state.agent_pid = self.session.proc.pid
-        self.state.agent_port = self.session.engine.port
-        self.state.agent_id = self.session.agent_info.get("id")
-        self.state.save(self.sdir)
+        self._save_agent_state()
         # what the restart produced (cancelled turns, the agent's greeting): shown now
         new = self.session.subscribe(since=before)
         self.session.unsubscribe(new)
-        items = [new.get_nowait() for _ in range(new.qsize())]
-        items = [i for i in items if i is not None]
-        if items:
-            self.unprompted_cursor = max(self.unprompted_cursor, items[-1].seq)
+        items = [i for i in (new.get_nowait() for _ in range(new.qsize())) if i is not None]
+        self.seen.mark_all(items)
         await _send(
             writer,
             {
@@ -375,8 +568,18 @@ class Daemon:
             },
         )
 
+    def _save_agent_state(self) -> None:
+        """The session has a new agent (restart, reload): update the state file."""
+        assert self.session is not None and self.state is not None
+        assert self.session.proc is not None
+        self.state.agent_pid = self.session.proc.pid
+        self.state.agent_port = self.session.engine.port
+        self.state.agent_id = self.session.agent_info.get("id")
+        self.state.save(self.sdir)
+
     async def _op_stop(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
-        await _send(writer, {"event": "stopping", "daemon_pid": os.getpid()})
+        summary = self.summary()
+        await _send(writer, {"event": "stopping", "daemon_pid": os.getpid(), "summary": summary})
         self.stopping.set()
 
 

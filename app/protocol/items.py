@@ -42,7 +42,10 @@ class ChatItem:
         """The item's JSON object: ``{"v": 1, "type": ..., "seq": ..., ...}``."""
         d: dict[str, Any] = {"v": SCHEMA_VERSION, "type": self.type}
         for f in dataclasses.fields(self):
-            d[f.name] = getattr(self, f.name)
+            value = getattr(self, f.name)
+            if value is None and f.metadata.get("omit_none"):
+                continue  # a field added later: older recordings read back unchanged
+            d[f.name] = value
         return d
 
     def to_json(self) -> str:
@@ -64,6 +67,10 @@ class AgentMessage(ChatItem):
 
     ``metrics`` is the message's ``MetricsReport`` as a dict (seconds), when the agent
     sent one; ``interrupted`` is the protobuf flag.
+
+    ``latency`` is what ``say --metrics`` shows, in seconds (``None`` for a value not
+    known): ``{"llm_ttft", "tts_ttfb", "e2e"}``, from
+    :func:`parley.app.protocol.latency.message_latency`.
     """
 
     type: ClassVar[str] = "agent_message"
@@ -71,6 +78,7 @@ class AgentMessage(ChatItem):
     agent_id: str | None = None
     interrupted: bool = False
     metrics: dict[str, Any] | None = None
+    latency: dict[str, float | None] | None = field(default=None, metadata={"omit_none": True})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -185,6 +193,27 @@ class TurnFinished(ChatItem):
     duration_ms: float | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class Reload(ChatItem):
+    """Watch mode (``--watch``) saw the agent's sources change and reloaded it, or
+    tried to.
+
+    ``files``: the changed paths, relative to the project; ``agent_pid``: the new
+    agent process (``None`` when the reload failed); ``duration_ms``: from parley
+    seeing the change to the new agent connected in text mode; ``warm``: a spare
+    interpreter that had already imported livekit-agents took it; ``error``: why the
+    new agent could not start (a syntax error, its log's tail). On an error the
+    previous agent keeps running and the watcher waits for the next save.
+    """
+
+    type: ClassVar[str] = "reload"
+    files: list[str] = field(default_factory=list)
+    agent_pid: int | None = None
+    duration_ms: float | None = None
+    warm: bool = False
+    error: str | None = None
+
+
 ITEM_TYPES: dict[str, type[ChatItem]] = {
     cls.type: cls
     for cls in (
@@ -197,6 +226,7 @@ ITEM_TYPES: dict[str, type[ChatItem]] = {
         AgentState,
         Usage,
         TurnFinished,
+        Reload,
     )
 }
 

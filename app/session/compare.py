@@ -454,9 +454,3 @@ class Verdicts:
     @property
     def ok(self) -> bool:
         return all(r.ok for r in self.results)
-
-
-def recorded_turns_to_send(conv: Conversation) -> list[tuple[Turn, bool]]:
-    """Each recorded user turn and whether to send it again: a turn cancelled in the
-    recording is skipped (a person or script stopped it; its outcome says nothing)."""
-    return [(t, t.status != "cancelled") for t in conv.turns]

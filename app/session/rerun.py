@@ -117,11 +117,14 @@ def rerun_recording(
     fail_fast: bool = False,
     on_turn: Callable[[TurnResult], None] | None = None,
     cwd: Path | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> RerunResult:
     """Rerun one recording and judge every turn; ``on_turn`` sees each verdict as it
     is made (the boot first). ``agent`` overrides the recording's agent file;
-    ``timeout`` bounds each turn in seconds. Never raises for agent failures: they
-    are verdicts (``failed``) or :attr:`RerunResult.error`."""
+    ``timeout`` bounds each turn in seconds; ``should_stop`` is asked before each
+    turn (true: the rest are ``not_run``, the rerun's session is stopped). Never
+    raises for agent failures: they are verdicts (``failed``) or
+    :attr:`RerunResult.error`."""
     from parley.app.agent.launcher import AgentSpec, LaunchError
 
     cwd = cwd or Path.cwd()
@@ -159,7 +162,7 @@ def rerun_recording(
         result.rerun_session_id = run.session_id
         result.rerun_event_log = run.event_log
         report(verdicts.judge(split_turns(boot_items).boot))
-        _run_turns(run, verdicts, timeout, fail_fast, report)
+        _run_turns(run, verdicts, timeout, fail_fast, report, should_stop)
     finally:
         run.stop()
     result.turns = verdicts.results
@@ -172,30 +175,38 @@ def _run_turns(
     timeout: float,
     fail_fast: bool,
     report: Callable[[TurnResult | None], None],
+    should_stop: Callable[[], bool] | None = None,
 ) -> None:
     recorded: Conversation = verdicts.recorded
+
+    def stop_here(why: str) -> None:
+        verdicts.rest_not_run(why)
+        for t in verdicts.results:
+            if t.outcome == "not_run":
+                report(t)
+
     for turn in recorded.turns:
+        if should_stop is not None and should_stop():
+            stop_here("not run: the rerun was stopped")
+            return
         if turn.status == "cancelled":
             report(verdicts.skip(turn.index, "cancelled in the recording"))
+            continue
+        if turn.status == "unfinished":
+            report(verdicts.skip(turn.index, "it never finished in the recording"))
             continue
         assert turn.user_text is not None
         problem = run.say(turn.user_text, timeout)
         if problem is not None:
             report(verdicts.fail(turn.index, problem))
-            verdicts.rest_not_run(f"not run: turn {turn.index} failed")
-            for t in verdicts.results:
-                if t.outcome == "not_run":
-                    report(t)
+            stop_here(f"not run: turn {turn.index} failed")
             return
         now = split_turns(run.items).turns[-1]
         now.index = turn.index
         verdict = verdicts.judge(now)
         report(verdict)
         if fail_fast and not verdict.ok:
-            verdicts.rest_not_run(f"not run: --fail-fast stopped at turn {turn.index}")
-            for t in verdicts.results:
-                if t.outcome == "not_run":
-                    report(t)
+            stop_here(f"not run: --fail-fast stopped at turn {turn.index}")
             return
 
 

@@ -64,8 +64,6 @@ class Session:
         self.agent_log = data_dir / "agent.log"
         self.event_log_path = data_dir / EVENTS_FILE
         self.items: list[it.ChatItem] = []
-        #: the items no turn asked for (``turn_id`` None), also in ``items``
-        self.unprompted: list[it.ChatItem] = []
         self.agent_info: dict[str, Any] = {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_at = time.time()
@@ -83,6 +81,8 @@ class Session:
         self._log_retry: asyncio.Task[None] | None = None
         #: extra fields for the event log's header (a rerun names the recording it reran)
         self.header_extra: dict[str, Any] = {}
+        #: while true, queued turns wait (an agent reload is swapping agents, app.reload)
+        self.reloading = False
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -229,6 +229,11 @@ class Session:
         )
 
     @property
+    def queued(self) -> int:
+        """How many turns wait behind the running one."""
+        return len(self._queue)
+
+    @property
     def agent_alive(self) -> bool:
         return not self.engine.disconnected.is_set()
 
@@ -246,8 +251,6 @@ class Session:
 
     def _on_item(self, item: it.ChatItem) -> None:
         self.items.append(item)
-        if item.turn_id is None:
-            self.unprompted.append(item)
         if self._event_log is not None and not self._event_log.append(item):
             self._event_log_failed()
         for q in self._subs:
@@ -286,24 +289,13 @@ class Session:
         """Why the event log is behind (lines wait in memory), or ``None``."""
         return self._event_log.error if self._event_log is not None else None
 
-    def subscribe(
-        self, since: int = 0, *, unprompted_since: int | None = None
-    ) -> asyncio.Queue[it.ChatItem | None]:
+    def subscribe(self, since: int = 0) -> asyncio.Queue[it.ChatItem | None]:
         """A queue with every item whose ``seq`` is greater than ``since``, then each
         new one live; ``None`` when the session ends. Call :meth:`unsubscribe` when
-        done.
-
-        With ``unprompted_since`` the backlog is only the unprompted items (no
-        ``turn_id``) with a greater ``seq``, and ``since`` is ignored (what a ``say``
-        shows before its own turn). Costs time in the backlog's length, never the
-        session's: items are found by bisection on ``seq``.
-        """
+        done. Costs time in the backlog's length, never the session's (the first item
+        is found by bisection on ``seq``): a ``say`` subscribes from the last item."""
         q: asyncio.Queue[it.ChatItem | None] = asyncio.Queue()
-        if unprompted_since is None:
-            source, after = self.items, since
-        else:
-            source, after = self.unprompted, unprompted_since
-        for item in source[bisect.bisect_right(source, after, key=_seq) :]:
+        for item in self.items[bisect.bisect_right(self.items, since, key=_seq) :]:
             q.put_nowait(item)
         if self._closed:
             q.put_nowait(None)
@@ -336,7 +328,7 @@ class Session:
 
     async def _turn_worker(self) -> None:
         while True:
-            while not self._queue:
+            while not self._queue or self.reloading:
                 self._wake.clear()
                 await self._wake.wait()
             turn = self._queue.popleft()
