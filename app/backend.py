@@ -27,13 +27,14 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
 
 #: seconds :meth:`DaemonBackend.close` waits for a start beyond its connect timeout
 BOOT_GRACE = 30.0
 
 
-class BackendError(Exception):
+class BackendError(ParleyError):
     """A backend operation failed; the message is meant for the user as is (it
     includes the agent log's tail when the agent failed to start)."""
 
@@ -181,11 +182,11 @@ class ItemsBackend:
             self._cursor += 1
             yield item
         while True:
-            item = await self._new.get()
-            if item is None:
+            new = await self._new.get()
+            if new is None:
                 return
             self._cursor += 1
-            yield item
+            yield new
 
     async def say(self, text: str) -> str:
         raise BackendError("this is a recorded session: it cannot take new turns")

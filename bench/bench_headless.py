@@ -5,6 +5,8 @@
 Measures, against the real echo agent (testdata/agents/echo.py):
 
 - ``parley say`` wall time, median of N runs (target < 150 ms);
+- the daemon's own turn time: ``turn_finished.duration_ms`` of those turns (from
+  sending ``run_input`` to the end of the turn), median;
 - ``parley start`` time beyond the agent's own boot: start's wall time minus the
   daemon-measured spawn-to-connect time ``agent_boot_ms`` (target < 300 ms);
 - the daemon's resident memory after the runs (target < 60 MB).
@@ -55,11 +57,21 @@ def main() -> None:
                 times.append((time.perf_counter() - t0) * 1000)
                 assert f"echo: hello {i}" in out.stdout
             rss_mb = psutil.Process(status["daemon_pid"]).memory_info().rss / 2**20
+            hist = [json.loads(line) for line in run("history", "--json").stdout.splitlines()]
+            turn_ms = [
+                o["duration_ms"]
+                for o in hist
+                if o["type"] == "turn_finished" and o["turn_id"] != "t1"  # not the warm-up
+            ]
         finally:
             run("stop")
     print(
         f"say wall time: median {statistics.median(times):.1f} ms over {args.runs} runs "
         f"(min {min(times):.1f}, max {max(times):.1f}); target < 150 ms"
+    )
+    print(
+        f"daemon turn time: median {statistics.median(turn_ms):.1f} ms "
+        f"(min {min(turn_ms):.1f}, max {max(turn_ms):.1f})"
     )
     print(
         f"start: {start_ms:.0f} ms total, agent boot {boot_ms:.0f} ms, "

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_reload.py [--edits 10] [--cold 3]
 
-On a copy of the demo agent (testdata/agents/demo.py) in a fresh project, in one run:
+On a copy of the demo agent (app/demo/agent.py) in a fresh project, in one run:
 
 - **cold start**: the wall time of ``parley start demo.py`` (daemon, agent boot, text
   mode, greeting), median of ``--cold`` runs;
@@ -33,7 +33,7 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-AGENTS = ROOT / "testdata" / "agents"
+DEMO = ROOT / "app" / "demo"
 PARLEY = [str(Path(sys.executable).with_name("parley"))]
 MARKER = "two nights at the Harbor Hotel"
 
@@ -80,8 +80,8 @@ def main() -> None:
         project = Path(tmp) / "proj"
         project.mkdir()
         (project / "pyproject.toml").write_text('[project]\nname = "bench"\n')
-        for name in ("demo.py", "scripted_llm.py"):
-            shutil.copy(AGENTS / name, project / name)
+        # the demo imports its scripted model from the package; the copy is the agent alone
+        shutil.copy(DEMO / "agent.py", project / "demo.py")
         agent = project / "demo.py"
         env = {**os.environ, "PARLEY_HOME": str(Path(tmp) / "home"), "NO_COLOR": "1"}
 

@@ -7,11 +7,15 @@ app through the same backend protocol the CLI uses, headless at 120x40, and repo
 - time to first paint: from starting the app to the whole session shown (last row
   mounted, screen refreshed); target < 1 s
 - time for a new item to appear at the bottom: push one agent message (and, in a
-  second series, a tool call) and wait until its row is mounted and painted; target
-  < 50 ms per item (median and worst of the series)
+  second series, a tool call) and wait until its row is mounted and painted; target:
+  p99 < 33 ms (two frames at 60 Hz) over both series. Reported as p50 / p99 / max of
+  the wall time, and of this process's CPU time over the same span (the wall time
+  of a loaded machine, shared with other work, is mostly waiting for a core)
 - memory: RSS growth of this process across the load, and the mounted widget count
 
-Run:  .venv/bin/python bench/bench_tui.py [--items 2000] [--new 30] [--json]
+The app is built as the CLI builds it (``make_app(..., freeze_gc=True)``).
+
+Run:  .venv/bin/python bench/bench_tui.py [--items 2000] [--new 100] [--json]
 """
 
 from __future__ import annotations
@@ -20,16 +24,16 @@ import argparse
 import asyncio
 import dataclasses
 import json
-import statistics
+import math
+import os
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from parley.app.protocol import items as it
+from parley.app.session.eventlog import read_log
 
-from parley.app.protocol import items as it  # noqa: E402
-from parley.app.session.eventlog import read_log  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 RECORDING = ROOT / "testdata/recordings/demo-session.jsonl"
 
@@ -58,6 +62,13 @@ def long_session(n: int, recording: Path = RECORDING) -> list[it.ChatItem]:
     return out
 
 
+def pct(values: list[float], p: float) -> float:
+    """The ``p``-th percentile (nearest rank) of ``values``, rounded to 0.1."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return round(ordered[rank - 1], 1)
+
+
 def rss_mb() -> float:
     import psutil
 
@@ -81,7 +92,7 @@ async def run(n_items: int, n_new: int) -> dict[str, object]:
     backend = ItemsBackend(items)
     rss0 = rss_mb()
     t0 = time.perf_counter()
-    app = make_app(backend, frozen=True)
+    app = make_app(backend, frozen=True, freeze_gc=True)
     paints: list[float] = []
     display = app._display
 
@@ -109,8 +120,10 @@ async def run(n_items: int, n_new: int) -> dict[str, object]:
         mounted = len(app.transcript.rows)
         widgets = len(list(app.screen.walk_children()))
 
+        cpu_ms: list[float] = []
+
         async def appear(item: it.ChatItem) -> float:
-            start = time.perf_counter()
+            start, cpu0 = time.perf_counter(), time.process_time()
             backend.push(item)
 
             def shown() -> bool:
@@ -118,7 +131,9 @@ async def run(n_items: int, n_new: int) -> dict[str, object]:
                 return bool(rows) and rows[-1].item is item
 
             await wait_until(shown)
-            return (await painted_after(time.perf_counter()) - start) * 1000
+            wall = (await painted_after(time.perf_counter()) - start) * 1000
+            cpu_ms.append((time.process_time() - cpu0) * 1000)
+            return wall
 
         seq = items[-1].seq
         ts = items[-1].ts
@@ -134,13 +149,21 @@ async def run(n_items: int, n_new: int) -> dict[str, object]:
                                output="sunny", duration_ms=1.0)  # fmt: skip
             tool_ms.append(await appear(call))
         mounted_after = len(app.query(Row))
+    both = msg_ms + tool_ms
     return {
         "items": n_items,
         "first_paint_s": round(first_paint, 3),
-        "new_message_ms_median": round(statistics.median(msg_ms), 1),
-        "new_message_ms_max": round(max(msg_ms), 1),
-        "new_tool_call_ms_median": round(statistics.median(tool_ms), 1),
-        "new_tool_call_ms_max": round(max(tool_ms), 1),
+        "append_ms_p50": pct(both, 50),
+        "append_ms_p99": pct(both, 99),
+        "append_ms_max": round(max(both), 1),
+        "append_cpu_ms_p50": pct(cpu_ms, 50),
+        "append_cpu_ms_p99": pct(cpu_ms, 99),
+        "append_cpu_ms_max": round(max(cpu_ms), 1),
+        "new_message_ms_p50": pct(msg_ms, 50),
+        "new_message_ms_p99": pct(msg_ms, 99),
+        "new_tool_call_ms_p50": pct(tool_ms, 50),
+        "new_tool_call_ms_p99": pct(tool_ms, 99),
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "rss_growth_mb": round(rss1 - rss0, 1),
         "rows_mounted": mounted,
         "rows_mounted_after_new_items": mounted_after,
@@ -151,7 +174,7 @@ async def run(n_items: int, n_new: int) -> dict[str, object]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--items", type=int, default=2000)
-    ap.add_argument("--new", type=int, default=30, help="new items to time (of each kind)")
+    ap.add_argument("--new", type=int, default=100, help="new items to time (of each kind)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
     result = asyncio.run(run(args.items, args.new))
@@ -162,10 +185,9 @@ def main() -> int:
             print(f"{k:32} {v}")
     ok = (
         float(result["first_paint_s"]) < 1.0  # type: ignore[arg-type]
-        and float(result["new_message_ms_median"]) < 50  # type: ignore[arg-type]
-        and float(result["new_tool_call_ms_median"]) < 50  # type: ignore[arg-type]
+        and float(result["append_ms_p99"]) < 33  # type: ignore[arg-type]
     )
-    print("targets (first paint < 1 s, new item < 50 ms):", "met" if ok else "MISSED")
+    print("targets (first paint < 1 s, append p99 < 33 ms):", "met" if ok else "MISSED")
     return 0 if ok else 1
 
 

@@ -51,6 +51,8 @@ def transcript(items: list[it.ChatItem]) -> Iterator[it.ChatItem]:
                 yield escape_fields(call)
             case it.AgentMessage(text=text) if text.strip():
                 yield escape_fields(item)
+            case it.AgentError(background=True):
+                continue  # recorded, never shown
             case it.UserMessage() | it.Handoff() | it.AgentError():
                 yield escape_fields(item)
             case it.TurnFinished(status=status) if status != "ok":

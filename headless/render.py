@@ -13,8 +13,27 @@ The text form is the one LiveKit's own daemon prints::
 A failed tool shows ``✗ <output>``; an empty successful output shows no ``✓`` line;
 a long output shows its first line, capped at 120 characters with ``…``. Handoffs
 are ``● handoff: <from> → <to>`` (the first agent: ``● agent: <id>``), agent errors
-``✗ <message>``. Items that say nothing to a reader (agent state, usage, a tool
-call still running) render as nothing in text and in full in JSON.
+``✗ <message>`` (a model failure: ``✗ model error: <message> (HTTP <code>)``, once per
+turn), an agent that ended the call ``● the agent ended the call`` with how to go on.
+Items that say nothing to a reader (agent state, usage) render as nothing in text and
+in full in JSON.
+
+Order a reader can follow: a tool that finishes before anything else is printed is one
+block, as above. A tool is named (its ``●`` line alone) as soon as something else is
+printed while it runs (speech it caused, a handoff to an ``AgentTask``, the end of the
+turn), so nothing a tool caused appears above it; its progress updates
+(``RunContext.update``) are ``… <message>`` lines under it, and its result line follows
+when it ends, under a repeated ``●`` line if other blocks came in between::
+
+      ● function_tool: search_rooms
+        … Searching rooms…
+
+      ● Agent
+        I'm searching, one moment.
+
+      ● function_tool: search_rooms
+        … Checking prices…
+        ✓ Found 3 rooms from $120 a night.
 
 Options a command turns on: ``metrics`` adds a line of latencies under each agent
 message and the turn's duration at its end (``say --metrics``); ``full_output`` prints
@@ -94,7 +113,9 @@ class TextRenderer:
     """Turns chat items into the text blocks above.
 
     ``metrics``: show each agent message's latencies and each turn's duration;
-    ``full_output``: show tool outputs in full.
+    ``full_output``: show tool outputs in full. Stateful: feed it one stream's items in
+    ``seq`` order (one renderer per stream), as it names running tools lazily and prints
+    each error once per turn.
     """
 
     def __init__(
@@ -103,6 +124,10 @@ class TextRenderer:
         self.color = color
         self.metrics = metrics
         self.full_output = full_output
+        self._unnamed: dict[str, it.ToolCall] = {}  # running tools not printed yet
+        self._named: set[str] = set()  # running tools whose ● line is printed
+        self._last: str | None = None  # call_id of the tool whose lines end the output
+        self._errors: set[str] = set()  # error lines printed in the current turn
 
     def _c(self, role: str, text: str) -> str:
         return f"\x1b[{_STYLE[role]}m{text}\x1b[0m" if self.color else text
@@ -119,6 +144,59 @@ class TextRenderer:
         (:func:`parley.app.protocol.sanitize.escape_fields`), never sent to the
         terminal; the colours are added after."""
         item = escape_fields(item)
+        if isinstance(item, it.ToolCall):
+            return self._tool(item)
+        text = self._render(item)
+        if isinstance(item, it.TurnFinished):
+            self._errors.clear()
+            # a tool still running when its turn ends (parked behind an AgentTask,
+            # or cancelled) is named, so the turn shows everything it called
+            return self._name_unnamed() + text
+        if not text:
+            return ""
+        prefix = self._name_unnamed()
+        self._last = None
+        return prefix + text
+
+    def _name_unnamed(self, but: str | None = None) -> str:
+        out = ""
+        for call_id, call in list(self._unnamed.items()):
+            if call_id != but:
+                del self._unnamed[call_id]
+                self._named.add(call_id)
+                out += self._block("tool", f"function_tool: {call.name}")
+                self._last = call_id
+        return out
+
+    def _tool(self, call: it.ToolCall) -> str:
+        title = f"function_tool: {call.name}"
+        if call.status == "running" and call.progress is None:  # it started
+            if call.call_id not in self._named:
+                self._unnamed.setdefault(call.call_id, call)
+            return ""
+        out = self._name_unnamed(but=call.call_id)
+        named = call.call_id in self._named
+        self._unnamed.pop(call.call_id, None)
+        if call.status == "running":  # a progress update
+            line = _indent(self._c("dim", "…") + " " + first_line(call.progress or ""))
+            if self._last != call.call_id:
+                out += self._block("tool", title)
+            self._named.add(call.call_id)
+            self._last = call.call_id
+            return out + line + "\n"
+        self._named.discard(call.call_id)
+        body = self._tool_body(call)
+        if not named:  # the plain case: one block
+            self._last = call.call_id
+            return out + self._block("tool", title, body)
+        if body is None:
+            return out
+        if self._last != call.call_id:
+            out += self._block("tool", title)
+        self._last = call.call_id
+        return out + _indent(body) + "\n"
+
+    def _render(self, item: it.ChatItem) -> str:
         match item:
             case it.UserMessage(text=text):
                 return self._block("you", "You", text)
@@ -126,15 +204,17 @@ class TextRenderer:
                 if not text.strip():
                     return ""
                 return self._block("agent", "Agent", text) + self._latency(msg)
-            case it.ToolCall(status="running"):
-                return ""
-            case it.ToolCall() as call:
-                return self._block("tool", f"function_tool: {call.name}", self._tool_body(call))
             case it.Handoff(from_agent=None, to_agent=to):
                 return self._block("handoff", f"agent: {to}")
             case it.Handoff(from_agent=frm, to_agent=to):
                 return self._block("handoff", f"handoff: {frm} → {to}")
+            case it.AgentError(background=True):
+                return ""  # recorded, never shown in a turn
+            case it.AgentError(kind="call_ended", message=msg):
+                head, _, rest = msg.partition("; ")
+                return self._block("handoff", head, rest or None)
             case it.AgentError(message=msg):
+                self._errors.add(msg.strip())
                 return self._error(msg)
             case it.Reload(error=None) as r:
                 return self._block("handoff", f"reloaded: {_files(r.files)}", _reload_body(r))
@@ -149,6 +229,8 @@ class TextRenderer:
 
     def _turn_end(self, fin: it.TurnFinished) -> str:
         if fin.status == "error":
+            if (fin.error or "").strip() in self._errors:
+                return ""  # already shown by the agent's error event
             return self._error(fin.error or "the turn failed")
         if fin.status == "cancelled":
             return self._error("turn cancelled")

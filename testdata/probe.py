@@ -282,6 +282,7 @@ def main() -> int:
     ap.add_argument("agent")
     ap.add_argument("steps", nargs="*")
     ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--node", default=None, help="run a Node entry with this node binary")
     ap.add_argument("--settle", type=float, default=0.5, help="listen after each response")
     ap.add_argument("--boot-wait", type=float, default=1.0, help="listen after update_io")
     ap.add_argument("--timeout", type=float, default=30.0)
@@ -298,15 +299,18 @@ def main() -> int:
 
     log_path = args.log or f"/tmp/parley-probe-{os.getpid()}.log"
     logf = open(log_path, "wb")
-    cmd = [
-        args.python,
-        "-m",
-        "livekit.agents",
-        "console",
-        args.agent,
-        "--connect-addr",
-        f"127.0.0.1:{port}",
-    ]
+    if args.node:  # @livekit/agents: the entry runs cli.runApp itself
+        cmd = [args.node, args.agent, "console", "--connect-addr", f"127.0.0.1:{port}"]
+    else:
+        cmd = [
+            args.python,
+            "-m",
+            "livekit.agents",
+            "console",
+            args.agent,
+            "--connect-addr",
+            f"127.0.0.1:{port}",
+        ]
     global T0
     T0 = time.monotonic()
     proc = subprocess.Popen(

@@ -18,7 +18,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 AGENTS = ROOT / "testdata" / "agents"
-DEMO = AGENTS / "demo.py"
+#: the bundled demo agent (shipped in the package: app/demo/)
+DEMO = ROOT / "app" / "demo" / "agent.py"
+SCRIPTED_LLM = ROOT / "app" / "demo" / "scripted_llm.py"
 ECHO = AGENTS / "echo.py"
 
 
@@ -134,7 +136,61 @@ def demo_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Parley]:
 
 
 def copy_agent(src: Path, dest_dir: Path) -> Path:
-    """Copy a testdata agent (and the scripted LLM it imports) into ``dest_dir``."""
+    """Copy a testdata agent (and the scripted LLM it imports, the module itself, not
+    testdata's re-export) into ``dest_dir``."""
     dest_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(AGENTS / "scripted_llm.py", dest_dir / "scripted_llm.py")
-    return Path(shutil.copy(src, dest_dir / src.name))
+    shutil.copy(SCRIPTED_LLM, dest_dir / "scripted_llm.py")
+    dest = dest_dir / src.name
+    # the packaged demo imports its model from parley; a copy runs in environments
+    # without parley (a project's own .venv), so it imports the copied sibling
+    text = src.read_text(encoding="utf-8")
+    dest.write_text(
+        text.replace("from parley.app.demo.scripted_llm import", "from scripted_llm import"),
+        encoding="utf-8",
+    )
+    return dest
+
+
+NODE_AGENT = AGENTS / "node"
+MIN_NODE = (20, 0)
+
+
+def _node_version() -> tuple[int, ...] | None:
+    node = os.environ.get("PARLEY_NODE") or shutil.which("node")
+    if not node:
+        return None
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    try:
+        return tuple(int(p) for p in out.stdout.strip().lstrip("v").split(".")[:3])
+    except ValueError:
+        return None
+
+
+@pytest.fixture(scope="session")
+def node_agent() -> Path:
+    """The Node testdata agent (``testdata/agents/node``) with its dependencies
+    installed by ``npm ci`` (once per test run, when the lock file changed).
+
+    Skips the test, with the reason in pytest's summary, when Node >= 20 or npm is
+    missing (``.ci/run`` checks for Node first, so CI always runs these tests)."""
+    version = _node_version()
+    if version is None or version < MIN_NODE:
+        pytest.skip("Node.js >= 20 is not installed (needed by the Node agent tests)")
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm is not installed (needed to install the Node agent's packages)")
+    stamp = NODE_AGENT / "node_modules" / ".package-lock.json"
+    lock = NODE_AGENT / "package-lock.json"
+    if not stamp.exists() or stamp.stat().st_mtime < lock.stat().st_mtime:
+        proc = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"],
+            cwd=NODE_AGENT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert proc.returncode == 0, f"npm ci failed:\n{proc.stdout}\n{proc.stderr}"
+    return NODE_AGENT

@@ -1,6 +1,6 @@
 """End to end: the real `parley` CLI, the real daemon, real livekit-agents agents.
 
-Only the model is scripted (testdata/agents/scripted_llm.py); nothing else is faked.
+Only the model is scripted (app/demo/scripted_llm.py); nothing else is faked.
 """
 
 from __future__ import annotations
@@ -11,10 +11,13 @@ import re
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
+import psutil
+import pytest
 from conftest import DEMO, ECHO, Parley, copy_agent, wait_until
+
+pytestmark = pytest.mark.e2e
 
 WEATHER_TURN = """
   ● You
@@ -55,6 +58,16 @@ def port_is_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def daemons_for(agent: Path) -> list[int]:
+    """Pids of parley daemons started for ``agent`` (its path is in their config)."""
+    pids = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmd = proc.info["cmdline"] or []
+        if "parley.app.daemon.process" in cmd and any(str(agent) in arg for arg in cmd):
+            pids.append(proc.pid)
+    return pids
 
 
 def status_json(parley: Parley) -> dict:
@@ -200,10 +213,10 @@ def test_state_files_are_private(demo_session: Parley) -> None:
 
 
 def test_say_timeout_exits_124_and_turn_goes_on(demo_session: Parley) -> None:
-    t0 = time.monotonic()
     proc = demo_session("say", "--timeout", "1", "run a slow search for 3 seconds")
     assert proc.returncode == 124
-    assert time.monotonic() - t0 < 2.9
+    # say returned while the turn still runs in the session
+    assert status_json(demo_session)["turn_in_progress"] is not None
     assert "may still be running" in proc.stderr
     # the turn was not cancelled: it finishes and is in the log
     wait_until(lambda: "The search took 3 seconds" in demo_session("history").stdout, timeout=15)
@@ -218,11 +231,9 @@ def test_missing_agent_file(parley: Parley) -> None:
 def test_agent_with_syntax_error_fails_fast(parley: Parley, tmp_path: Path) -> None:
     agent = copy_agent(ECHO, tmp_path / "broken")
     agent.write_text(agent.read_text() + "\ndef broken(:\n")
-    t0 = time.monotonic()
-    proc = parley("start", str(agent))
-    elapsed = time.monotonic() - t0
+    # an hour's connect timeout: only the agent's exit can end the start in time
+    proc = parley("start", "--connect-timeout", "3600", str(agent))
     assert proc.returncode == 1
-    assert elapsed < 10, elapsed
     assert "exited with code" in proc.stderr and "SyntaxError" in proc.stderr
     assert parley("status").returncode == 1
 
@@ -262,11 +273,9 @@ def test_agent_that_never_connects_times_out_and_is_stopped(parley: Parley, tmp_
     agent = tmp_path / "hang" / "agent.py"
     agent.parent.mkdir()
     agent.write_text("import time\ntime.sleep(600)  # never builds an AgentServer\n")
-    t0 = time.monotonic()
     proc = parley("start", "--connect-timeout", "4", str(agent))
     assert proc.returncode == 1
     assert "did not connect within 4 s" in proc.stderr
-    assert time.monotonic() - t0 < 15
     leftovers = subprocess.run(
         ["pgrep", "-f", f"livekit.agents console {agent}"], capture_output=True, text=True
     )
@@ -301,10 +310,12 @@ def test_end_call_ends_the_session_cleanly(parley: Parley) -> None:
     assert "Goodbye, and have a great trip!" in bye.stdout
     wait_until(lambda: status_json(parley)["agent_state"] == "disconnected")
     after = parley("say", "hello?")
-    assert after.returncode == 1 and "the agent is not connected" in after.stderr
-    t0 = time.monotonic()
+    assert after.returncode == 1 and "the agent ended the call" in after.stderr
+    assert "`parley start` starts a new session" in after.stderr
+    assert "✗" not in parley("history", check=True).stdout  # not a crash
+    agent_pid = status_json(parley)["agent_pid"]
     parley("stop", check=True)  # the agent swallows the first SIGTERM after end_call
-    assert time.monotonic() - t0 < 5
+    assert not _alive(agent_pid)  # stop returns once the agent is gone
 
 
 def test_ctrl_c_during_start_leaves_nothing_running(parley: Parley, tmp_path: Path) -> None:
@@ -321,9 +332,9 @@ def test_ctrl_c_during_start_leaves_nothing_running(parley: Parley, tmp_path: Pa
         lambda: not subprocess.run(["pgrep", "-f", pattern], capture_output=True).stdout,
         timeout=10,
     )
-    assert not subprocess.run(
-        ["pgrep", "-f", "parley.app.daemon.process"], capture_output=True
-    ).stdout.strip() or (parley("status").returncode == 1)
+    # the daemon this start spawned is gone too (its command line names the agent)
+    wait_until(lambda: not daemons_for(agent), timeout=10)
+    assert parley("status").returncode == 1
 
 
 def test_a_failed_restart_refuses_turns_instead_of_hanging(
@@ -345,10 +356,25 @@ def test_a_failed_restart_refuses_turns_instead_of_hanging(
             assert "exited with code" in str(e)
         else:
             raise AssertionError("restart of a broken agent must fail")
-        t0 = time.monotonic()
         proc = p("say", "--timeout", "20", "hello?")
-        assert proc.returncode == 1, proc.stderr
-        assert time.monotonic() - t0 < 5
+        assert proc.returncode == 1, proc.stderr  # refused: a hang would exit 124
         assert "the agent" in proc.stderr
+    finally:
+        p.stop_quietly()
+
+
+def test_start_demo_runs_the_bundled_agent_as_this_directorys_session(
+    parley_home: Path, tmp_path: Path
+) -> None:
+    p = Parley(parley_home, cwd=tmp_path)  # an empty directory: no agent.py, no project
+    try:
+        started = p("start", "--demo", check=True)
+        assert "Agent:      concierge" in started.stdout
+        assert "lookup_booking" in started.stdout
+        assert status_json(p)["project"] == str(tmp_path.resolve())
+        said = p("say", "look up booking ABC123", check=True)
+        assert "two nights at the Harbor Hotel" in said.stdout
+        p("stop", check=True)
+        assert p("status").returncode == 1
     finally:
         p.stop_quietly()

@@ -161,3 +161,18 @@ def test_rerun_usage_errors(recorded, tmp_path: Path) -> None:
     proc = p("rerun", str(empty))
     assert proc.returncode == 2 and "no recordings" in proc.stderr
     assert p("rerun").returncode == 2
+
+
+def test_rerun_of_a_node_agent_recording(node_agent: Path, parley_home: Path) -> None:
+    p = Parley(parley_home, cwd=node_agent)
+    p("start", "agent.mjs", check=True)
+    try:
+        for text in TURNS[:3]:
+            p("say", text, check=True)
+    finally:
+        p("stop", check=True)
+    (line,) = p("sessions", "--json", check=True).stdout.splitlines()
+    sid = json.loads(line)["id"]
+    proc = p("rerun", sid)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "agent.mjs" in proc.stdout and f"PASS {sid}: 3 of 3 turns match" in proc.stdout

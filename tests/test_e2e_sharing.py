@@ -11,6 +11,8 @@ from collections.abc import Iterator
 import pytest
 from conftest import ECHO, Parley, wait_until
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture(scope="module")
 def echo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Parley]:
@@ -54,8 +56,7 @@ def running(p: Parley, turn_id: str) -> bool:
 def test_cancel_from_another_client_ends_turn_cancelled_without_error(echo: Parley) -> None:
     idle(echo)
     say = echo.popen("say", "--json", "slow 5 first")
-    wait_until(lambda: status(echo)["turn_in_progress"] is not None)
-    turn_id = status(echo)["turn_in_progress"]
+    turn_id = wait_until(lambda: status(echo)["turn_in_progress"])
     cancelled = echo("cancel", "--json", check=True)
     assert json.loads(cancelled.stdout) == {"cancelled": [turn_id]}
     out, _ = say.communicate(timeout=10)
@@ -115,8 +116,8 @@ def test_turn_survives_its_client_and_another_follower_sees_it_finish(echo: Parl
     since = log_items(echo)[-1]["seq"]
     follower = echo.popen("events", "--follow", "--json", "--since", str(since))
     say = echo.popen("say", "--json", "slow 2 orphaned turn")
-    wait_until(lambda: status(echo)["turn_in_progress"] is not None)
-    turn_id = status(echo)["turn_in_progress"]
+    # the running turn's id, from the status that saw it (a second look may come too late)
+    turn_id = wait_until(lambda: status(echo)["turn_in_progress"])
     say.kill()  # the submitting client goes away
     say.wait()
     assert follower.stdout is not None
@@ -176,8 +177,7 @@ def test_events_since_loses_nothing_and_repeats_nothing(echo: Parley) -> None:
 def test_ctrl_c_on_say_cancels_that_turn_only(echo: Parley) -> None:
     idle(echo)
     say = echo.popen("say", "slow 5 interrupt me")
-    wait_until(lambda: status(echo)["turn_in_progress"] is not None)
-    turn_id = status(echo)["turn_in_progress"]
+    turn_id = wait_until(lambda: status(echo)["turn_in_progress"])
     queued = say_no_wait(echo, "keep me")
     say.send_signal(signal.SIGINT)
     say.wait(timeout=10)

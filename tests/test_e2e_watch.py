@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psutil
 import pytest
 from conftest import DEMO, Parley, copy_agent, wait_until
 
@@ -44,7 +45,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_watch_reloads_on_save_and_survives_broken_saves(parley_home: Path, project: Path):
-    agent = project / "demo.py"
+    agent = project / DEMO.name  # the packaged demo agent, copied
     p = Parley(parley_home, cwd=project)
     try:
         started = p("start", "--watch", str(agent), check=True)
@@ -55,7 +56,8 @@ def test_watch_reloads_on_save_and_survives_broken_saves(parley_home: Path, proj
         # an edit: the next turn answers with the new code, no command needed
         edit(agent, TWO, THREE)
         (r1,) = wait_until(lambda: reloads(p), timeout=90)
-        assert r1["files"] == ["demo.py"] and r1["error"] is None
+        assert r1["files"] == [DEMO.name] and r1["error"] is None
+        assert r1["warm"] is True  # the spare interpreter took it
         assert r1["agent_pid"] == status(p)["agent_pid"] and r1["duration_ms"] > 0
         say = p("say", "look up booking ABC123", check=True)
         assert THREE in say.stdout and TWO not in say.stdout
@@ -66,7 +68,7 @@ def test_watch_reloads_on_save_and_survives_broken_saves(parley_home: Path, proj
         edit(agent, THREE, TWO)
         out, err = slow.communicate(timeout=120)
         assert slow.returncode == 1
-        assert "the agent was reloaded (demo.py) while this turn ran" in out
+        assert f"the agent was reloaded ({DEMO.name}) while this turn ran" in out
         wait_until(lambda: len(reloads(p)) == 2, timeout=90)
         assert TWO in p("say", "look up booking ABC123", check=True).stdout
 
@@ -101,3 +103,9 @@ def test_watch_reloads_on_save_and_survives_broken_saves(parley_home: Path, proj
     finally:
         p.stop_quietly()
     assert p("status").returncode == 1
+    # neither an agent nor a spare interpreter is left running
+    assert not [
+        proc.pid
+        for proc in psutil.process_iter(["cmdline"])
+        if str(agent) in (proc.info["cmdline"] or [])
+    ]

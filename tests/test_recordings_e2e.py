@@ -26,15 +26,15 @@ TURNS = [
     "balance",
     "concierge",
 ]
-START_HEAD = ("Agent file: ", "Agent:      ", "Tools:      ")
+START_HEAD = ("Agent file: ", "Runtime:    ", "Agent:      ", "Tools:      ")
 START_TAIL = "\nSession started.\n"
 
 
 def _said(start_out: str, say_outs: list[str]) -> str:
     """What the session printed to a person: boot items, then every turn."""
     lines = start_out.splitlines(keepends=True)
-    assert [ln[:12] for ln in lines[:3]] == list(START_HEAD)
-    boot = "".join(lines[3:])
+    assert [ln[:12] for ln in lines[: len(START_HEAD)]] == list(START_HEAD)
+    boot = "".join(lines[len(START_HEAD) :])
     assert boot.endswith(START_TAIL)
     return boot[: -len(START_TAIL)] + "".join(say_outs)
 
@@ -60,7 +60,9 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Parley,
 @pytest.mark.e2e
 def test_replay_headless_matches_what_say_printed(recorded: tuple[Parley, str]) -> None:
     p, said = recorded
-    assert "  ✗ message='scripted model failure'" in said  # the failed turn is recorded too
+    assert (
+        "  ✗ model error: scripted model failure (HTTP 500)" in said
+    )  # the failed turn is recorded too
     replay = p("replay", "--headless", "--speed", "0", check=True)
     assert replay.stdout == said
     assert replay.stdout.count("● You") == len(TURNS)

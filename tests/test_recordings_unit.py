@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from parley.app.cli.commands import cli
 from parley.app.protocol import items as it
+from parley.app.session import replay
 from parley.app.session.eventlog import LogFormatError, read_log
 from parley.app.session.recordings import (
     RecordingNotFound,
@@ -240,18 +241,25 @@ def test_replay_json_prints_every_item_as_stored(demo: object) -> None:
     assert len(lines) == len(demo.items)  # type: ignore[attr-defined]
 
 
-def test_replay_paces_in_real_time(tmp_path: Path) -> None:
+def test_replay_paces_in_real_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     f = tmp_path / "paced.jsonl"
     lines = ['{"type": "session", "schema": 1, "session_id": "paced"}']
     lines += [i.to_json() for i in _at(100.0, 100.3, 160.0)]
     f.write_text("\n".join(lines) + "\n")
-    import time
+    slept: list[float] = []
+    now = [0.0]
 
-    t0 = time.monotonic()
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    real_play = replay.play
+    monkeypatch.setattr(
+        replay, "play", lambda *a, **kw: real_play(*a, clock=lambda: now[0], sleep=sleep, **kw)
+    )
     result = CliRunner().invoke(cli, ["replay", "--headless", "--max-gap", "0.4", str(f)])
-    elapsed = time.monotonic() - t0
     assert result.exit_code == 0 and result.output.count("● Agent") == 3
-    assert 0.65 <= elapsed < 1.5, elapsed  # 0.3 s + 60 s capped to 0.4 s
+    assert slept == pytest.approx([0.3, 0.4])  # 0.3 s, then 60 s capped to 0.4 s
 
 
 # -- exports ------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from parley.app.backend import DaemonBackend
 from parley.widgets.app import make_app
 from parley.widgets.rows import AgentRow, ToolRow, TurnEndRow
 
-pytestmark = pytest.mark.usefixtures("demo_daemon")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("demo_daemon")]
 
 
 async def headless_say(*args: str) -> asyncio.subprocess.Process:

@@ -3,10 +3,12 @@ items, in the same order, with the same text as the headless renderer (styling a
 
 The headless text is rendered item by item (its concatenation is exactly what `parley
 say` / `history` print) and cut into blocks. One intended difference, both derived
-from the stream: the headless renderer prints a tool call when it ends, the TUI shows
-its row where it started and updates it in place, so a tool call is placed by the
-seq of its first item on both sides before comparing. (In the recording a cancelled
-turn's slow tool ends after the "turn cancelled" line.) A second one: when a turn
+from the stream: the headless renderer prints a tool call when it ends (or names it
+earlier, in its own block, when something else is printed while it runs), the TUI
+shows its row where it started and updates it in place, so a tool call's blocks are
+joined and placed by the seq of its first item on both sides before comparing. (In
+the recording a cancelled turn's slow tool ends after the "turn cancelled" line.) A
+second one: when a turn
 fails after the agent's ``error`` event (a model failure), the TUI shows both in one
 error row, readable, with the two messages as they came when the row is opened; the
 rows are compared opened, so both messages must be there.
@@ -42,27 +44,34 @@ def headless_blocks(items: list[it.ChatItem]) -> list[tuple[Any, list[str]]]:
         if isinstance(item, it.ToolCall):
             first_seq.setdefault(item.call_id, item.seq)
     renderer = TextRenderer(color=False)
-    shown: list[tuple[int, Any, list[str]]] = []
+    running: dict[str, str] = {}  # tool name -> call_id of its running call
+    blocks: dict[Any, tuple[int, list[str]]] = {}
     for item in items:
-        text = renderer.render(item)
-        if not text.strip():
-            continue
-        lines = [ln.strip() for ln in text.strip("\n").splitlines() if ln.strip()]
-        title, body = lines[0], lines[1:]
-        if title.startswith("● function_tool: "):
-            parts = [title.removeprefix("● function_tool: "), *body]
-        elif title in ("● You", "● Agent"):
-            parts = body
-        else:
-            parts = lines
         if isinstance(item, it.ToolCall):
-            key: Any = ("tool", item.call_id)
-            pos = first_seq[item.call_id]
-        else:
-            key = ("item", item.seq)
+            running[item.name] = item.call_id
+        text = renderer.render(item)
+        for block in text.strip("\n").split("\n\n  "):
+            lines = [ln.strip() for ln in block.splitlines() if ln.strip()]
+            if not lines:
+                continue
+            title, body = lines[0], lines[1:]
+            key: Any = ("item", item.seq)
             pos = item.seq
-        shown.append((pos, key, parts))
-    shown.sort(key=lambda s: s[0])
+            if title.startswith("● function_tool: "):
+                name = title.removeprefix("● function_tool: ")
+                call_id = item.call_id if isinstance(item, it.ToolCall) else running[name]
+                key, pos = ("tool", call_id), first_seq[call_id]
+                parts = [name, *body]
+            elif isinstance(item, it.ToolCall):  # result lines under its block
+                key, pos = ("tool", item.call_id), first_seq[item.call_id]
+                parts = lines
+            elif title in ("● You", "● Agent"):
+                parts = body
+            else:
+                parts = lines
+            pos, before = blocks.get(key, (pos, []))
+            blocks[key] = (pos, before + parts)
+    shown = sorted(((pos, key, parts) for key, (pos, parts) in blocks.items()), key=lambda s: s[0])
     # a failed turn's error joins the row of the agent's error event for that turn
     error_of_turn = {i.turn_id: i.seq for i in items if isinstance(i, it.AgentError) and i.turn_id}
     merged: list[tuple[Any, list[str]]] = []

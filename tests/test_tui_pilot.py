@@ -27,7 +27,7 @@ from parley.app.protocol import items as it
 from parley.widgets.app import make_app
 from parley.widgets.rows import AgentRow, ErrorRow, HandoffRow, ToolRow, TurnEndRow, UserRow
 
-pytestmark = pytest.mark.usefixtures("demo_daemon")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("demo_daemon")]
 
 FALLBACK = (
     "I can check the weather, look up a booking, run a slow search, or connect you to billing."

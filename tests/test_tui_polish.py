@@ -154,6 +154,29 @@ async def test_end_of_call_is_not_a_crash() -> None:
         assert app.status.state == "call ended"
 
 
+async def test_call_ended_item_is_the_end_of_a_call_without_an_end_call_tool() -> None:
+    """The session's ``agent_error`` of kind ``call_ended`` (the agent closed the
+    session itself, e.g. ``session.shutdown()``)."""
+    backend = DeadAfter()
+    async with make_app(backend, frozen=True).run_test(size=WIDE) as pilot:
+        app = await loaded(pilot)
+        backend.dead = True
+        ended = "the agent ended the call; `parley start` starts a new session"
+        backend.emit(it.AgentError(kind="call_ended", message=ended))
+        await wait_until(pilot, lambda: app.banner.display, what="banner")
+        assert "The agent ended the call" in app.banner.text and app.banner.has_class("-ended")
+        assert rows(app, EndedRow) and not rows(app, ErrorRow)
+
+
+def test_model_error_with_the_sessions_readable_message_and_detail() -> None:
+    message = "model error: scripted model failure (HTTP 500)"
+    row = ErrorRow(it.AgentError(kind="model_error", detail=LLM_ERROR, message=message))
+    assert row.summary == "Model error: scripted model failure (HTTP 500)"
+    assert row.raw[1] == LLM_ERROR  # the details on Enter
+    exited = "the agent exited with code -9; see `parley logs`, `parley start` starts a new session"
+    assert readable_error(exited) == "The agent exited with code -9"
+
+
 async def test_a_crash_row_points_to_ui_keys_not_cli_commands() -> None:
     backend = DeadAfter()
     async with make_app(backend, frozen=True).run_test(size=WIDE) as pilot:
@@ -440,7 +463,7 @@ async def test_zwj_emoji_and_control_characters_do_not_shift_borders() -> None:
         row = (await wait_until(pilot, lambda: rows(app, AgentRow)))[0]
         assert "\u200d" not in row.plain and "\ufe0f" not in row.plain
         assert "\x1b" not in row.plain
-    assert clean_text("a\x07b\tc") == "a\ufffdb    c"
+    assert clean_text("a\x07b\tc") == "a\\x07b    c"
 
 
 def test_help_groups_the_commands() -> None:

@@ -108,7 +108,7 @@ def test_long_session_is_windowed(snap_compare: Any) -> None:
     base = read_log(RECORDING).items
     items: list[it.ChatItem] = []
     span = base[-1].ts - base[0].ts + 60
-    for copy in range(5):  # 5 x 31 rows: more than the window of 120
+    for copy in range(5):  # 5 x 31 rows: more than the window of 60
         for i in base:
             changes: dict[str, Any] = {"seq": len(items) + 1, "ts": i.ts + copy * span}
             if isinstance(i, it.ToolCall):

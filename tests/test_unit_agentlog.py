@@ -160,3 +160,13 @@ def test_job_failure_watch_ignores_ordinary_errors(tmp_path: Path) -> None:
     watch = JobFailureWatch(log)
     log.write_bytes(log.read_bytes() + b"00:00:02 ERROR some.plugin still cold\n")
     assert watch.poll(100.0) is None
+
+
+def test_job_failure_watch_reads_from_the_offset_given(tmp_path: Path) -> None:
+    log = tmp_path / "agent.log"
+    old = b"00:00:01 ERROR livekit.agents unhandled exception while running the job task\n"
+    log.write_bytes(old)  # a previous boot's failure, before this boot's offset
+    assert JobFailureWatch(log, offset=len(old)).poll(100.0) is None
+    log.write_bytes(old + b"00:00:02 DEBUG livekit.agents job exiting\n")
+    failure = JobFailureWatch(log, offset=0).poll(0.0)  # written before the watch began
+    assert failure is not None and "job failed" in failure.message

@@ -82,5 +82,10 @@ def test_each_field_is_checked(req: dict, error: str) -> None:
 
 def test_defaults_are_filled_in() -> None:
     assert validate({"op": "events"}) == {"op": "events", "since": 0, "follow": False}
-    assert validate({"op": "say", "text": "hi"}) == {"op": "say", "text": "hi", "wait": True}
+    assert validate({"op": "say", "text": "hi"}) == {
+        "op": "say",
+        "text": "hi",
+        "wait": True,
+        "logs": False,
+    }
     assert validate({"op": "cancel"}) == {"op": "cancel", "turn_id": None}

@@ -244,21 +244,18 @@ async def test_cancel_finishes_the_turn_once_and_keeps_late_items_under_it() -> 
 async def test_agent_that_dies_before_connecting_is_reported_with_its_log(tmp_path) -> None:
     import subprocess
     import sys
-    import time
 
     log = tmp_path / "agent.log"
     log.write_text("Traceback...\nSyntaxError: invalid syntax\n")
     proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
     engine = SessionEngine(lambda i: None)
     await engine.listen()
-    t0 = time.monotonic()
     try:
         await engine.connect(proc, str(log), timeout=30)
     except AgentDied as e:
         assert "code 3" in str(e) and "SyntaxError" in e.log_tail
-    else:
+    else:  # a connect that waited for its timeout would raise ConnectTimeout instead
         raise AssertionError("expected AgentDied")
-    assert time.monotonic() - t0 < 2
 
 
 async def test_disconnect_fails_pending_requests() -> None:
@@ -267,7 +264,7 @@ async def test_disconnect_fails_pending_requests() -> None:
 
     engine, agent, got, task = await connected(on_run)
     run = asyncio.create_task(engine.run_turn("hi", "t1"))
-    await asyncio.sleep(0.05)
+    await settle(lambda: any(m.request.HasField("run_input") for m in agent.received))
     assert agent.writer is not None
     agent.writer.close()  # the agent goes away mid-turn
     finished = await asyncio.wait_for(run, 5)

@@ -13,8 +13,8 @@ from parley.app.agent.launcher import (
     LaunchError,
     check_agents_installed,
     find_agent_file,
-    find_interpreter,
 )
+from parley.app.agent.pyenv import choose_python
 from parley.app.daemon.state import project_root, session_key
 
 
@@ -54,31 +54,126 @@ def fake_python(path: Path) -> Path:
     return path
 
 
-def test_interpreter_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def fake_venv(path: Path, agents: str | None = None) -> Path:
+    """A virtualenv layout: ``bin/python`` and, with ``agents``, livekit-agents' dist-info."""
+    python = fake_python(path / "bin" / "python")
+    if agents is not None:
+        (
+            path / "lib" / "python3.11" / "site-packages" / f"livekit_agents-{agents}.dist-info"
+        ).mkdir(parents=True)
+    return python
+
+
+@pytest.fixture
+def no_uv_no_venv(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")  # no uv
     monkeypatch.delenv("VIRTUAL_ENV", raising=False)
-    assert find_interpreter(tmp_path) == [sys.executable]
-    (tmp_path / "uv.lock").write_text("")
-    assert find_interpreter(tmp_path) == [sys.executable]  # uv not installed
-    venv = fake_python(tmp_path / "venv" / "bin" / "python")
-    assert find_interpreter(tmp_path) == [str(venv)]
-    dotvenv = fake_python(tmp_path / ".venv" / "bin" / "python")
-    assert find_interpreter(tmp_path) == [str(dotvenv)]
-    active = fake_python(tmp_path / "active" / "bin" / "python")
+
+
+def test_project_venv_wins_over_virtual_env_without_agents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_uv_no_venv: None
+) -> None:
+    proj = tmp_path / "proj"
+    dotvenv = fake_venv(proj / ".venv", "1.8.9")
+    other = tmp_path / "other"
+    fake_venv(other)
+    monkeypatch.setenv("VIRTUAL_ENV", str(other))
+    env = choose_python(proj)
+    assert env.command == [str(dotvenv)]
+    assert env.label == "the project's .venv" and env.agents_version == "1.8.9"
+    assert env.note == f"$VIRTUAL_ENV ({other}) has no livekit-agents"
+
+
+def test_virtual_env_with_agents_is_honoured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_uv_no_venv: None
+) -> None:
+    proj = tmp_path / "proj"
+    fake_venv(proj / ".venv", "1.8.9")
+    active = fake_venv(tmp_path / "active", "1.7.0")
     monkeypatch.setenv("VIRTUAL_ENV", str(active.parent.parent))
-    assert find_interpreter(tmp_path) == [str(active)]
+    env = choose_python(proj)
+    assert env.command == [str(active)] and env.note == ""
+    assert env.label.startswith("$VIRTUAL_ENV")
+
+
+def test_venv_then_dotvenv_order_and_parleys_own_python(
+    tmp_path: Path, no_uv_no_venv: None
+) -> None:
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    assert choose_python(proj).command == [sys.executable]  # no environment of its own
+    venv = fake_venv(proj / "venv", "1.8.9")
+    assert choose_python(proj).command == [str(venv)]
+    dotvenv = fake_venv(proj / ".venv", "1.8.9")
+    assert choose_python(proj).command == [str(dotvenv)]
+
+
+def test_project_venv_without_agents_is_not_replaced_by_parleys_python(
+    tmp_path: Path, no_uv_no_venv: None
+) -> None:
+    proj = tmp_path / "proj"
+    dotvenv = fake_venv(proj / ".venv")
+    (proj / "requirements.txt").write_text("livekit-agents\n")
+    with pytest.raises(LaunchError) as e:
+        choose_python(proj)
+    assert f"the project's .venv ({dotvenv})" in str(e.value)
+    assert f"{dotvenv} -m pip install -r {proj / 'requirements.txt'}" in str(e.value)
+    assert "parley" not in str(e.value)
+
+
+def test_too_old_agents_says_upgrade(tmp_path: Path, no_uv_no_venv: None) -> None:
+    proj = tmp_path / "proj"
+    dotvenv = fake_venv(proj / ".venv", "1.5.2")
+    with pytest.raises(
+        LaunchError, match=r"livekit-agents 1\.5\.2 in the project's \.venv is too old"
+    ):
+        choose_python(proj)
+    assert dotvenv.exists()
+
+
+def test_uv_project_before_sync_says_uv_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_uv_no_venv: None
+) -> None:
+    monkeypatch.delenv("UV_PROJECT_ENVIRONMENT", raising=False)
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "uv.lock").write_text("")
+    with pytest.raises(LaunchError) as e:  # uv is not installed here
+        choose_python(proj)
+    assert f"install uv (`pip install uv`), then run `uv sync` in {proj}" in str(e.value)
 
 
 def test_uv_project_uses_uv_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bindir = tmp_path / "bin"
     uv = fake_python(bindir / "uv")
+    uv.write_text("#!/bin/sh\necho 1.8.9\n")
     uv.chmod(0o755)
     monkeypatch.setenv("PATH", str(bindir))
     monkeypatch.delenv("VIRTUAL_ENV", raising=False)
     proj = tmp_path / "proj"
     proj.mkdir()
     (proj / "pyproject.toml").write_text("[project]\nname='x'\n\n[tool.uv]\n")
-    assert find_interpreter(proj) == ["uv", "run", "--project", str(proj), "--no-sync", "python"]
+    with pytest.raises(LaunchError, match="run `uv sync` in"):  # no .venv yet: not synced
+        choose_python(proj)
+    monkeypatch.setenv("UV_PROJECT_ENVIRONMENT", str(tmp_path / "elsewhere"))
+    env = choose_python(proj)
+    assert env.command == ["uv", "run", "--project", str(proj), "--no-sync", "python"]
+    assert env.label == "uv run (a uv project)"
+
+
+def test_root_rule_markers_and_cwd_fallback(tmp_path: Path) -> None:
+    proj = tmp_path / "proj"
+    (proj / "src").mkdir(parents=True)
+    agent = proj / "src" / "agent.py"
+    agent.write_text("")
+    # no marker at all: the directory start ran in, when the agent is below it
+    assert project_root(agent, cwd=proj) == proj
+    assert project_root(agent, cwd=tmp_path / "elsewhere") == proj / "src"
+    for marker in (".venv", "package.json", "uv.lock"):
+        path = proj / marker
+        path.mkdir() if marker == ".venv" else path.write_text("{}")
+        assert project_root(agent) == proj, marker
+        path.rmdir() if marker == ".venv" else path.unlink()
 
 
 def test_installed_livekit_agents_passes() -> None:

@@ -83,3 +83,23 @@ def test_use_color_needs_tty_and_no_NO_COLOR(monkeypatch: pytest.MonkeyPatch) ->
     assert use_color(io.StringIO()) is False
     monkeypatch.setenv("NO_COLOR", "")
     assert use_color(FakeTTY()) is False
+
+
+def test_background_agent_errors_are_recorded_not_rendered() -> None:
+    from parley.app.agent.convert import is_background_error
+    from parley.headless.export import transcript
+
+    stt = (
+        "type='stt_error' timestamp=1.0 label='inference.STT' "
+        "error=APIConnectionError('x', retryable=True) recoverable=True"
+    )
+    assert is_background_error(stt)
+    assert not is_background_error(stt.replace("recoverable=True", "recoverable=False"))
+    assert not is_background_error("type='llm_error' recoverable=True")
+    quiet = it.AgentError(message=stt, background=True)
+    loud = it.AgentError(message="the agent exited with code 1")
+    assert TextRenderer().render(quiet) == ""
+    assert "exited with code 1" in TextRenderer().render(loud)
+    assert list(transcript([quiet, loud])) == [loud]
+    assert quiet.to_dict()["background"] is True
+    assert "background" not in loud.to_dict()  # the field is absent when unset

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from test_tui_support import SIZE, rows, wait_until
 from test_tui_widgets import ScriptedBackend, loaded
 from watchfiles import Change
 
 from parley.app.agent.launcher import AgentSpec
-from parley.app.agent.spare import supports
+from parley.app.agent.spare import interpreter, supports
 from parley.app.protocol import items as it
 from parley.app.session.reload import syntax_error
 from parley.app.session.watch import SourceFilter
@@ -53,9 +54,16 @@ def test_syntax_error_uses_the_agents_python(tmp_path: Path) -> None:
 
 def test_spare_supports_python_agents_only(tmp_path: Path) -> None:
     spec = AgentSpec(tmp_path / "agent.py", tmp_path, [sys.executable])
-    assert supports(spec)
+    assert supports(spec) and interpreter(spec) == [sys.executable]
     spec = AgentSpec(tmp_path / "agent.py", tmp_path, ["uv", "run", "--no-sync", "python"])
     assert supports(spec)
+    node = SimpleNamespace(  # a Node agent as the launcher describes one (issue 15)
+        kind="node",
+        runtime=["node"],
+        agent_file=tmp_path / "agent.mjs",
+        command=lambda port: ["node", "agent.mjs", "console", "--connect-addr", f":{port}"],
+    )
+    assert interpreter(node) is None and not supports(node)  # type: ignore[arg-type]
 
 
 def test_reload_item_json_and_text() -> None:

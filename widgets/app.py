@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -20,18 +21,22 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
 from parley.app.backend import BackendError, ChatBackend
 from parley.app.daemon.state import tail
+from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
 from parley.app.protocol.sanitize import escape_fields
-from parley.widgets.agents_pane import AgentsPane, clock
+from parley.widgets.agents_pane import AgentsPane
 from parley.widgets.banner import Banner
 from parley.widgets.commands import CommandsMixin
 from parley.widgets.log_pane import AgentLogPane
+from parley.widgets.panes import PanesMixin
 from parley.widgets.prompt import PromptInput
+from parley.widgets.replay import ReplayMixin
 from parley.widgets.rows import (
     AgentRow,
     EndedRow,
@@ -50,11 +55,10 @@ from parley.widgets.status_bar import StatusBar, TurnMetrics, UsageTotals
 from parley.widgets.tools_pane import ToolsPane
 from parley.widgets.transcript import Transcript
 
+W = TypeVar("W", bound=Widget)
+
 CRASH_KEYS = "Ctrl+R restarts the agent in this session · F4 shows the agent log · Ctrl+Q quits"
 ENDED_KEYS = "Ctrl+R starts a new call in this session · F4 shows the agent log · Ctrl+Q quits"
-
-#: below this terminal width the side panes hide and open over the transcript
-NARROW = 100
 
 #: the function tool of livekit-agents' ``EndCallTool`` (``livekit.agents.beta``)
 END_CALL_TOOL = "end_call"
@@ -63,8 +67,10 @@ END_CALL_TOOL = "end_call"
 def is_disconnect(message: str) -> bool:
     """Whether an agent error is parley's report that the agent went away
     (:meth:`app.session.Session._watch_agent`: the connection closed, or the process
-    exited)."""
-    return message.startswith(("the agent closed the connection", "the agent exited"))
+    exited; an ``agent_error`` of kind ``call_ended`` or ``agent_exited``)."""
+    return message.startswith(
+        ("the agent ended the call", "the agent closed the connection", "the agent exited")
+    )
 
 
 class ItemsArrived(Message):
@@ -88,11 +94,11 @@ class _End:
         self.error = error
 
 
-class ParleyApp(CommandsMixin, App[None]):
+class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
     """See the module docstring. ``frozen`` stops spinners and the cursor blink
     (snapshot tests); exports and screenshots go to ``export_dir``.
 
-    Below :data:`NARROW` columns the screen has the ``-narrow`` class: the side
+    Below :data:`parley.widgets.panes.NARROW` columns the screen has the ``-narrow`` class: the side
     panes hide, and F2/F3 open one of them over the transcript (Esc closes it)."""
 
     CSS_PATH = "parley.tcss"
@@ -127,8 +133,11 @@ class ParleyApp(CommandsMixin, App[None]):
         title: str | None = None,
         frozen: bool = False,
         export_dir: Path | None = None,
+        freeze_gc: bool = False,
     ) -> None:
         super().__init__()
+        self.freeze_gc = freeze_gc
+        self._widgets: dict[type, Any] = {}
         self.backend = backend
         self.frozen = frozen
         self.export_dir = export_dir or Path.cwd()
@@ -180,19 +189,26 @@ class ParleyApp(CommandsMixin, App[None]):
 
     @property
     def transcript(self) -> Transcript:
-        return self.query_one(Transcript)
+        return self._widget(Transcript)
 
     @property
     def tools(self) -> ToolsPane:
-        return self.query_one(ToolsPane)
+        return self._widget(ToolsPane)
 
     @property
     def agents(self) -> AgentsPane:
-        return self.query_one(AgentsPane)
+        return self._widget(AgentsPane)
 
     @property
     def status(self) -> StatusBar:
-        return self.query_one(StatusBar)
+        return self._widget(StatusBar)
+
+    def _widget(self, cls: type[W]) -> W:
+        """The one widget of ``cls`` on the main screen (looked up once)."""
+        widget = self._widgets.get(cls)
+        if widget is None or not widget.is_attached:
+            widget = self._widgets[cls] = self.query_one(cls)
+        return widget
 
     @property
     def prompt(self) -> PromptInput:
@@ -292,28 +308,9 @@ class ParleyApp(CommandsMixin, App[None]):
             self.check_agent()
         self._update_busy()
         await self._replay_progress()
+        if self.freeze_gc and not self.loaded.is_set():
+            gc.freeze()
         self.loaded.set()
-
-    async def _replay_progress(self) -> None:
-        """During a replay (a backend with playback ``offsets``, :class:`app.replay.
-        ReplayBackend`): item i of n and its recorded time of the whole in the status
-        bar; at the end a marker row and the state "replay finished"."""
-        offsets = getattr(self.backend, "offsets", None)
-        if not self.backend.is_replay or not offsets or self.replay_finished:
-            return
-        items = self.backend.items
-        shown = min(self.items_seen, len(items))
-        t0 = items[0].ts
-        self.status.replay = (shown, len(items), items[shown - 1].ts - t0, items[-1].ts - t0)
-        if shown == len(items):
-            self.replay_finished = True
-            self.status.state = "replay finished"
-            recorded = items[-1].ts - t0
-            await self.transcript.add_notice(
-                f"■ End of the recording: {shown:,} items, {clock(recorded)[1:]} recorded. "
-                "Ctrl+Q quits.",
-                classes="end-of-recording",
-            )
 
     def route(self, item: it.ChatItem) -> None:
         """The one dispatch over chat item types: each kind to the widget(s) that
@@ -344,8 +341,10 @@ class ParleyApp(CommandsMixin, App[None]):
                 self.transcript.add(item, HandoffRow)
                 self.agents.add_handoff(item)
                 self._info_stale = self._info_stale or frm is not None
-            case it.AgentError(message=message):
-                if self._ended_call and is_disconnect(message):
+            case it.AgentError(background=True):
+                pass  # recorded (JSON, status), never shown in a turn
+            case it.AgentError(message=message, kind=kind):
+                if kind == "call_ended" or (self._ended_call and is_disconnect(message)):
                     self.call_ended = True
                     self.transcript.add(item, EndedRow)
                 else:
@@ -579,62 +578,9 @@ class ParleyApp(CommandsMixin, App[None]):
 
     # -- panes, commands ------------------------------------------------------------
 
-    def action_toggle_pane(self, name: str) -> None:
-        if name == "log":
-            log = self.query_one("#log")
-            log.display = not log.display
-            return
-        if self.narrow:
-            self.overlay = None if self.overlay == name else name
-        else:
-            self.panes[name] = not self.panes[name]
-        self._apply_panes()
-        if self.overlay == "tools":
-            self.query_one("#tool-list").focus()
-        elif self.overlay == "agents":
-            self.agents.focus()
-        elif self.narrow:
-            self.prompt.focus()
-        self.refresh_bindings()
-
-    @property
-    def narrow(self) -> bool:
-        return self.screen.has_class("-narrow")
-
-    def on_resize(self, event: Any) -> None:
-        self._layout(event.size.width)
-
-    def _layout(self, width: int) -> None:
-        """The layout for a terminal ``width`` columns wide (see :data:`NARROW`)."""
-        narrow = width < NARROW
-        if narrow != self.narrow:
-            self.screen.set_class(narrow, "-narrow")
-            self.overlay = None
-            self.query_one(Footer).compact = narrow
-            self.status.compact = narrow
-        self._apply_panes()
-
-    def _apply_panes(self) -> None:
-        if self.narrow:
-            shown = {name: self.overlay == name for name in self.panes}
-        else:
-            shown = dict(self.panes)
-        self.tools.display = shown["tools"]
-        self.agents.display = shown["agents"]
-        self.query_one("#side").display = any(shown.values())
-        self.transcript.display = self.overlay is None or not self.narrow
-
-    def on_tool_row_selected(self, message: ToolRow.Selected) -> None:
-        if self.narrow:
-            if self.overlay != "tools":
-                self.action_toggle_pane("tools")
-        elif not self.panes["tools"]:
-            self.action_toggle_pane("tools")
-        self.tools.select(message.call_id)
-
 
 def _message(e: BaseException) -> str:
-    return str(e) if isinstance(e, BackendError) else f"{type(e).__name__}: {e}"
+    return str(e) if isinstance(e, ParleyError) else f"{type(e).__name__}: {e}"
 
 
 def make_app(
@@ -643,6 +589,16 @@ def make_app(
     title: str | None = None,
     frozen: bool = False,
     export_dir: Path | None = None,
+    freeze_gc: bool = False,
 ) -> ParleyApp:
-    """The one factory of the chat app (the CLI and the tests both use it)."""
-    return ParleyApp(backend, title=title, frozen=frozen, export_dir=export_dir)
+    """The one factory of the chat app (the CLI and the tests both use it).
+
+    ``freeze_gc`` (the CLI sets it): once the session's first items are on screen,
+    :func:`gc.freeze` moves every object alive then out of the collector's reach, so
+    later collections do not walk the thousands of widgets and items of a long
+    session (they were 60-90 ms pauses, one every ~9 appended items; see
+    ``bench/bench_tui.py``). Rows unmounted later that were alive then are never
+    collected: at most one window of rows."""
+    return ParleyApp(
+        backend, title=title, frozen=frozen, export_dir=export_dir, freeze_gc=freeze_gc
+    )

@@ -1,5 +1,6 @@
 """The banner shown when the agent crashed, disconnected or failed to start: what
-happened, the agent log's tail, and the keys to act on it."""
+happened, the agent log's tail (one line per log line, its colours rendered), and the
+keys to act on it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
+
+from parley.widgets.ansi import ansi_content
 
 
 class Banner(Vertical):
@@ -22,7 +25,8 @@ class Banner(Vertical):
 
     def show(self, title: str, detail: str = "", keys: str = "") -> None:
         self.query_one("#banner-title", Static).update(Content.styled(title, "bold"))
-        self.query_one("#banner-tail", Static).update(Content(detail.rstrip()))
+        # the detail quotes the agent's log: ANSI colour rendered, escapes made harmless
+        self.query_one("#banner-tail", Static).update(ansi_content(detail.rstrip()))
         self.query_one("#banner-tail-scroll").display = bool(detail.strip())
         self.query_one("#banner-keys", Static).update(Content.styled(keys, "italic"))
         self.display = True

@@ -14,12 +14,16 @@ import re
 from typing import Any
 
 from textual.content import Content
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
+from parley.app.agent.agentlog import strip_ansi
 from parley.app.protocol import items as it
+from parley.app.protocol.sanitize import escape_controls
+from parley.widgets.ansi import ansi_content
 from parley.widgets.markdown import markdown_content
 
 INLINE_CAP = 100
@@ -80,16 +84,14 @@ def args_summary(arguments: str, cap: int = 40) -> str:
 #: joiner (emoji sequences such as 👨‍👩‍👧) and the variation selectors (❤️). Without
 #: them each emoji shows at the width Textual computes, so borders stay aligned.
 _WIDTH_TRAPS = dict.fromkeys(map(ord, "\u200d\ufe0e\ufe0f"))
-#: C0/C1 control characters other than newline and tab
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def clean_text(text: str) -> str:
     """Untrusted text (agent, tool, model output) made safe to show: control
-    characters (an escape sequence's ESC included) become ``�``, tabs four spaces,
-    and :data:`_WIDTH_TRAPS` are dropped."""
-    text = text.translate(_WIDTH_TRAPS).replace("\t", "    ")
-    return _CONTROLS.sub("\ufffd", text)
+    characters written as visible escapes
+    (:func:`parley.app.protocol.sanitize.escape_controls`), tabs as four spaces, and
+    :data:`_WIDTH_TRAPS` dropped."""
+    return escape_controls(text.translate(_WIDTH_TRAPS).replace("\t", "    "))
 
 
 ERROR_KINDS = {
@@ -102,7 +104,7 @@ _ERROR_TYPE = re.compile(r"^type='(?P<type>[a-z_]+)'")
 _ERROR_EXC = re.compile(r"\berror=(?P<exc>[A-Za-z_][\w.]*)\((?P<q>['\"])(?P<msg>.*?)(?P=q)")
 _ERROR_MSG = re.compile(r"^message=(?P<q>['\"])(?P<msg>.*?)(?P=q)")
 #: parley's own CLI hints, replaced in the UI by its keys
-_CLI_HINT = re.compile(r";\s*see (?:its log with )?`parley [^`]*`.*$", re.S)
+_CLI_HINT = re.compile(r";[^;]*`parley [^`]*`.*$", re.S)
 
 
 def readable_error(message: str) -> str:
@@ -113,10 +115,10 @@ def readable_error(message: str) -> str:
       recoverable=False``): "Model error: text (APIStatusError)".
     - a ``SessionResponse.error`` of a failed ``run_input``
       (``message='text', status_code=500, retryable=False``): "text".
-    - parley's own messages lose their CLI hints (``; see `parley logs` …``): the
-      UI points to its keys instead.
+    - parley's own messages lose their CLI hints (``; see `parley logs` …``,
+      ``; `parley start` starts a new session``): the UI points to its keys instead.
     """
-    text = clean_text(message.strip())
+    text = clean_text(strip_ansi(message.strip()))  # colour codes of a quoted agent log
     kind = _ERROR_TYPE.match(text)
     exc = _ERROR_EXC.search(text)
     if kind and exc:
@@ -139,6 +141,8 @@ class Row(Widget):
 
     item: reactive[Any] = reactive(None, layout=True)
     note: reactive[str] = reactive("", layout=True)
+    #: reactives of a subclass (besides ``item`` and ``note``) and their defaults
+    STATE: dict[str, Any] = {}
 
     def __init__(self, item: it.ChatItem | None = None, note: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -149,6 +153,24 @@ class Row(Widget):
 
     def watch_note(self, note: str) -> None:
         self.set_class(bool(note), "-late")
+
+    def recycle(self, item: it.ChatItem, note: str, attrs: dict[str, Any] | None) -> None:
+        """Show ``item`` in this (mounted, hidden) row instead of mounting a new one:
+        every reactive back to its default, then ``item``, ``note`` and ``attrs``."""
+        self.remove_class("-cursor")
+        for name, default in self.STATE.items():
+            setattr(self, name, default)
+        for name, value in (attrs or {}).items():
+            setattr(self, name, value)
+        self.note = note
+        self.item = item
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        # A row scrolls nothing: its new size was placed by the layout pass that
+        # gave it; Textual's default would run a second pass for every new row.
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
 
     @property
     def plain(self) -> str:
@@ -301,11 +323,17 @@ class ErrorRow(Row):
 
     turn_error: reactive[str | None] = reactive(None, layout=True)
     expanded: reactive[bool] = reactive(False, layout=True)
+    STATE = {"turn_error": None, "expanded": False}
 
     def __init__(self, item: it.ChatItem | None = None, note: str = "", **kwargs: Any) -> None:
         super().__init__(item, note, **kwargs)
         if isinstance(item, it.TurnFinished):
             self.set_reactive(ErrorRow.turn_error, item.error or "the turn failed")
+
+    def recycle(self, item: it.ChatItem, note: str, attrs: dict[str, Any] | None) -> None:
+        super().recycle(item, note, attrs)
+        if isinstance(item, it.TurnFinished) and not (attrs or {}).get("turn_error"):
+            self.turn_error = item.error or "the turn failed"
 
     @property
     def raw(self) -> list[str]:
@@ -313,6 +341,8 @@ class ErrorRow(Row):
         out = []
         if isinstance(self.item, it.AgentError):
             out.append(self.item.message)
+            if self.item.detail and self.item.detail != self.item.message:
+                out.append(self.item.detail)
         if self.turn_error:
             out.append(self.turn_error)
         return out
@@ -352,8 +382,12 @@ class EndedRow(Row):
 class TurnEndRow(Row):
     """A turn that was cancelled or timed out (a failed turn is an :class:`ErrorRow`)."""
 
+    def watch_item(self, item: it.TurnFinished | None) -> None:
+        for status in ("cancelled", "timeout"):
+            self.set_class(item is not None and item.status == status, f"-{status}")
+
     def on_mount(self) -> None:
-        self.add_class(f"-{self.item.status}")
+        self.watch_item(self.item)
 
     def render_content(self) -> Content:
         t: it.TurnFinished = self.item
@@ -374,4 +408,5 @@ class NoticeRow(Static):
     item = None
 
     def __init__(self, text: str, **kwargs: Any) -> None:
-        super().__init__(Content(text), **kwargs)
+        # a notice may quote an error that quotes the agent's log (ANSI colour, \r)
+        super().__init__(ansi_content(text), **kwargs)

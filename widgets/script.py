@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
 
 #: seconds a scripted turn may take before the script gives up
@@ -63,7 +64,7 @@ class TurnWatcher:
 
     @property
     def agent_log_path(self) -> Path | None:
-        return self.backend.agent_log_path  # type: ignore[no-any-return]
+        return self.backend.agent_log_path
 
     @property
     def header(self) -> dict[str, Any]:
@@ -111,7 +112,7 @@ class TurnWatcher:
         await self.backend.close()
 
 
-class ScriptAborted(Exception):
+class ScriptAborted(ParleyError):
     """The script cannot go on (the message says why)."""
 
 
@@ -179,11 +180,19 @@ class ScriptRunner:
                     await asyncio.sleep(self.type_delay)
             sent = len(w.turns)
             await pilot.press("enter")
-            await self._wait(app, lambda s=sent: len(w.turns) > s, 30, f"sending line {n + 1}")
+
+            def was_sent(s: int = sent) -> bool:
+                return len(w.turns) > s
+
+            await self._wait(app, was_sent, 30, f"sending line {n + 1}")
             turn = w.turns[sent]
             if isinstance(turn, BaseException):
                 raise ScriptAborted(f"line {n + 1} was not sent: {turn}")
-            await self._wait(app, lambda t=turn: t in w.finished, self.turn_timeout, f"turn {turn}")
+
+            def finished(t: str = turn) -> bool:
+                return t in w.finished
+
+            await self._wait(app, finished, self.turn_timeout, f"turn {turn}")
             await self._wait(app, lambda: app.items_seen >= w.items_seen, 10, "showing the turn")
             await pilot.pause()
             self.statuses.append(w.finished[turn].status)

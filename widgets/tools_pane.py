@@ -41,7 +41,7 @@ def tool_detail(call: it.ToolCall) -> Content:
     """Everything about one call: name, status line, output, then arguments and ids
     (the output first, so it shows without scrolling)."""
     style = STATUS_STYLE.get(call.status, "")
-    status = call.status
+    status: str = call.status
     if call.status != "running":
         status += f" in {format_ms(call.duration_ms)}"
     where = " · ".join(

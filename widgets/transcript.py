@@ -1,11 +1,14 @@
 """The transcript: the session's visible items in order, with a bounded number of
 mounted rows.
 
-The transcript keeps every entry (item + row class) in a list, but mounts only the
-newest :attr:`Transcript.window` rows; older ones come back page by page with the
-"earlier items" button at the top. Rows are mounted in batches by :meth:`flush`, so a
-session of thousands of items shows at once. The view follows the bottom while the
-user is there (Textual's anchor) and is left alone while they scroll back.
+The transcript keeps every entry (item + row class) in a list, but shows only the
+newest :attr:`Transcript.window` rows. A row leaving the window is hidden in the
+layout pass that shows the new one, and kept to show a later item of its kind (a
+few per kind; the rest are unmounted when the session goes quiet). Older rows come
+back page by page with the "earlier items" button at the top. Rows are mounted in
+batches by :meth:`flush`, so a session of thousands of items shows at once. The
+view follows the bottom while the user is there (Textual's anchor) and is left alone
+while they scroll back.
 
 The transcript is one focus target: Up/Down (Home/End) move a cursor between rows,
 Enter activates the row under it (a tool call opens its detail, an error its raw
@@ -20,6 +23,7 @@ from typing import Any
 from textual.await_remove import AwaitRemove
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Button
 
@@ -54,8 +58,12 @@ class Transcript(VerticalScroll, can_focus=True):
                 "messages."),
     ]  # fmt: skip
 
-    window = 120
+    window = 60
     page = 100
+    #: hidden rows kept mounted per row class, to show new items in
+    spares = 8
+    #: other hidden rows are unmounted after this many quiet seconds
+    reap_after = 0.5
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -65,9 +73,25 @@ class Transcript(VerticalScroll, can_focus=True):
         self._mounted_upto = 0  # entries before this index have been mounted
         self._earlier = Button("", id="earlier", compact=True)
         self.cursor: int | None = None  # index into entries
+        self._hidden: list[Row] = []  # rows beyond the window, hidden, not yet unmounted
+        self._spare: dict[type[Row], list[Row]] = {}  # hidden rows to show new items in
+        self._reap_timer: Any = None
 
     def on_mount(self) -> None:
         self.anchor()
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        """Skip the second layout pass Textual runs when only the content height
+        changed (a row appended): the compositor has placed the rows and scrolled the
+        anchored view already; another pass is needed only when the vertical
+        scrollbar appears or goes (the content region changes width)."""
+        overflowed = self.virtual_size.height > self._size.height
+        overflows = virtual_size.height > size.height
+        if size == self._size and overflowed == overflows:
+            layout = False
+        return super()._size_updated(size, virtual_size, container_size, layout)
 
     # -- the model ------------------------------------------------------------------
 
@@ -118,27 +142,83 @@ class Transcript(VerticalScroll, can_focus=True):
                 await removing
             self._start = len(self.entries) - self.window
             new = self.entries[self._start :]
-        rows = [self._make_row(e) for e in new]
         self._mounted_upto = len(self.entries)
-        # unmount and mount in one go: one layout pass, not two
-        removing = self._trim() if self._following() else None
-        mounting = self.mount_all(rows)
-        if removing is not None:
-            await removing
-        await mounting
+        if self._following():
+            self._hide_beyond_window()
+        # a hidden row of the same kind shows the new item: no mount, so one layout
+        # pass instead of two
+        rows = []
+        last = self.children[-1] if self.children else None
+        for e in new:
+            spare = self._spare.get(e.cls)
+            if spare and last is not None:
+                row = spare.pop()
+                row.recycle(e.item, e.note, e.attrs)
+                self.move_child(row, after=last)
+                row.display = True
+                e.row = last = row
+            else:
+                rows.append(self._make_row(e))
+        if rows:
+            await self.mount_all(rows)
         self._update_earlier()
+        if self._hidden:
+            self._schedule_reap()
 
     def _following(self) -> bool:
-        return self.is_anchored and not self._anchor_released
+        return self.is_anchored and not self._scrolled_back
 
-    def _trim(self) -> AwaitRemove | None:
-        """Unmount the oldest rows beyond the window (counting those being mounted)."""
+    # Textual keeps "the user scrolled away from the anchor" private; track it with the
+    # public hooks, by Textual's own rules: scrolling by the user releases the anchor,
+    # reaching the bottom again (or scroll_end) restores it.
+    _scrolled_back = False
+
+    def release_anchor(self) -> None:
+        super().release_anchor()
+        self._scrolled_back = True
+
+    def scroll_end(self, **kwargs: Any) -> None:
+        if self.is_anchored:
+            self._scrolled_back = False
+        super().scroll_end(**kwargs)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self._scrolled_back and new_value >= self.max_scroll_y:
+            self._scrolled_back = False
+
+    def _hide_beyond_window(self) -> None:
+        """Hide the oldest rows beyond the window (counting those being mounted), in
+        the layout pass that mounts the new ones; :meth:`reap` unmounts them later.
+        (Unmounting at once would cost a second layout pass per new row.)"""
         extra = (self._mounted_upto - self._start) - self.window
         if extra <= 0:
-            return None
-        entries = self.entries[self._start : self._start + extra]
+            return
+        for e in self.entries[self._start : self._start + extra]:
+            if e.row is not None:
+                e.row.display = False
+                spare = self._spare.setdefault(type(e.row), [])
+                if len(spare) < self.spares:
+                    spare.append(e.row)
+                else:
+                    self._hidden.append(e.row)
+                e.row = None
         self._start += extra
-        return self._unmount(entries)
+
+    def _schedule_reap(self) -> None:
+        if self._reap_timer is not None:
+            self._reap_timer.stop()
+        self._reap_timer = self.set_timer(self.reap_after, self.reap)
+
+    async def reap(self) -> None:
+        """Unmount the hidden rows that are not spares (when new rows stop coming for
+        :attr:`reap_after` seconds)."""
+        if self._reap_timer is not None:
+            self._reap_timer.stop()
+            self._reap_timer = None
+        hidden, self._hidden = self._hidden, []
+        if hidden:
+            await self.remove_children(hidden)
 
     def _make_row(self, entry: Entry) -> Row:
         row = entry.cls(entry.item, entry.note)
@@ -247,6 +327,8 @@ class Transcript(VerticalScroll, can_focus=True):
     async def clear(self) -> None:
         """Forget every entry and unmount every row (the session keeps its items)."""
         self.cursor = None
+        self._hidden = []
+        self._spare = {}
         self.entries.clear()
         self._tools.clear()
         self._start = self._mounted_upto = 0

@@ -296,13 +296,15 @@ class JobFailureWatch:
     and the records are complete (``job exiting`` logged, or ``settle`` seconds passed).
     """
 
-    def __init__(self, path: Path | str, settle: float = 1.0) -> None:
+    def __init__(self, path: Path | str, settle: float = 1.0, offset: int | None = None) -> None:
         self.path = path
         self.settle = settle
-        try:
-            self._offset = os.path.getsize(path)  # only what this boot writes
-        except OSError:
-            self._offset = 0
+        if offset is None:  # only what this boot writes: by default from the log's end
+            try:
+                offset = os.path.getsize(path)
+            except OSError:
+                offset = 0
+        self._offset = offset
         self._splitter = LineSplitter()
         self._lines: list[str] = []
         self._seen_at: float | None = None

@@ -5,18 +5,20 @@ connection, switches the agent to text mode, sends ``SessionRequest``\\ s and ma
 ``SessionResponse``\\ s by ``request_id``, and converts ``AgentSessionEvent``\\ s into
 :mod:`parley.app.protocol.items` (numbered with ``seq``, stamped with the running ``turn_id``).
 
-Protocol facts it relies on (measured against livekit-agents 1.8.9, see DESIGN.md):
+Protocol facts it relies on (measured against livekit-agents 1.8.9, see docs/protocol.md):
 
 - text mode is ``SessionRequest.update_io`` with input audio, output audio and output
   transcription off; ``audio_output`` frames are dropped and every
   ``audio_playback_flush`` is answered with ``audio_playback_finished`` (or turns hang);
-- a turn is ``run_input{text}`` and ends with the ``SessionResponse`` of the same
-  ``request_id``. The agent sends events from a separate writer task, so a turn's
-  events can arrive *after* its response: the response's ``RunInputResponse.items``
-  are merged in (deduplicated by chat item id / ``call_id``) before
-  ``turn_finished``, and a duplicate arriving later is dropped;
-- tool calls come as ``tool_execution_updated`` (started/ended) and
-  ``function_tools_executed`` (outputs, ``is_error``), paired by ``call_id``;
+- a turn is ``run_input{text}``. Its ``SessionResponse`` (same ``request_id``) is the
+  framework's "run finished", which comes too early for tasks, handoffs and tools that
+  report progress: the turn ends when the agent is idle again (:meth:`wait_idle`).
+  The agent sends events from a separate writer task, so events can also arrive
+  *after* the response: the response's ``RunInputResponse.items`` (messages, handoffs,
+  calls) are merged in, deduplicated by chat item id / ``call_id``;
+- tool calls come as ``tool_execution_updated`` (started / call_updated / ended /
+  reply_updated) and ``function_tools_executed`` (outputs, ``is_error``), paired by
+  ``call_id``; a tool that reported progress gets its result from ``ended``;
 - messages and handoffs come as ``conversation_item_added``; the first agent is a
   handoff with an empty ``old_agent_id``.
 """
@@ -32,19 +34,31 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf.json_format import MessageToDict
 from livekit.protocol.agent_pb import agent_session as pb
 
+from parley.app.agent import node_compat
 from parley.app.agent.agentlog import JobFailureWatch
+from parley.app.agent.convert import (
+    history_items,
+    is_background_error,
+    message_text,
+    readable_error,
+    usage_models,
+)
 from parley.app.agent.peer import connection_is_from
 from parley.app.daemon.state import tail
+from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
 from parley.app.protocol.latency import message_latency
 from parley.app.protocol.wire import FrameError, SkippedFrame, encode_frame, read_frame
 
 log = logging.getLogger("parley.engine")
+
+#: any chat item type: :meth:`SessionEngine.emit` returns the type it was given
+ItemT = TypeVar("ItemT", bound=it.ChatItem)
 
 ItemSink = Callable[[it.ChatItem], None]
 
@@ -55,10 +69,23 @@ _AGENT_STATES = {
     pb.AS_THINKING: "thinking",
     pb.AS_SPEAKING: "speaking",
 }
-_TOOL_STATUS = {pb.TC_DONE: "done", pb.TC_ERROR: "error", pb.TC_CANCELLED: "cancelled"}
+_TOOL_STATUS: dict[int, it.ToolStatus] = {
+    pb.TC_DONE: "done",
+    pb.TC_ERROR: "error",
+    pb.TC_CANCELLED: "cancelled",
+}
+
+#: after a handoff with no reply yet, the agent counts as busy until this many seconds
+#: pass without a frame (handoff -> the new agent's first state change took 13-21 ms)
+HANDOFF_QUIET = 0.15
+#: how long a tool output waits for the agent's reaction (a state change, its
+#: ``function_tools_executed``) before the turn may end anyway, seconds
+OUTPUT_GRACE = 2.0
+#: ``start`` waits at most this long for the agent to be idle after boot, seconds
+BOOT_SETTLE_TIMEOUT = 10.0
 
 
-class EngineError(Exception):
+class EngineError(ParleyError):
     """The agent cannot be reached or answered a request with an error."""
 
 
@@ -94,6 +121,7 @@ class SessionEngine:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._recv_task: asyncio.Task[None] | None = None
+        self._held: list[pb.AgentSessionEvent] | None = None  # events held at connect
         self._pending: dict[str, asyncio.Future[pb.SessionResponse]] = {}
         self._req_ids = itertools.count(1)
         self.disconnected = asyncio.Event()
@@ -107,6 +135,10 @@ class SessionEngine:
         self._outstanding: dict[str, tuple[str, str]] = {}
         self._tag_override: str | None = None
         self.agent_id: str | None = None
+        #: ``get_framework_info().sdk``: "python" or "js" ("" until known)
+        self.framework = ""
+        #: how many ``background`` agent errors arrived (see :func:`is_background_error`)
+        self.background_errors = 0
         self.agent_state = "initializing"
         self._seen: set[str] = set()
         self._tool_started: dict[str, tuple[float | None, it.ToolCall]] = {}
@@ -114,6 +146,19 @@ class SessionEngine:
         self._cancelled: set[str] = set()
         self._turn_started = 0.0
         self._own_inputs: dict[str, str] = {}  # turn_id -> text, until the agent echoes it
+        # the end of a turn (see wait_idle)
+        #: the turn whose response arrived and that has not ended yet: events are its own
+        self._settling: str | None = None
+        self._changed = asyncio.Event()  # set on every frame received
+        self._last_frame = 0.0
+        self._booting = True  # until the first turn
+        self._boot_thinking = False  # thinking seen at boot, no message or error since
+        self._handoff_open = False  # a handoff with no assistant message after it yet
+        self._progressive: set[str] = set()  # calls that reported progress
+        self._ended_pending: dict[str, tuple[float, it.ToolStatus, str | None]] = {}
+        self._replies: set[str] = set()  # speech ids of tool replies scheduled
+        self._reply_expected: float | None = None  # a tool output awaits the agent's move
+        self._turn_error: dict[str, str] = {}  # turn_id -> readable error seen in it
         self._sent_at: dict[str, float] = {}  # turn_id -> when run_input was sent (Unix s)
 
     @property
@@ -142,7 +187,11 @@ class SessionEngine:
         return self.port
 
     async def connect(
-        self, proc: subprocess.Popen[bytes] | None, log_path: str, timeout: float = 60.0
+        self,
+        proc: subprocess.Popen[bytes] | None,
+        log_path: str,
+        timeout: float = 60.0,
+        log_offset: int | None = None,
     ) -> None:
         """Wait for the agent to dial in, then switch it to text mode.
 
@@ -159,11 +208,14 @@ class SessionEngine:
         livekit-agents logs it, with the exception and its traceback's last lines. Raises
         :class:`AgentDied` or :class:`ConnectTimeout`; the listener is closed either
         way once this returns (one connection only).
+
+        ``log_offset`` is where this boot's lines start in the log (bytes; default: the
+        log's size now).
         """
         assert self._server is not None
         deadline = time.monotonic() + timeout
         accepted: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-        job = JobFailureWatch(log_path)
+        job = JobFailureWatch(log_path, offset=log_offset)
         try:
             while accepted is None:
                 if proc is not None and proc.poll() is not None:
@@ -201,16 +253,21 @@ class SessionEngine:
             while not self._candidates.empty():  # late dialers: refused with the listener
                 self._candidates.get_nowait()[1].close()
         self._reader, self._writer = accepted
+        # events are held until the agent says which framework and agent it is: a Node
+        # agent greets as soon as it connects, and its first-agent handoff (made from
+        # get_agent_info, see node_compat) must come before the greeting, as a Python
+        # agent's does
+        self._held = []
         self._recv_task = asyncio.create_task(self._recv_loop(), name="parley-engine-recv")
-        # text mode: no audio in, no audio or transcription out
-        await self.request(
-            update_io=pb.SessionRequest.UpdateIO(
-                input=pb.SessionRequest.UpdateIO.Input(audio_enabled=False),
-                output=pb.SessionRequest.UpdateIO.Output(
-                    audio_enabled=False, transcription_enabled=False
-                ),
-            )
+        # text mode first; the framework and the first agent are asked for in the same
+        # breath
+        text_mode = pb.SessionRequest.UpdateIO(
+            input=pb.SessionRequest.UpdateIO.Input(audio_enabled=False),
+            output=pb.SessionRequest.UpdateIO.Output(
+                audio_enabled=False, transcription_enabled=False
+            ),
         )
+        await asyncio.gather(self.request(update_io=text_mode), node_compat.learn_framework(self))
 
     async def close(self) -> None:
         """Close the connection (the agent process is stopped by its owner)."""
@@ -272,20 +329,38 @@ class SessionEngine:
         return resp
 
     async def agent_info(self) -> dict[str, Any]:
-        """The current agent (``get_agent_info``): ``{"id", "instructions", "tools"}``."""
+        """The current agent (``get_agent_info``): ``{"id", "instructions", "tools"}``.
+
+        ``tools`` are the names the model can call: the agent's own tools
+        (``GetAgentInfoResponse.tools``, which livekit-agents 1.8.9 builds from
+        ``agent.tools`` only), then those of session-level tools and toolsets (MCP
+        servers), which only the agent's ``AgentConfigUpdate`` items in its
+        ``chat_ctx`` list (their ``tools_added``/``tools_removed`` cover every tool of
+        the activity).
+        """
         r = (await self.request(get_agent_info=pb.SessionRequest.GetAgentInfo())).get_agent_info
-        return {"id": r.id, "instructions": r.instructions, "tools": list(r.tools)}
+        tools = list(r.tools)
+        configured: list[str] = []
+        for ci in r.chat_ctx:
+            if ci.WhichOneof("item") == "agent_config_update":
+                removed = set(ci.agent_config_update.tools_removed)
+                configured = [t for t in configured if t not in removed]
+                configured += [t for t in ci.agent_config_update.tools_added if t not in configured]
+        tools += [t for t in configured if t not in tools]
+        return {"id": r.id, "instructions": r.instructions, "tools": tools}
 
     async def chat_history(self) -> list[it.ChatItem]:
         """What the model saw (``get_chat_history``), as unnumbered chat items."""
         resp = await self.request(get_chat_history=pb.SessionRequest.GetChatHistory())
-        return history_items(resp.get_chat_history.items)
+        items = history_items(resp.get_chat_history.items)
+        return node_compat.decode_history(self.framework, items)
 
     # -- turns --------------------------------------------------------------------
 
     def begin_turn(self, text: str, turn_id: str) -> None:
         """Make ``turn_id`` the running turn and emit its user message (synchronous,
         so a cancel right after it always finds the turn)."""
+        self._booting = self._boot_thinking = False
         self.turn_id = turn_id
         self._own_inputs[turn_id] = text
         self._turn_started = time.monotonic()
@@ -310,19 +385,34 @@ class SessionEngine:
         started = self._turn_started
         status: it.TurnStatus = "ok"
         error: str | None = None
-        self._sent_at[turn_id] = time.time()
+        reason: str | None = None
+        detail: str | None = None
         try:
+            if not await node_compat.previous_run_answered(self, turn_id):
+                return None  # cancelled while a Node agent finished the previous run
+            self._sent_at[turn_id] = time.time()
             resp = await self.request(
                 timeout=None, turn=(turn_id, text), run_input=pb.SessionRequest.RunInput(text=text)
             )
             if resp.HasField("error"):
-                status, error = "error", resp.error
+                failure = self._turn_error.get(turn_id)
+                status, error, reason = node_compat.run_error_status(failure, resp.error)
+                if status == "error":
+                    detail = resp.error
+                    error = error or failure or readable_error(resp.error)[0]
+                    if error == detail:
+                        detail = None
+            # the response is only "run finished": the agent may still answer the turn
+            await self.wait_idle(done=lambda: turn_id in self._cancelled)
         except (EngineError, FrameError) as e:
             status, error = "error", str(e)
         self._own_inputs.pop(turn_id, None)
+        self._turn_error.pop(turn_id, None)
         if turn_id in self._cancelled:
             return None
-        return self.finish_turn(status, error, (time.monotonic() - started) * 1000)
+        return self.finish_turn(
+            status, error, (time.monotonic() - started) * 1000, detail, reason=reason
+        )
 
     def cancel_turn(self, turn_id: str | None = None) -> it.TurnFinished | None:
         """End the running turn (if ``turn_id`` is given: only if it is that one) as
@@ -340,24 +430,35 @@ class SessionEngine:
             return None
         self._cancelled.add(turn_id)
         self.turn_id = None
-        item = self.emit(it.TurnFinished(status="cancelled", turn_id=turn_id))
-        assert isinstance(item, it.TurnFinished)
-        return item
+        if self._settling == turn_id:
+            self._settling = None
+        return self.emit(it.TurnFinished(status="cancelled", turn_id=turn_id))
 
     def finish_turn(
-        self, status: it.TurnStatus, error: str | None = None, duration_ms: float | None = None
+        self,
+        status: it.TurnStatus,
+        error: str | None = None,
+        duration_ms: float | None = None,
+        detail: str | None = None,
+        reason: str | None = None,
     ) -> it.TurnFinished:
         """Emit ``turn_finished`` for the running turn and leave turn context."""
         item = self.emit(
             it.TurnFinished(
-                status=status, error=error, duration_ms=duration_ms, turn_id=self.turn_id
+                status=status,
+                error=error,
+                duration_ms=duration_ms,
+                detail=detail,
+                reason=reason,
+                turn_id=self.turn_id,
             )
         )
+        if self._settling == self.turn_id:
+            self._settling = None
         self.turn_id = None
-        assert isinstance(item, it.TurnFinished)
         return item
 
-    def emit(self, item: it.ChatItem, ts: float | None = None) -> it.ChatItem:
+    def emit(self, item: ItemT, ts: float | None = None) -> ItemT:
         """Number and stamp ``item`` and hand it to the sink. Unless it names its turn,
         it belongs to the oldest unanswered ``run_input`` (or to none)."""
         item = dataclasses.replace(
@@ -369,10 +470,94 @@ class SessionEngine:
         self._sink(item)
         return item
 
+    def pending_runs(self) -> list[tuple[str, asyncio.Future[pb.SessionResponse]]]:
+        """``(turn_id, response future)`` of every ``run_input`` not answered yet."""
+        return [
+            (turn[0], self._pending[req])
+            for req, turn in self._outstanding.items()
+            if req in self._pending
+        ]
+
+    @property
+    def cancelled_turns(self) -> frozenset[str]:
+        return frozenset(self._cancelled)
+
     def _event_turn(self) -> str | None:
         if self._tag_override is not None:
             return self._tag_override
-        return next(iter(self._outstanding.values()), (None, ""))[0]
+        return next(iter(self._outstanding.values()), (self._settling, ""))[0]
+
+    # -- the end of a turn ------------------------------------------------------------
+
+    def busy_reason(self, now: float | None = None) -> tuple[str | None, float | None]:
+        """Why the agent has not finished answering yet: ``(reason, until)``, where
+        ``until`` is the ``time.monotonic()`` at which that reason lapses on its own
+        (``None``: only an event clears it); ``(None, None)`` when it is idle.
+
+        The rule (measured on livekit-agents 1.8.9, see docs/protocol.md): the agent is
+        ``listening``/``idle``; no tool started by the *current* agent still runs (a
+        tool whose agent is parked behind an ``AgentTask`` waits for the user, so it is
+        ignored); no tool that ended is still missing from ``function_tools_executed``
+        and no tool output is still waiting for the agent's next move (both at most
+        :data:`OUTPUT_GRACE`); no deferred tool reply (``reply_updated``) is scheduled;
+        after a handoff with no reply yet, :data:`HANDOFF_QUIET` without a frame. At
+        boot also: once the agent was ``thinking``, its greeting (or an error) came.
+        """
+        now = time.monotonic() if now is None else now
+        state = self.agent_state
+        # "initializing" after boot: an agent that never reports its state
+        if state not in ("listening", "idle") and (state != "initializing" or self._booting):
+            return f"the agent is {state}", None
+        for _, call in self._tool_started.values():
+            if call.agent_id == self.agent_id and call.call_id not in self._ended_pending:
+                return f"tool {call.name} is running", None
+        for t, _, _ in self._ended_pending.values():
+            if now < t + OUTPUT_GRACE:
+                return "a tool output is on its way", t + OUTPUT_GRACE
+        if self._replies:
+            return "a tool reply is scheduled", None
+        if self._reply_expected is not None and now < self._reply_expected + OUTPUT_GRACE:
+            return "the agent has a tool output to answer", self._reply_expected + OUTPUT_GRACE
+        if self._booting and self._boot_thinking:
+            return "the agent is preparing its greeting", None
+        if self._handoff_open and now < self._last_frame + HANDOFF_QUIET:
+            return "a new agent is taking over", self._last_frame + HANDOFF_QUIET
+        return None, None
+
+    async def wait_idle(
+        self, timeout: float | None = None, *, done: Callable[[], bool] | None = None
+    ) -> bool:
+        """Wait until the agent has finished answering (:meth:`busy_reason` is
+        ``None``), the agent disconnects, or ``done()`` turns true. Returns ``False``
+        if ``timeout`` seconds passed first. Costs nothing when the agent is already
+        idle: it wakes on frames, not on a timer."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.disconnected.is_set():
+            if done is not None and done():
+                return True
+            now = time.monotonic()
+            self._flush_ended(now)
+            reason, until = self.busy_reason(now)
+            if reason is None:
+                return True
+            if deadline is not None and now >= deadline:
+                log.info("gave up waiting for the agent to be idle: %s", reason)
+                return False
+            limits = [x for x in (until, deadline) if x is not None]
+            self._changed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(
+                    self._changed.wait(), max(0.0, min(limits) - now) if limits else None
+                )
+        return True
+
+    def _flush_ended(self, now: float) -> None:
+        """A tool that ended but never showed up in ``function_tools_executed`` within
+        :data:`OUTPUT_GRACE`: finish it from its ``ended`` update."""
+        for call_id, (t, status, message) in list(self._ended_pending.items()):
+            if now >= t + OUTPUT_GRACE:
+                del self._ended_pending[call_id]
+                self._tool_end_status(call_id, status, message, None, status == "error")
 
     # -- receiving ----------------------------------------------------------------
 
@@ -412,24 +597,31 @@ class SessionEngine:
             self.emit(it.AgentError(message=f"parley skipped {frame.reason} from the agent"))
 
     def _dispatch(self, msg: pb.AgentSessionMessage) -> None:
+        self._last_frame = time.monotonic()
+        self._changed.set()
         kind = msg.WhichOneof("message")
         if kind == "response":
+            node_compat.on_response(self, msg.response)
             turn = self._outstanding.pop(msg.response.request_id, None)
             if turn is not None:
-                # The response is the turn's authoritative content: merge its items now,
-                # before any frame that follows, so events that trail it (the agent
-                # writes events from another task) are recognised as duplicates. From
-                # here on, events belong to the next outstanding run_input, if any.
+                # Merge the response's items now, before any frame that follows, so
+                # events that trail it (the agent writes events from another task) are
+                # recognised as duplicates. (The output of a tool that reported progress
+                # is the synthetic one of its first update: _tool_end skips it.) Until
+                # the turn ends, events are its own (unless another run_input is
+                # outstanding).
                 for chat_item in msg.response.run_input.items:
                     self._on_chat_item(chat_item, turn_id=turn[0])
+                if turn[0] not in self._cancelled:
+                    self._settling = turn[0]
             fut = self._pending.get(msg.response.request_id)
             if fut is not None and not fut.done():
                 fut.set_result(msg.response)
         elif kind == "event":
-            try:
-                self._on_event(msg.event)
-            except Exception:  # one odd event must not end the session
-                log.exception("could not convert event %s", msg.event.WhichOneof("event"))
+            if self._held is not None:  # until the agent said who it is (node_compat)
+                self._held.append(msg.event)
+            else:
+                self._handle_event(msg.event)
         elif kind == "audio_playback_flush":
             # without this answer the agent's speech never completes and turns hang
             self._send(
@@ -439,6 +631,18 @@ class SessionEngine:
             )
         # audio_output / audio_playback_clear: dropped in text mode
 
+    def _handle_event(self, ev: pb.AgentSessionEvent) -> None:
+        try:
+            self._on_event(ev)
+        except Exception:  # one odd event must not end the session
+            log.exception("could not convert event %s", ev.WhichOneof("event"))
+
+    def release_events(self) -> None:
+        """Handle the events held since connect (see :meth:`connect`), in order."""
+        held, self._held = self._held, None
+        for ev in held or ():
+            self._handle_event(ev)
+
     def _on_event(self, ev: pb.AgentSessionEvent) -> None:
         kind = ev.WhichOneof("event")
         ts = ev.created_at.ToNanoseconds() / 1e9 if ev.HasField("created_at") else None
@@ -446,6 +650,9 @@ class SessionEngine:
             new = _AGENT_STATES.get(ev.agent_state_changed.new_state, "idle")
             old = _AGENT_STATES.get(ev.agent_state_changed.old_state, "idle")
             self.agent_state = new
+            self._reply_expected = None  # the agent moved
+            if self._booting and new == "thinking":
+                self._boot_thinking = True
             self.emit(it.AgentState(old_state=old, new_state=new), ts)
         elif kind == "conversation_item_added":
             self._on_chat_item(ev.conversation_item_added.item, ts)
@@ -459,8 +666,27 @@ class SessionEngine:
             calls = {fc.call_id: fc for fc in ex.function_calls}
             for out in ex.function_call_outputs:
                 self._tool_end(calls.get(out.call_id), out, ts)
+            if ex.function_call_outputs:
+                self._reply_expected = time.monotonic()
         elif kind == "error":
-            self.emit(it.AgentError(message=ev.error.message), ts)
+            message, error_kind = readable_error(ev.error.message)
+            quiet = is_background_error(ev.error.message) or None
+            if quiet and not self.background_errors:
+                log.warning("background agent error (recorded, not shown): %s", message)
+            self.background_errors += bool(quiet)
+            if not quiet:  # a background error is neither a greeting nor a turn's failure
+                self._boot_thinking = False
+            item = self.emit(
+                it.AgentError(
+                    message=message,
+                    kind=error_kind,
+                    detail=ev.error.message if ev.error.message != message else None,
+                    background=quiet,
+                ),
+                ts,
+            )
+            if item.turn_id is not None and not quiet:
+                self._turn_error[item.turn_id] = message
         elif kind == "session_usage_updated":
             self.emit(it.Usage(models=usage_models(ev.session_usage_updated.usage)), ts)
 
@@ -496,6 +722,7 @@ class SessionEngine:
                     return  # the user message we emitted when sending run_input
                 self.emit(it.UserMessage(text=text), ts)
             elif m.role == pb.ASSISTANT:
+                self._handoff_open = self._boot_thinking = False
                 report = m.metrics if m.HasField("metrics") else None
                 metrics = (
                     MessageToDict(report, preserving_proto_field_name=True)
@@ -516,6 +743,7 @@ class SessionEngine:
         elif kind == "agent_handoff":
             h = ci.agent_handoff
             self.agent_id = h.new_agent_id
+            self._handoff_open = True
             self.emit(it.Handoff(from_agent=h.old_agent_id or None, to_agent=h.new_agent_id), ts)
         elif kind == "agent_config_update":
             c = ci.agent_config_update
@@ -549,27 +777,60 @@ class SessionEngine:
         which = up.WhichOneof("update")
         if which == "started":
             self._tool_start(up.started.function_call, ts)
-        elif which == "ended" and up.ended.status == pb.TC_CANCELLED:
-            # a cancelled call has no output in function_tools_executed
-            self._tool_end_status(up.ended.call_id, "cancelled", up.ended.message or None, ts)
+        elif which == "call_updated":
+            self._tool_progress(up.call_updated.call_id, up.call_updated.message, ts)
+        elif which == "ended":
+            e = up.ended
+            status = _TOOL_STATUS.get(e.status, "done")
+            message = e.message if e.HasField("message") else None
+            if status == "cancelled":
+                # a cancelled call has no output in function_tools_executed
+                self._tool_end_status(e.call_id, "cancelled", message, ts)
+            elif e.call_id in self._progressive:
+                # its function_tools_executed output was the first update's; the
+                # result is this, and the agent will phrase it in a deferred reply
+                self._tool_end_status(e.call_id, status, message, ts, status == "error")
+                self._reply_expected = time.monotonic()
+            elif e.call_id in self._tool_started:
+                # the output (with is_error) follows in function_tools_executed
+                self._ended_pending[e.call_id] = (time.monotonic(), status, message)
+        elif which == "reply_updated":
+            if up.reply_updated.status == pb.TR_SCHEDULED:
+                self._replies.add(up.reply_updated.speech_id)
+            else:
+                self._replies.discard(up.reply_updated.speech_id)
 
     def _tool_start(self, fc: pb.FunctionCall, ts: float | None, seen: bool = True) -> None:
         """Emit the ``running`` item of a call; ``seen=False`` when only its end was
         reported (Node agents, history): its duration is then unknown."""
         if fc.call_id in self._tool_started or fc.call_id in self._tool_finished:
             return
+        seen = seen and self.framework != "js"  # Node sends no start event at all
         call = it.ToolCall(
             call_id=fc.call_id, name=fc.name, arguments=fc.arguments, agent_id=self.agent_id
         )
         item = self.emit(call, ts)
-        assert isinstance(item, it.ToolCall)
         self._tool_started[fc.call_id] = (time.monotonic() if seen else None, item)
+
+    def _tool_progress(self, call_id: str, message: str, ts: float | None) -> None:
+        """A ``RunContext.update()``: one more ``running`` item with ``progress``."""
+        self._progressive.add(call_id)
+        entry = self._tool_started.get(call_id)
+        if entry is None:
+            return
+        self.emit(dataclasses.replace(entry[1], progress=message, turn_id=None), ts)
 
     def _tool_end(
         self, fc: pb.FunctionCall | None, out: pb.FunctionCallOutput, ts: float | None
     ) -> None:
-        if fc is not None:
-            self._tool_start(fc, ts)
+        self._ended_pending.pop(out.call_id, None)
+        if out.call_id in self._progressive:
+            # the synthetic output of the first progress update: the tool runs on
+            if fc is not None:
+                self._tool_start(fc, ts)
+            return
+        if fc is not None:  # no start event came (Node): its duration is unknown
+            self._tool_start(fc, ts, seen=False)
         elif out.call_id not in self._tool_started:
             self._tool_start(pb.FunctionCall(call_id=out.call_id, name=out.name), ts, seen=False)
         self._tool_end_status(
@@ -588,81 +849,16 @@ class SessionEngine:
             return
         self._tool_finished.add(call_id)
         t0, start = self._tool_started.pop(call_id)
+        self._ended_pending.pop(call_id, None)
+        self._progressive.discard(call_id)
         self.emit(
             dataclasses.replace(
                 start,
                 status=status,
-                output=output,
+                output=node_compat.tool_output(self.framework, output, is_error),
                 is_error=is_error,
                 duration_ms=None if t0 is None else round((time.monotonic() - t0) * 1000, 1),
                 turn_id=None,
             ),
             ts,
         )
-
-
-def message_text(m: pb.ChatMessage) -> str:
-    """The text parts of a ``ChatMessage``, joined with newlines."""
-    return "\n".join(c.text for c in m.content if c.WhichOneof("payload") == "text")
-
-
-def usage_models(usage: pb.AgentSessionUsage) -> list[dict[str, Any]]:
-    """``AgentSessionUsage.model_usage`` as ``[{"kind": "llm", "provider", "model", …}]``."""
-    out = []
-    for mu in usage.model_usage:
-        kind = mu.WhichOneof("usage")
-        if kind:
-            d = MessageToDict(
-                getattr(mu, kind),
-                preserving_proto_field_name=True,
-                always_print_fields_with_no_presence=True,
-            )
-            out.append({"kind": kind, **d})
-    return out
-
-
-def history_items(chat_items: Any) -> list[it.ChatItem]:
-    """Convert ``ChatContext.ChatItem``\\ s (``get_chat_history``) to unnumbered chat
-    items; function calls are paired with their outputs by ``call_id``."""
-    result: list[it.ChatItem] = []
-    calls: dict[str, int] = {}
-    agent: str | None = None
-    for ci in chat_items:
-        kind = ci.WhichOneof("item")
-        if kind == "message":
-            m = ci.message
-            text = message_text(m)
-            if m.role == pb.USER:
-                result.append(it.UserMessage(text=text))
-            elif m.role == pb.ASSISTANT:
-                result.append(it.AgentMessage(text=text, agent_id=agent, interrupted=m.interrupted))
-        elif kind == "function_call":
-            fc = ci.function_call
-            calls[fc.call_id] = len(result)
-            result.append(
-                it.ToolCall(
-                    call_id=fc.call_id, name=fc.name, arguments=fc.arguments, agent_id=agent
-                )
-            )
-        elif kind == "function_call_output":
-            out = ci.function_call_output
-            done = it.ToolCall(
-                call_id=out.call_id,
-                name=out.name,
-                status="error" if out.is_error else "done",
-                output=out.output,
-                is_error=out.is_error,
-                agent_id=agent,
-            )
-            if out.call_id in calls:
-                start = result[calls[out.call_id]]
-                assert isinstance(start, it.ToolCall)
-                done = dataclasses.replace(done, arguments=start.arguments, name=start.name)
-                result[calls[out.call_id]] = done
-            else:
-                result.append(done)
-        elif kind == "agent_handoff":
-            h = ci.agent_handoff
-            agent = h.new_agent_id
-            result.append(it.Handoff(from_agent=h.old_agent_id or None, to_agent=h.new_agent_id))
-    return result

@@ -1,37 +1,56 @@
 """Finding, checking, spawning and stopping the user's agent.
 
-The agent is the user's own livekit-agents program, run as
+A Python agent is the user's own livekit-agents program, run as
 ``<python> -m livekit.agents console <agent.py> --connect-addr 127.0.0.1:<port>``
-(the TCP console of livekit-agents >= 1.6, see ``livekit/agents/__main__.py``): it
-dials our listener and speaks ``lk.agent.session``.
+(the TCP console of livekit-agents >= 1.6, see ``livekit/agents/__main__.py``); a Node
+agent (@livekit/agents >= 1.0) as ``<node> <entry> console --connect-addr …``. Either
+dials our listener and speaks ``lk.agent.session``. Which Python: :mod:`parley.app.agent.pyenv`;
+which Node runtime: :mod:`parley.app.agent.nodeenv`. The agent runs in its project's root
+(:func:`parley.app.daemon.state.project_root`), as the templates' own commands do, so a
+``.env.local`` there is found.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from parley.app.agent import watchdog
+from parley.app.agent.nodeenv import choose_node, is_node_entry, node_entry
+from parley.app.agent.pyenv import (
+    MIN_AGENTS_VERSION,
+    LaunchError,
+    choose_python,
+    installed_version,
+)
 from parley.app.daemon.state import project_root
 
+__all__ = [
+    "AGENT_CANDIDATES",
+    "MIN_AGENTS_VERSION",
+    "AgentSpec",
+    "LaunchError",
+    "check_agents_installed",
+    "find_agent_file",
+    "spawn_agent",
+    "stop_process_group",
+]
+
 AGENT_CANDIDATES = ("agent.py", "src/agent.py")
-MIN_AGENTS_VERSION = (1, 6)
 
-
-class LaunchError(Exception):
-    """The agent cannot be found, checked or started; the message says what to do."""
+AgentKind = Literal["python", "node"]
 
 
 def find_agent_file(explicit: str | None, cwd: Path) -> Path:
-    """The agent to run: ``explicit`` if given, else ``agent.py`` or ``src/agent.py``
-    in ``cwd`` or the nearest ancestor that has one.
+    """The agent to run: ``explicit`` if given; else, in ``cwd`` or the nearest
+    ancestor that has one, ``agent.py`` or ``src/agent.py``, or in a Node project
+    (a ``package.json``) the entry :func:`parley.app.agent.nodeenv.node_entry` names.
 
     Raises :class:`LaunchError` if the explicit file is missing or not a file, or if
     no candidate exists.
@@ -48,41 +67,14 @@ def find_agent_file(explicit: str | None, cwd: Path) -> Path:
         for name in AGENT_CANDIDATES:
             if (d / name).is_file():
                 return d / name
+        entry = node_entry(d)
+        if entry is not None:
+            return entry.resolve()
     raise LaunchError(
-        f"no agent.py or src/agent.py in {cwd} or its parents; "
+        f"no agent.py or src/agent.py (nor a Node project with an entry) in {cwd} or its "
+        "parents; "
         "name the agent file: parley start path/to/agent.py"
     )
-
-
-def find_interpreter(project: Path) -> list[str]:
-    """The command prefix that runs Python for the agent's project.
-
-    In order: ``$VIRTUAL_ENV``; a ``.venv`` or ``venv`` in the project directory;
-    ``uv run --no-sync python`` when the project is a uv project (``uv.lock``, or
-    ``[tool.uv]`` in ``pyproject.toml``) and ``uv`` is on PATH; else the interpreter
-    running parley.
-    """
-    bindir = "Scripts" if os.name == "nt" else "bin"
-    exe = "python.exe" if os.name == "nt" else "python"
-    venv = os.environ.get("VIRTUAL_ENV")
-    if venv and (Path(venv) / bindir / exe).exists():
-        return [str(Path(venv) / bindir / exe)]
-    for name in (".venv", "venv"):
-        candidate = project / name / bindir / exe
-        if candidate.exists():
-            return [str(candidate)]
-    if shutil.which("uv") and _is_uv_project(project):
-        return ["uv", "run", "--project", str(project), "--no-sync", "python"]
-    return [sys.executable]
-
-
-def _is_uv_project(project: Path) -> bool:
-    if (project / "uv.lock").exists():
-        return True
-    try:
-        return "[tool.uv]" in (project / "pyproject.toml").read_text()
-    except OSError:
-        return False
 
 
 def check_agents_installed(python: list[str]) -> str:
@@ -92,35 +84,12 @@ def check_agents_installed(python: list[str]) -> str:
     Raises :class:`LaunchError` saying exactly what to install when it is missing or
     older than :data:`MIN_AGENTS_VERSION`.
     """
-    code = "import importlib.metadata as m; print(m.version('livekit-agents'))"
     install = f"{' '.join(python)} -m pip install 'livekit-agents>=1.6'"
-    if len(python) == 1 and _same_file(python[0], sys.executable):
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:  # our own interpreter: no need for a subprocess
-            return _check_version(version("livekit-agents"), install)
-        except PackageNotFoundError:
-            raise LaunchError(
-                f"livekit-agents is not installed for {python[0]}; install it with: {install}"
-            ) from None
-    try:
-        out = subprocess.run([*python, "-c", code], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise LaunchError(f"cannot run the agent's Python ({' '.join(python)}): {e}") from None
-    if out.returncode != 0:
+    version = installed_version(python)
+    if version is None:
         raise LaunchError(
             f"livekit-agents is not installed for {' '.join(python)}; install it with: {install}"
         )
-    return _check_version(out.stdout.strip(), install)
-
-
-def _same_file(a: str, b: str) -> bool:
-    # not samefile(): every venv's python links to the same base binary, but each
-    # venv has its own site-packages
-    return os.path.abspath(a) == os.path.abspath(b)
-
-
-def _check_version(version: str, install: str) -> str:
     parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
     if parts < MIN_AGENTS_VERSION:
         raise LaunchError(
@@ -132,37 +101,62 @@ def _check_version(version: str, install: str) -> str:
 
 @dataclass
 class AgentSpec:
-    """What to run: the agent file, its project, the Python command and extra args
-    passed through after ``--``."""
+    """What to run: the agent file, its project (the working directory), the runtime
+    command prefix (a Python, ``uv run … python``, ``node``, ``npx --yes tsx``…),
+    extra args passed through after ``--``, the kind of agent, and a line saying which
+    runtime runs it and why (``runtime_label``, shown by ``start`` and ``status``)."""
 
     agent_file: Path
     project: Path
-    python: list[str]
+    runtime: list[str]
     extra_args: tuple[str, ...] = ()
+    kind: AgentKind = "python"
+    runtime_label: str = ""
 
     @classmethod
     def resolve(
         cls, explicit: str | None, cwd: Path, extra_args: tuple[str, ...] = ()
     ) -> AgentSpec:
-        """Find the agent file and its interpreter and check livekit-agents there.
+        """Find the agent file, its project and its runtime, and check that the
+        framework is installed there.
 
         Raises :class:`LaunchError`.
         """
         agent_file = find_agent_file(explicit, cwd)
-        project = project_root(agent_file)
-        python = find_interpreter(project)
-        check_agents_installed(python)
-        return cls(agent_file, project, python, tuple(extra_args))
+        project = project_root(agent_file, cwd)
+        if is_node_entry(agent_file):
+            node = choose_node(agent_file, project)
+            label = f"{node.label}, @livekit/agents {node.agents_version}"
+            return cls(agent_file, project, node.command, tuple(extra_args), "node", label)
+        env = choose_python(project)
+        label = f"{env.label}, livekit-agents {env.agents_version}"
+        if env.note:
+            label += f"; {env.note}"
+        return cls(agent_file, project, env.command, tuple(extra_args), "python", label)
+
+    @property
+    def python(self) -> list[str]:
+        """The Python command of a Python agent (``[]`` for a Node agent)."""
+        return self.runtime if self.kind == "python" else []
+
+    @property
+    def runtime_line(self) -> str:
+        """``<command> — <label>``, for the start header and ``status``."""
+        cmd = " ".join(self.runtime)
+        return f"{cmd} ({self.runtime_label})" if self.runtime_label else cmd
 
     def command(self, port: int) -> list[str]:
+        """The agent's command line, dialing ``127.0.0.1:port``."""
+        addr = ["--connect-addr", f"127.0.0.1:{port}"]
+        if self.kind == "node":  # the entry calls cli.runApp itself
+            return [*self.runtime, str(self.agent_file), "console", *addr, *self.extra_args]
         return [
-            *self.python,
+            *self.runtime,
             "-m",
             "livekit.agents",
             "console",
             str(self.agent_file),
-            "--connect-addr",
-            f"127.0.0.1:{port}",
+            *addr,
             *self.extra_args,
         ]
 
@@ -172,6 +166,8 @@ def spawn_agent(spec: AgentSpec, port: int, log_path: Path) -> subprocess.Popen[
     appended to ``log_path``. The agent dials ``127.0.0.1:port``. A watchdog
     (:func:`parley.app.agent.watchdog.watch`) stops it if this process dies first."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if spec.kind == "node":
+        env.setdefault("NO_COLOR", "1")  # pino-pretty: plain log lines
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             spec.command(port),
@@ -196,7 +192,9 @@ def stop_process_group(pid: int, grace: float = 1.0) -> None:
     SIGTERM to the group; if it still runs after ``grace`` seconds a second SIGTERM
     (after an ``end_call`` a Python agent swallows the first one, and its handler
     answers the second with ``killpg(SIGKILL)``: livekit-agents' ``_run_tcp_console``);
-    then SIGKILL to the group. Node agents ignore the first SIGINT. Works for a child
+    then SIGKILL to the group. A Node agent (@livekit/agents 1.9) does not exit within
+    3 s of one SIGTERM but does on the second; behind ``npx`` or ``tsx`` it is several
+    processes (``npm exec`` → ``sh`` → ``tsx`` → ``node``), all in the one group. Works for a child
     of this process and for an orphan (after a daemon crash) alike.
     """
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):

@@ -85,12 +85,25 @@ runpy.run_module("livekit.agents", run_name="__main__", alter_sys=True)
 """
 
 
+def interpreter(spec: AgentSpec) -> list[str] | None:
+    """The command prefix that runs the agent's Python (``python``, ``uv run …
+    python``), or ``None`` for an agent that is not a Python one (Node). Reads
+    ``AgentSpec.runtime``/``kind`` where the launcher has them (Node agents), else
+    ``AgentSpec.python``."""
+    if getattr(spec, "kind", "python") != "python":
+        return None
+    prefix = getattr(spec, "runtime", None) or getattr(spec, "python", None)
+    return list(prefix) if prefix else None
+
+
 def supports(spec: AgentSpec) -> bool:
     """Whether ``spec`` runs through ``python -m livekit.agents`` (a spare can take
     it)."""
-    cmd = spec.command(0)
-    n = len(spec.python)
-    return cmd[n : n + 2] == ["-m", "livekit.agents"]
+    python = interpreter(spec)
+    if python is None:
+        return False
+    n = len(python)
+    return spec.command(0)[n : n + 2] == ["-m", "livekit.agents"]
 
 
 class Spare:
@@ -99,11 +112,15 @@ class Spare:
 
     def __init__(self, spec: AgentSpec, log_path: Path) -> None:
         self.spec = spec
+        python = interpreter(spec)
+        if python is None:
+            raise ValueError(f"not a Python agent: {spec.agent_file}")
+        self.python = python
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         with open(log_path, "ab") as log:
             self.proc: subprocess.Popen[bytes] = subprocess.Popen(
                 [
-                    *spec.python,
+                    *python,
                     "-c",
                     BOOTSTRAP,
                     str(spec.agent_file),
@@ -126,7 +143,7 @@ class Spare:
         no longer running (the caller then spawns the agent cold)."""
         if not self.alive or self.proc.stdin is None:
             return None
-        n = len(self.spec.python)
+        n = len(self.python)
         argv = ["livekit.agents", *self.spec.command(port)[n + 2 :]]
         try:
             self.proc.stdin.write(json.dumps(argv).encode() + b"\n")

@@ -20,6 +20,7 @@ import click
 from parley.app.cli import exitcodes
 from parley.app.cli.common import (
     CONTEXT,
+    exit_code_for,
     fail,
     idle_timeout_option,
     locate_or_fail,
@@ -31,6 +32,7 @@ from parley.app.cli.rerun import register as register_rerun_command
 from parley.app.cli.skill import register as register_skill_command
 from parley.app.cli.tui import register as register_tui_commands
 from parley.app.daemon.state import StateDirError, command_hint
+from parley.app.errors import ParleyError
 from parley.app.protocol.sanitize import escape_controls
 
 
@@ -74,6 +76,31 @@ def _printer(as_json: bool, metrics: bool = False, full_output: bool = False) ->
                 sys.stderr.flush()
 
     return print_item
+
+
+def _log_printer(as_json: bool) -> Any:
+    """A function printing one ``log`` message of a ``say`` stream: lines asked for
+    with ``--logs`` on stdout (``│ line``, or ``agent_log`` JSON objects), the lines of
+    a failure nobody asked for on stderr."""
+    from parley.headless.agent_log import failure_header, render_log_json, render_log_lines
+    from parley.headless.render import use_color
+
+    def print_log(msg: dict[str, Any]) -> None:
+        lines = [str(ln) for ln in msg.get("lines") or []]
+        if not lines:
+            return
+        if msg.get("failure"):
+            color = use_color(sys.stderr)
+            sys.stderr.write(failure_header(color) + render_log_lines(lines, color))
+            sys.stderr.flush()
+            return
+        if as_json:
+            sys.stdout.write(render_log_json(lines, msg.get("turn_id")))
+        else:
+            sys.stdout.write(render_log_lines(lines, use_color(sys.stdout)))
+        sys.stdout.flush()
+
+    return print_log
 
 
 def _full_output_option(f: Any) -> Any:
@@ -160,52 +187,76 @@ def cli() -> None:
     "--watch", is_flag=True, help="Reload the agent when its sources change (see README)."
 )
 @idle_timeout_option
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Run parley's bundled demo agent (needs parley[demo]) as this directory's session.",
+)
 def start(
     args: tuple[str, ...],
     name: str | None,
     connect_timeout: float,
     watch: bool,
     idle_timeout: float,
+    demo: bool,
 ) -> None:
     """Start AGENT in a background session.
 
-    AGENT is a livekit-agents file; by default agent.py or src/agent.py in this
-    directory or above. Returns once the agent is connected in text mode, printing
-    its id, tools and greeting.
+    AGENT is a livekit-agents file (Python, or a Node entry: .js/.mjs/.ts); by
+    default agent.py or src/agent.py, or a Node project's entry (its dev/start
+    script's file), in this directory or above. Returns once the agent is connected
+    in text mode, printing its runtime, id, tools and greeting. With --demo, the
+    bundled demo agent runs instead.
     """
     from parley.app.agent.launcher import AgentSpec, LaunchError
     from parley.app.daemon.control import StartError, running_state, start_daemon
     from parley.app.daemon.state import check_writable
 
     agent, extra = split_agent_args(args)
+    if demo and (agent or extra):
+        raise click.UsageError("--demo runs the bundled demo agent: give no AGENT or AGENT_ARGS")
     check_writable()
     try:
-        spec = AgentSpec.resolve(agent, Path.cwd(), extra)
+        if demo:
+            from parley.app.demo import demo_spec
+
+            spec = demo_spec(Path.cwd())
+        else:
+            spec = AgentSpec.resolve(agent, Path.cwd(), extra)
         existing, cleaned = running_state(spec, name)
         if cleaned:
             click.echo("parley: cleaned up a stale session (its daemon had died)", err=True)
-        if existing is not None and Path(existing.agent_file) == spec.agent_file:
-            status = _call(existing, "status")
-            if not status.get("agent_connected"):  # the session lives on, its agent is gone
+        if existing is not None:
+            gone = _agent_gone(existing, spec)
+            if gone == "restart":  # the session lives on, its agent crashed: same session
                 click.echo("parley: the session's agent had exited; restarting it", err=True)
-                _print_started(str(spec.agent_file), _restart(existing))
+                _print_started(str(spec.agent_file), spec.runtime_line, _restart(existing))
                 click.echo("\nAgent restarted.")
                 return
+            if gone == "ended":
+                click.echo(
+                    "parley: the previous session's agent had ended the call or exited; "
+                    "ended that session",
+                    err=True,
+                )
         ready = start_daemon(spec, name, connect_timeout, idle_timeout, watch=watch)
     except (LaunchError, StartError) as e:
         fail(str(e))
-    _print_started(str(spec.agent_file), ready)
+    _print_started(str(spec.agent_file), spec.runtime_line, ready)
     if watch:
         click.echo(f"\nWatching {spec.project} for changes.")
     click.echo("\nSession started.")
 
 
-def _print_started(agent_file: str, ready: dict[str, Any]) -> None:
-    """What ``start`` and ``restart`` print: the agent, its tools, its first items."""
+def _print_started(agent_file: str, runtime: str | None, ready: dict[str, Any]) -> None:
+    """What ``start`` and ``restart`` print: the agent file, the runtime that runs it
+    (its command and why it was chosen), the agent, its tools, its first items."""
     from parley.app.protocol.items import item_from_dict
 
     info = ready.get("agent_info", {})
     click.echo(f"Agent file: {agent_file}")
+    if runtime:
+        click.echo(escape_controls(f"Runtime:    {runtime}"))
     click.echo(escape_controls(f"Agent:      {info.get('id', '?')}"))
     click.echo(escape_controls(f"Tools:      {', '.join(info.get('tools') or []) or '(none)'}"))
     print_item = _printer(as_json=False)
@@ -236,8 +287,30 @@ def restart(name: str | None) -> None:
     """
     state = locate_or_fail(name)
     ready = _restart(state)
-    _print_started(state.agent_file, ready)
+    _print_started(state.agent_file, ready.get("runtime"), ready)
     click.echo("\nAgent restarted.")
+
+
+def _agent_gone(state: Any, spec: Any) -> str | None:
+    """What ``start`` does with the running session of ``state`` when its agent is gone:
+    ``"restart"`` when the agent crashed and ``spec`` is the session's own agent file
+    (restarted in place, same session and log); ``"ended"`` when the agent ended the
+    call, or another agent file is asked for (that session is stopped, and ``start``
+    starts a new one without a separate ``stop``); ``None`` when its agent runs (or the
+    daemon does not answer: ``start_daemon`` reports the running session as it is)."""
+    from parley.app.daemon.client import ControlClient, ControlError
+
+    client = ControlClient(state)
+    try:
+        status = client.call("status", timeout=10)
+        if status.get("agent_connected", True):
+            return None
+        if not status.get("call_ended") and Path(state.agent_file) == spec.agent_file:
+            return "restart"
+        client.call("stop", timeout=10)
+    except (ControlError, OSError, TimeoutError):
+        return None
+    return "ended" if client.wait_gone(timeout=20) else None
 
 
 @cli.command(context_settings=CONTEXT)
@@ -283,6 +356,12 @@ def end_summary(summary: dict[str, Any]) -> str:
 )
 @click.option("--no-wait", is_flag=True, help="Queue the turn, print its id and exit at once.")
 @click.option(
+    "--logs",
+    "with_logs",
+    is_flag=True,
+    help="Also print the agent-log lines written during the turn (as '│ line').",
+)
+@click.option(
     "--metrics",
     is_flag=True,
     help="Show each reply's latency (LLM time to first token, TTS first byte, end to "
@@ -295,6 +374,7 @@ def say(
     as_json: bool,
     timeout: float,
     no_wait: bool,
+    with_logs: bool,
     metrics: bool,
     full_output: bool,
     name: str | None,
@@ -304,7 +384,9 @@ def say(
     What no client has seen yet (a late reply, a background tool's result, the rest
     of a turn whose `say` timed out) is printed first, marked "(before this turn)".
     Exits 0 when the turn finished ok, 1 on an agent error, 124 on --timeout (the
-    turn goes on), 130 when it was cancelled or on Ctrl+C (which cancels it).
+    turn goes on), 130 when it was cancelled or on Ctrl+C (which cancels it). When a
+    tool errors or the turn fails, the agent log's error lines (the traceback) are
+    printed on stderr.
     """
     from parley.app.daemon.client import ControlClient, ControlError
     from parley.app.protocol.items import TurnFinished, item_from_dict
@@ -328,11 +410,16 @@ def say(
         fail(str(e), exitcodes.USAGE)
     state = locate_or_fail(name)
     print_item = _printer(as_json, metrics=metrics, full_output=full_output)
+    print_log = _log_printer(as_json)
     status = None
     client = ControlClient(state)
     turn_id = None
     try:
-        for msg in client.stream("say", timeout=timeout, text=text, wait=not no_wait):
+        stream = client.stream("say", timeout=timeout, text=text, wait=not no_wait, logs=with_logs)
+        for msg in stream:
+            if msg.get("event") == "log":
+                print_log(msg)
+                continue
             if msg.get("event") == "accepted":
                 turn_id = msg["turn_id"]
                 if no_wait:
@@ -385,7 +472,17 @@ def status(as_json: bool, name: str | None) -> None:
         ("session", st.get("session_id")),
         ("project", st.get("project")),
         ("agent file", st.get("agent_file")),
-        ("agent", f"{st.get('agent_id')} ({st.get('agent_state')})"),
+        ("runtime", st.get("runtime")),
+        *(
+            [("background errors", f"{st['background_errors']} (recorded, not shown)")]
+            if st.get("background_errors")
+            else []
+        ),
+        (
+            "agent",
+            f"{st.get('agent_id')} "
+            f"({'call ended' if st.get('call_ended') else st.get('agent_state')})",
+        ),
         ("turn in progress", st.get("turn_in_progress") or "none"),
         ("turns queued", len(st.get("turns_queued") or [])),
         ("turns", st.get("turns")),
@@ -663,7 +760,12 @@ register_tui_commands(cli)
 
 
 def main() -> None:
-    cli(prog_name="parley")
+    """The ``parley`` console script. The one place a :class:`ParleyError` that no
+    command handled becomes a message on stderr and an exit code (never a traceback)."""
+    try:
+        cli(prog_name="parley")
+    except ParleyError as e:
+        fail(str(e), exit_code_for(e))
 
 
 if __name__ == "__main__":

@@ -10,8 +10,18 @@ from typing import Any, NoReturn
 import click
 
 from parley.app.cli import exitcodes
+from parley.app.errors import ParleyError
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+def exit_code_for(error: ParleyError) -> int:
+    """The exit code for one of parley's errors (the table is in
+    :mod:`parley.app.cli.exitcodes`): bad input is a usage error, 2; everything else
+    is a failure, 1."""
+    from parley.app.protocol.limits import InputError
+
+    return exitcodes.USAGE if isinstance(error, InputError) else exitcodes.FAILURE
 
 
 def fail(message: str, code: int = exitcodes.FAILURE, prefix: bool = True) -> NoReturn:

@@ -64,15 +64,18 @@ parley stop                   # when you are done: the agent uses ~400 MB
 Exit codes of `parley say`:
 
 - 0: the turn finished ok. Read the reply and the tool calls.
-- 1: the agent reported an error, crashed, or no session runs. Read the `✗` lines, then
-  `parley logs -n 80` for the traceback.
+- 1: the agent reported an error, crashed, or no session runs. Read the `✗` lines and the
+  agent-log lines `say` printed on stderr (`│ ...`: the traceback); `parley logs -n 80`
+  has more.
 - 2: bad input (empty text, over 1 MiB). Fix the command.
 - 124: `--timeout` (default 120 s) ran out; the turn goes on. `parley listen` (or the next
   `parley say`) shows the rest.
 - 130: the turn was cancelled.
 
-- A tool that raised shows as `✗ An internal error occurred`: the real exception is only in
-  the agent's log (`parley logs`).
+- A tool that raised shows as `✗ An internal error occurred` (exit 0: the turn itself
+  finished); the real exception follows on stderr, from the agent's log (`│ Traceback ...`).
+  Fix the code it points to, then `parley stop && parley start`.
+- `parley say --logs` interleaves every agent-log line written during the turn (`│ line`).
 - Long tool output is cut to its first line, with a note on stderr saying how much was left
   out; `--full-output` prints it all.
 - Lines marked `(before this turn)` came earlier (a late reply, a background result):
@@ -97,9 +100,10 @@ AGENTS_SNIPPET = """\
 ## Trying the voice agent
 
 Test the LiveKit agent in text mode with parley (`parley skill` prints the full guide):
-`parley start` once, then `parley say "..."` per turn (exit 0 ok, 1 agent error: read
-`parley logs -n 80` for the traceback, 124 timeout), `parley say --json` for machine-readable
-items, `parley stop && parley start` after changing the agent, and `parley stop` when done.
+`parley start` once, then `parley say "..."` per turn (exit 0 ok, 1 agent error: a failing
+tool or turn prints the agent's traceback on stderr, `parley logs -n 80` has more, 124
+timeout), `parley say --json` for machine-readable items, `parley stop && parley start` after
+changing the agent, and `parley stop` when done.
 """
 
 

@@ -20,13 +20,6 @@ from parley.app.cli import exitcodes
 from parley.app.cli.common import CONTEXT, fail, idle_timeout_option, locate_or_fail, session_option
 
 
-def demo_agent_path() -> Path:
-    """The bundled demo agent (it ships with the source tree)."""
-    import parley.app
-
-    return Path(parley.app.__file__).resolve().parent.parent / "testdata/agents/demo.py"
-
-
 def _timeout_option(f: Any) -> Any:
     return click.option(
         "--connect-timeout",
@@ -44,7 +37,7 @@ def run_chat(backend: Any, title: str, auto_pilot: Any = None) -> None:
     from parley.widgets.app import make_app
 
     try:
-        make_app(backend, title=title).run(auto_pilot=auto_pilot)
+        make_app(backend, title=title, freeze_gc=True).run(auto_pilot=auto_pilot)
     finally:
         release(backend)
 
@@ -205,12 +198,14 @@ def demo(name: str | None, connect_timeout: float) -> None:
     Try: "what's the weather in Paris?", "look up booking ABC123", "slow 5" (then
     Esc), "billing", "explode".
     """
+    from parley.app.agent.launcher import LaunchError
     from parley.app.backend import DaemonBackend
+    from parley.app.demo import demo_spec
 
-    path = demo_agent_path()
-    if not path.is_file():
-        fail(f"the demo agent is missing: {path} (it ships with parley's source tree)")
-    spec = _spec_or_fail(str(path), ())
+    try:
+        spec = demo_spec(Path.cwd())
+    except LaunchError as e:
+        fail(str(e))
     backend = DaemonBackend(spec, name=name, connect_timeout=connect_timeout)
     run_chat(backend, title="demo")
 

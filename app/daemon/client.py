@@ -20,13 +20,14 @@ from parley.app.daemon.state import (
     command_hint,
     find_session,
 )
+from parley.app.errors import ParleyError
 
 
-class NoSession(Exception):
+class NoSession(ParleyError):
     """No daemon runs for this project (message starts with ``no session running``)."""
 
 
-class ControlError(Exception):
+class ControlError(ParleyError):
     """The daemon answered with an error; ``kind`` is its category (``input``,
     ``agent``, ``auth``, ``request``, …) or ``None``; ``log_tail`` the agent log's last
     lines when the agent failed (a restart)."""

@@ -14,9 +14,10 @@ from typing import Any
 from parley.app.agent.launcher import AgentSpec
 from parley.app.daemon.client import cleanup_stale, daemon_alive
 from parley.app.daemon.state import SessionState, command_hint, session_dir, session_key, tail
+from parley.app.errors import ParleyError
 
 
-class StartError(Exception):
+class StartError(ParleyError):
     """The session could not start; the message includes the agent log's tail."""
 
 
@@ -73,7 +74,9 @@ def start_daemon(
         "name": name,
         "project": str(spec.project),
         "agent_file": str(spec.agent_file),
-        "python": spec.python,
+        "runtime": spec.runtime,
+        "kind": spec.kind,
+        "runtime_label": spec.runtime_label,
         "extra_args": list(spec.extra_args),
         "connect_timeout": connect_timeout,
         "idle_timeout": idle_timeout,

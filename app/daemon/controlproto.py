@@ -132,6 +132,8 @@ OPS: dict[str, dict[str, tuple[Callable[[Any], bool], str, Any]]] = {
     "say": {
         "text": (_str, "a string", REQUIRED),
         "wait": (_bool, "true or false", True),
+        # every agent-log line of the turn (say --logs)
+        "logs": (_bool, "true or false", False),
     },
     "events": {
         "since": (_seq, "a whole number >= 0", 0),

@@ -90,8 +90,10 @@ def main() -> int:
         spec = AgentSpec(
             agent_file=Path(cfg["agent_file"]),
             project=Path(cfg["project"]),
-            python=list(cfg["python"]),
+            runtime=list(cfg["runtime"]),
             extra_args=tuple(cfg.get("extra_args", ())),
+            kind=cfg.get("kind", "python"),
+            runtime_label=cfg.get("runtime_label", ""),
         )
         sock = socket.create_server(("127.0.0.1", 0))
         spawned_at = time.monotonic()

@@ -15,7 +15,10 @@ is closed. Ops (see :mod:`parley.app.daemon.client` for the client side):
                       was shown yet (``"before_turn": true``), then the turn's items and
                       the unprompted ones as ``{"event": "item", "item": {...}}``
                       until the turn's ``turn_finished``; ``wait: false`` stops after
-                      ``accepted``
+                      ``accepted``. In between, ``{"event": "log", "turn_id", "lines",
+                      "failure"}``: with ``logs: true`` every agent-log line of the
+                      turn (``failure`` false), else the error lines (traceback) when
+                      a tool errors or the turn fails (``failure`` true)
 ``events``            items with ``seq > since``; with ``follow`` every new one too
 ``listen``            the unseen items, then every new one no ``say`` is waiting for,
                       until the agent goes quiet after saying something (``quiet``
@@ -56,6 +59,7 @@ from typing import Any
 
 from parley.app.agent.engine import EngineError
 from parley.app.agent.launcher import AgentSpec, LaunchError
+from parley.app.agent.turnlog import TurnLog
 from parley.app.daemon.controlproto import (
     AUTH_LINE_LIMIT,
     AUTH_TIMEOUT,
@@ -75,9 +79,12 @@ from parley.app.daemon.state import STATE_FILE, SessionState, session_dir, tail
 from parley.app.protocol import items as it
 from parley.app.protocol.latency import format_duration
 from parley.app.protocol.limits import CONTROL_LINE_LIMIT, InputError
-from parley.app.session.session import Session
+from parley.app.session.session import Session, Turn
 
 log = logging.getLogger("parley.daemon")
+
+#: how often ``say --logs`` looks for new agent-log lines while it waits for items, s
+LOG_POLL_S = 0.1
 
 
 class Daemon:
@@ -419,24 +426,27 @@ class Daemon:
                 return
             turn_id = turn.turn_id
             self.watched[turn_id] = self.watched.get(turn_id, 0) + 1
+            logs = _TurnLogSender(writer, turn, session.agent_log, req["logs"])
             with self._busy():
                 for old in backlog:  # what nobody has seen yet comes first
                     if not self.seen.seen(old.seq):
                         await self._send_item(writer, old, before_turn=True)
                 while True:
-                    item = await q.get()
+                    item = await logs.next_item(q)
                     if item is None:
                         await _send(writer, {"event": "error", "error": "the session was stopped"})
                         return
                     if item.turn_id is not None and item.turn_id != turn_id:
                         continue
-                    if isinstance(item, it.TurnFinished) and item.turn_id == turn_id:
-                        if session.event_log_error:  # the say reports it on stderr
-                            warning = f"{session.event_log_error} (items wait in memory)"
-                            await _send(writer, {"event": "warning", "warning": warning})
-                        await self._send_item(writer, item)
-                        return
+                    await logs.before(item)
+                    finished = isinstance(item, it.TurnFinished) and item.turn_id == turn_id
+                    if finished and session.event_log_error:  # the say reports it on stderr
+                        warning = f"{session.event_log_error} (items wait in memory)"
+                        await _send(writer, {"event": "warning", "warning": warning})
                     await self._send_item(writer, item)
+                    await logs.after(item)
+                    if finished:
+                        return
         finally:
             session.unsubscribe(q)
             if turn_id is not None:
@@ -564,6 +574,7 @@ class Daemon:
             {
                 "event": "restarted",
                 "agent_info": self.session.agent_info,
+                "runtime": self.session.spec.runtime_line,
                 "items": [i.to_dict() for i in items],
             },
         )
@@ -586,3 +597,63 @@ class Daemon:
 async def _send(writer: asyncio.StreamWriter, obj: dict[str, Any]) -> None:
     writer.write(json.dumps(obj, ensure_ascii=False).encode() + b"\n")
     await writer.drain()
+
+
+class _TurnLogSender:
+    """The agent-log lines of one ``say``: with ``logs`` every line the agent writes
+    during the turn, interleaved with the items as they arrive; without, only the
+    failures (ERROR records, tracebacks) when a tool errors or the turn fails.
+
+    Messages: ``{"event": "log", "turn_id", "lines": [raw lines], "failure": bool}``;
+    raw lines still carry the agent's escape codes (the client cleans them for its
+    output, :func:`parley.app.agent.agentlog.clean_line`).
+    """
+
+    def __init__(self, writer: asyncio.StreamWriter, turn: Turn, path: Path, logs: bool) -> None:
+        self.writer = writer
+        self.turn = turn
+        self.log = TurnLog(path)
+        self.logs = logs
+        self.shown = False  # the turn's first item was sent
+
+    async def next_item(self, q: asyncio.Queue[it.ChatItem | None]) -> it.ChatItem | None:
+        """The next item; with ``logs``, sends the log lines written meanwhile every
+        :data:`LOG_POLL_S` seconds (once the turn's first item, its user message, is
+        sent: everything the agent logs for the turn comes after it)."""
+        while self.logs:
+            try:
+                return await asyncio.wait_for(q.get(), LOG_POLL_S)
+            except asyncio.TimeoutError:
+                if self.shown:
+                    await self._send(self._read(), failure=False)
+        return await q.get()
+
+    def _read(self, final: bool = False) -> list[str]:
+        if not self.log.started and self.turn.log_start is not None:
+            self.log.start(self.turn.log_start)
+        return self.log.read(final)
+
+    async def before(self, item: it.ChatItem) -> None:
+        if item.turn_id != self.turn.turn_id:
+            return
+        finished = isinstance(item, it.TurnFinished)
+        if self.logs and self.shown:
+            await self._send(self._read(final=finished), failure=False)
+        elif isinstance(item, it.TurnFinished) and item.status == "error":
+            self._read()
+            await self._send(self.log.new_failures(), failure=True)
+
+    async def after(self, item: it.ChatItem) -> None:
+        if self.logs and not self.shown and item.turn_id == self.turn.turn_id:
+            self.shown = True
+            if not isinstance(item, it.TurnFinished):
+                await self._send(self._read(), failure=False)
+        tool_failed = isinstance(item, it.ToolCall) and (item.is_error or item.status == "error")
+        if not self.logs and tool_failed and item.turn_id == self.turn.turn_id:
+            self._read()
+            await self._send(self.log.new_failures(), failure=True)
+
+    async def _send(self, lines: list[str], failure: bool) -> None:
+        if lines:
+            msg = {"event": "log", "turn_id": self.turn.turn_id, "lines": lines}
+            await _send(self.writer, {**msg, "failure": failure})

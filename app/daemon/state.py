@@ -30,7 +30,18 @@ from typing import Any
 
 STATE_FILE = "state.json"
 LOCK_FILE = "daemon.lock"
-PROJECT_MARKERS = ("pyproject.toml", ".git", "uv.lock", "requirements.txt", "setup.py")
+#: what makes a directory a project root (see :func:`project_root`): Python and Node
+#: manifests, lock files, virtualenvs, a git checkout
+PROJECT_MARKERS = (
+    "pyproject.toml",
+    "uv.lock",
+    "requirements.txt",
+    "setup.py",
+    ".venv",
+    "venv",
+    "package.json",
+    ".git",
+)
 
 
 def runtime_root() -> Path:
@@ -95,13 +106,24 @@ def check_writable() -> None:
     _private_dir(data_root(), writable=True)
 
 
-def project_root(agent_file: Path) -> Path:
-    """The project an agent file belongs to: the nearest ancestor directory with a
-    project marker (``pyproject.toml``, ``.git``, …), else the file's directory."""
+def project_root(agent_file: Path, cwd: Path | None = None) -> Path:
+    """The project an agent file belongs to, the one root rule of every command.
+
+    The nearest directory above the agent file holding a project marker
+    (:data:`PROJECT_MARKERS`: ``pyproject.toml``, ``uv.lock``, ``requirements.txt``,
+    ``setup.py``, ``.venv``, ``venv``, ``package.json``, ``.git``). With none: ``cwd``
+    (where ``parley start`` ran) when the agent file is below it, else the file's own
+    directory. The agent runs there, and later commands find the session by walking up
+    from their own directory to it (:func:`find_session`).
+    """
     start = agent_file.resolve().parent
     for d in (start, *start.parents):
         if any((d / m).exists() for m in PROJECT_MARKERS):
             return d
+    if cwd is not None:
+        here = cwd.resolve()
+        if here == start or here in start.parents:
+            return here
     return start
 
 

@@ -21,6 +21,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from parley.app.errors import ParleyError
+
 SCHEMA_VERSION = 1
 
 ToolStatus = Literal["running", "done", "error", "cancelled"]
@@ -39,7 +41,9 @@ class ChatItem:
     turn_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The item's JSON object: ``{"v": 1, "type": ..., "seq": ..., ...}``."""
+        """The item's JSON object: ``{"v": 1, "type": ..., "seq": ..., ...}``. Fields
+        added later (``latency``, ``progress``, ``kind``, ``detail``) appear only when
+        set."""
         d: dict[str, Any] = {"v": SCHEMA_VERSION, "type": self.type}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -92,6 +96,12 @@ class ToolCall(ChatItem):
     the JSON text the model produced; ``duration_ms`` is measured by parley between
     the two updates as they arrive (``None`` when only the end was reported, as Node
     agents do).
+
+    A tool that reports progress (``RunContext.update()``, protobuf
+    ``tool_execution_updated.call_updated``) adds one ``running`` item per update in
+    between, with the update's text in ``progress``; its final item carries the value the
+    tool returned (``tool_execution_updated.ended``), not the synthetic output the
+    framework hands the model at the first update.
     """
 
     type: ClassVar[str] = "tool_call"
@@ -103,6 +113,7 @@ class ToolCall(ChatItem):
     is_error: bool = False
     duration_ms: float | None = None
     agent_id: str | None = None
+    progress: str | None = field(default=None, metadata={"omit_none": True})
 
     @property
     def finished(self) -> bool:
@@ -134,10 +145,29 @@ class ConfigUpdate(ChatItem):
 @dataclass(frozen=True, kw_only=True)
 class AgentError(ChatItem):
     """An error the agent reported (``AgentSessionEvent.error``, a failed request) or
-    that parley saw (the agent process died, the connection dropped)."""
+    that parley saw (the agent process died, the connection dropped).
+
+    ``message`` is one line a person reads (``model error: scripted model failure (HTTP
+    500)``); ``detail`` the full text the agent sent (for a model error the framework's
+    ``LLMError`` repr), when it differs. ``kind`` says what happened:
+
+    - ``model_error`` / ``tts_error`` / ``stt_error``: a model failed (``error`` event);
+    - ``call_ended``: the agent ended the session itself (``end_call``, session closed by
+      the agent): not a crash; a new ``parley start`` starts a new session;
+    - ``agent_exited``: the agent process exited or was killed;
+    - ``None``: anything else.
+
+    ``background`` is true for an error that says nothing about the turn: a
+    recoverable STT error (``STTError(..., recoverable=True)``, the STT service out of
+    reach) while audio input is off, as it always is in text mode. It is recorded (the
+    JSON, the event log, ``status``) but no renderer shows it.
+    """
 
     type: ClassVar[str] = "agent_error"
     message: str
+    kind: str | None = field(default=None, metadata={"omit_none": True})
+    detail: str | None = field(default=None, metadata={"omit_none": True})
+    background: bool | None = field(default=None, metadata={"omit_none": True})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,15 +212,23 @@ class Usage(ChatItem):
 @dataclass(frozen=True, kw_only=True)
 class TurnFinished(ChatItem):
     """The last item of every turn. ``status``: ``ok``, ``error`` (``error`` holds the
-    agent's ``SessionResponse.error``) or ``cancelled``; ``duration_ms`` from sending
-    ``run_input`` to the end. ``timeout`` is reserved in the schema for a turn the
-    session gives up on; this version never does (``say --timeout`` leaves the turn
-    running), so it does not occur yet."""
+    agent's ``SessionResponse.error``, made readable) or ``cancelled``; ``duration_ms``
+    from sending ``run_input`` to the end of the turn; ``reason`` says why an ok turn
+    has no reply (a Node agent's "agent produced no response items").
+
+    A turn ends when the agent has finished answering it, not at the ``run_input``
+    response: see :meth:`app.engine.SessionEngine.busy_reason` for the rule.
+    ``timeout`` is reserved in the schema for a turn the session gives up on; this
+    version never does (``say --timeout`` leaves the turn running), so it does not
+    occur yet."""
 
     type: ClassVar[str] = "turn_finished"
     status: TurnStatus
     error: str | None = None
     duration_ms: float | None = None
+    #: the agent's ``SessionResponse.error`` as sent, when ``error`` is a cleaned form
+    detail: str | None = field(default=None, metadata={"omit_none": True})
+    reason: str | None = field(default=None, metadata={"omit_none": True})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -231,7 +269,7 @@ ITEM_TYPES: dict[str, type[ChatItem]] = {
 }
 
 
-class ItemFormatError(ValueError):
+class ItemFormatError(ParleyError, ValueError):
     """A JSON object that is not a chat item this version can read."""
 
 

@@ -5,6 +5,8 @@ Standard library only (on the ``parley say`` path).
 
 from __future__ import annotations
 
+from parley.app.errors import ParleyError
+
 #: largest frame payload the agent accepts, in bytes: livekit-agents'
 #: ``_TCP_MAX_MESSAGE_SIZE``; a larger frame is dropped silently and the agent stops
 #: reading
@@ -15,7 +17,7 @@ MAX_FRAME_BYTES = 1 << 20
 MAX_TEXT_BYTES = MAX_FRAME_BYTES - 1024
 
 
-class InputError(ValueError):
+class InputError(ParleyError, ValueError):
     """Text that cannot be sent as a turn (empty or oversized); nothing was sent."""
 
 

@@ -55,4 +55,4 @@ def escape_fields(obj: T) -> T:
             changes[f.name] = escape_controls(value)
         elif isinstance(value, list) and any(isinstance(v, str) and has_controls(v) for v in value):
             changes[f.name] = [escape_controls(v) if isinstance(v, str) else v for v in value]
-    return dataclasses.replace(obj, **changes) if changes else obj  # type: ignore[type-var]
+    return dataclasses.replace(obj, **changes) if changes else obj

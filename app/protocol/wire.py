@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from google.protobuf.message import DecodeError
 from livekit.protocol.agent_pb import agent_session as pb
 
+from parley.app.errors import ParleyError
 from parley.app.protocol.limits import MAX_FRAME_BYTES
 
 HEADER = struct.Struct(">I")
 
 
-class FrameError(Exception):
+class FrameError(ParleyError):
     """A frame that cannot be sent or was received malformed."""
 
 

@@ -219,7 +219,7 @@ def facts(turn: Turn, compare: frozenset[str]) -> list[Fact]:
         elif isinstance(item, it.Handoff) and "handoffs" in compare:
             key = f"{item.from_agent or '(start)'} → {item.to_agent}"
             out.append(Fact("handoff", key, (), ()))
-        elif isinstance(item, it.AgentError) and "errors" in compare:
+        elif isinstance(item, it.AgentError) and "errors" in compare and not item.background:
             msg = normalize_error(item.message)
             out.append(Fact("error", "", (("message", msg),), (("message", item.message),)))
         elif isinstance(item, it.AgentMessage) and "text" in compare and item.text.strip():

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
 
 EVENTS_FILE = "events.jsonl"
@@ -34,7 +35,7 @@ def parley_version() -> str:
         return "0+unknown"
 
 
-class LogFormatError(ValueError):
+class LogFormatError(ParleyError, ValueError):
     """The file is not a parley event log this version can read."""
 
 

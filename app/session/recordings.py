@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from parley.app.daemon.state import data_root
+from parley.app.errors import ParleyError
 from parley.app.session.eventlog import EVENTS_FILE
 
 
@@ -78,7 +79,7 @@ class SessionSummary:
         }
 
 
-class RecordingNotFound(LookupError):
+class RecordingNotFound(ParleyError, LookupError):
     """No recording matches what the user named (the message says why)."""
 
 

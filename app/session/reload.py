@@ -32,7 +32,7 @@ from pathlib import Path
 
 from parley.app.agent.engine import EngineError, SessionEngine
 from parley.app.agent.launcher import spawn_agent, stop_process_group
-from parley.app.agent.spare import Spare, supports
+from parley.app.agent.spare import Spare, interpreter, supports
 from parley.app.daemon.state import tail
 from parley.app.protocol import items as it
 from parley.app.session.session import Session
@@ -55,6 +55,7 @@ class Reloader:
         self.last_error: str | None = None
         self.reloads = 0
         self.closed = False
+        self._retiring: set[asyncio.Task[None]] = set()
         #: called after each swap (the daemon updates its state file)
         self.on_swap: Callable[[], None] | None = None
         self._lock = asyncio.Lock()
@@ -70,8 +71,11 @@ class Reloader:
             self.spare = spare
 
     async def close(self) -> None:
-        """End the spare, if any; no new one starts after this."""
+        """End the spare, if any, and wait for replaced agents to be stopped; no new
+        spare starts after this."""
         self.closed = True
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
         if self.spare is not None:
             spare, self.spare = self.spare, None
             await asyncio.to_thread(spare.discard)
@@ -85,7 +89,10 @@ class Reloader:
 
     async def _reload(self, files: list[str], t0: float) -> it.Reload:
         s = self.session
-        problem = await asyncio.to_thread(syntax_error, s.spec.python, s.spec.project, files)
+        python = interpreter(s.spec)
+        problem = None
+        if python is not None:  # Node agents: the boot reports a broken file
+            problem = await asyncio.to_thread(syntax_error, python, s.spec.project, files)
         if problem is not None:
             return self._failed(files, problem)
         buffer: list[it.ChatItem] = []
@@ -173,7 +180,9 @@ class Reloader:
         log.info("reloaded (%s) in %.0f ms, warm=%s", ", ".join(files), ms, warm)
         if self.on_swap is not None:
             self.on_swap()
-        asyncio.get_running_loop().create_task(_retire(old, old_proc))
+        retire = asyncio.get_running_loop().create_task(_retire(old, old_proc))
+        self._retiring.add(retire)
+        retire.add_done_callback(self._retiring.discard)
         return item
 
 
@@ -215,7 +224,7 @@ def syntax_error(python: list[str], project: Path, files: list[str]) -> str | No
     interpreter (its Python version decides what is valid): in-process when that is
     parley's interpreter, else in a small subprocess (no imports)."""
     paths = [str(project / f) for f in files if f.endswith(".py") and (project / f).is_file()]
-    if not paths:
+    if not paths or not python:  # no Python (a Node agent): the boot will tell
         return None
     if python == [sys.executable]:
         import traceback

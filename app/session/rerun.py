@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
 from parley.app.session.compare import Conversation, TurnResult, Verdicts, split_turns
 from parley.app.session.eventlog import EVENTS_FILE, LogFormatError, Recording, read_log
@@ -74,7 +75,7 @@ class RerunResult:
         }
 
 
-class RerunError(Exception):
+class RerunError(ParleyError):
     """A recording named on the command line cannot be found or read."""
 
 

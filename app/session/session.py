@@ -1,8 +1,10 @@
 """A live session: the agent process, its engine, the turn queue, the event log and
 everyone following the stream.
 
-The daemon serves one :class:`Session` to its control clients; ``parley chat`` runs
-one in-process. Both front-ends therefore see the very same items, numbered once.
+The daemon serves one :class:`Session` to its control clients: ``parley say`` and the
+other headless commands, and ``parley chat`` through
+:class:`parley.app.backend.DaemonBackend`. Every front-end therefore sees the very same
+items, numbered once.
 
 Turns are serialised: :meth:`Session.submit` queues a turn and one worker runs them
 in order, each as ``run_input`` on the engine.
@@ -15,6 +17,7 @@ import bisect
 import collections
 import contextlib
 import logging
+import os
 import socket
 import subprocess
 import time
@@ -22,7 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from parley.app.agent.engine import AgentDied, EngineError, SessionEngine
+from parley.app.agent.engine import (
+    BOOT_SETTLE_TIMEOUT,
+    AgentDied,
+    EngineError,
+    SessionEngine,
+)
 from parley.app.agent.launcher import AgentSpec, spawn_agent, stop_process_group
 from parley.app.daemon.state import command_hint, tail
 from parley.app.protocol import items as it
@@ -32,6 +40,32 @@ from parley.app.session.eventlog import EVENTS_FILE, EventLog, parley_version
 log = logging.getLogger("parley.session")
 
 
+CALL_ENDED = "the agent ended the call"
+
+
+def call_ended_message(name: str | None = None) -> str:
+    """What a client reads after the agent ended the call, its hint naming session
+    ``name``."""
+    start = command_hint("start", name)
+    return f"{CALL_ENDED}; `{start}` starts a new session (no `parley stop` needed)"
+
+
+def ended_item(code: int | None, name: str | None = None) -> it.AgentError:
+    """The item for an agent that closed its connection: ``code`` is its exit code, or
+    ``None`` while its process lingers (livekit-agents after ``end_call`` or
+    ``session.shutdown()``: the session closes, the job process stays). An agent that
+    closed the session itself (``None`` or exit 0) ended the call, which is no crash.
+    The hints name session ``name`` (``-s NAME``)."""
+    if code in (None, 0):
+        return it.AgentError(message=call_ended_message(name), kind="call_ended")
+    logs, start, stop = (command_hint(c, name) for c in ("logs", "start", "stop"))
+    return it.AgentError(
+        message=f"the agent exited with code {code}; see `{logs}`, `{start}` restarts it "
+        f"in place, `{stop}` ends the session",
+        kind="agent_exited",
+    )
+
+
 @dataclass
 class Turn:
     """A queued or running turn; ``done`` resolves with its ``turn_finished`` item."""
@@ -39,6 +73,9 @@ class Turn:
     turn_id: str
     text: str
     done: asyncio.Future[it.TurnFinished] = field(repr=False)
+    #: the agent log's size (bytes) when the turn was handed to the agent; ``None``
+    #: while it is queued. What the agent logs from there on is the turn's log.
+    log_start: int | None = None
 
 
 def _seq(item: it.ChatItem) -> int:
@@ -142,12 +179,19 @@ class Session:
         t0 = time.monotonic()
         if booting is not None:
             sock, self.proc, t0 = booting
+            log_offset = 0  # the daemon spawned it into a new session's fresh log
             await self.engine.listen(sock)
         else:
             port = await self.engine.listen()
+            try:
+                log_offset = os.path.getsize(self.agent_log)  # what this boot writes
+            except OSError:
+                log_offset = 0
             self.proc = spawn_agent(self.spec, port, self.agent_log)
         try:
-            await self.engine.connect(self.proc, str(self.agent_log), connect_timeout)
+            await self.engine.connect(
+                self.proc, str(self.agent_log), connect_timeout, log_offset=log_offset
+            )
             self.agent_boot_ms = round((time.monotonic() - t0) * 1000, 1)
             self.agent_info = await self.engine.agent_info()
         except BaseException:
@@ -167,20 +211,18 @@ class Session:
                 await task
         self._tasks = []
 
-    async def _settle(self, timeout: float = 10.0, quiet: float = 0.1) -> None:
-        """Wait until the agent has been idle (listening, no tool running) for
-        ``quiet`` seconds, so a boot greeting is in ``items`` before ``start``
-        returns. Gives up after ``timeout`` seconds; a later greeting (a slow model)
-        still arrives, as an unprompted item that the next ``say`` prints first."""
-        deadline = time.monotonic() + timeout
-        last = len(self.items)
-        quiet_since = time.monotonic()
-        while time.monotonic() < deadline and not self.engine.disconnected.is_set():
-            await asyncio.sleep(0.05)
-            if len(self.items) != last or self.engine.agent_state not in ("listening", "idle"):
-                last, quiet_since = len(self.items), time.monotonic()
-            elif time.monotonic() - quiet_since >= quiet:
-                return
+    async def _settle(self, timeout: float = BOOT_SETTLE_TIMEOUT) -> None:
+        """Wait until the agent is idle after boot by the rule that ends a turn
+        (:meth:`app.engine.SessionEngine.wait_idle`: its greeting spoken, tasks started
+        in ``on_enter`` waiting for the user), so the greeting is in ``items`` before
+        ``start`` returns; then read the agent info again, as the agent in charge may
+        have changed (an ``AgentTask`` run from ``on_enter``). Gives up waiting after
+        ``timeout`` seconds; a later greeting still arrives, as an unprompted item that
+        the next ``say`` prints first."""
+        await self.engine.wait_idle(timeout)
+        if self.agent_alive:
+            with contextlib.suppress(EngineError):
+                self.agent_info = await self.engine.agent_info()
 
     async def stop(self) -> None:
         """Cancel running and queued turns, stop the agent process group (SIGTERM, then SIGKILL),
@@ -216,17 +258,7 @@ class Session:
                 if code is not None:
                     break
                 await asyncio.sleep(0.05)
-        if code is None:  # e.g. after an end_call tool: the process lingers
-            msg = "the agent closed the connection (it ended the call or stopped)"
-        else:
-            msg = f"the agent exited with code {code}"
-        logs, restart, stop = (command_hint(c, self.name) for c in ("logs", "restart", "stop"))
-        self.engine.emit(
-            it.AgentError(
-                message=f"{msg}; see `{logs}`, start it again with `{restart}` "
-                f"or end the session with `{stop}`"
-            )
-        )
+        self.engine.emit(ended_item(code, self.name))
 
     @property
     def queued(self) -> int:
@@ -238,14 +270,15 @@ class Session:
         return not self.engine.disconnected.is_set()
 
     def agent_exit_reason(self) -> str:
-        """Why the agent is gone, with its log tail (for clients' error messages)."""
+        """Why the agent is gone, with its log tail when it crashed (for clients' error
+        messages)."""
         code = self.proc.poll() if self.proc else None
-        head = (
-            f"the agent exited with code {code}"
-            if code is not None
-            else "the agent is not connected"
+        if code in (None, 0):  # it closed the session itself: not a crash
+            return call_ended_message(self.name)
+        return (
+            f"the agent exited with code {code}. Last lines of {self.agent_log}:\n"
+            f"{tail(self.agent_log, 15)}"
         )
-        return f"{head}. Last lines of {self.agent_log}:\n{tail(self.agent_log, 15)}"
 
     # -- items ----------------------------------------------------------------------
 
@@ -332,11 +365,16 @@ class Session:
                 self._wake.clear()
                 await self._wake.wait()
             turn = self._queue.popleft()
+            try:
+                turn.log_start = os.path.getsize(self.agent_log)
+            except OSError:
+                turn.log_start = 0
             self.engine.begin_turn(turn.text, turn.turn_id)
             self.running = turn
             task = asyncio.create_task(self.engine.run_turn(turn.text, turn.turn_id))
             # a cancel resolves turn.done first; the run_input then goes on unawaited
-            await asyncio.wait({task, turn.done}, return_when=asyncio.FIRST_COMPLETED)
+            either: set[asyncio.Future[Any]] = {task, turn.done}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
             self.running = None
             if task.done() and not turn.done.done():
                 try:
@@ -367,7 +405,6 @@ class Session:
             self._queue.remove(turn)
             self.engine.emit(it.UserMessage(text=turn.text, turn_id=turn.turn_id))
             finished = self.engine.emit(it.TurnFinished(status="cancelled", turn_id=turn.turn_id))
-            assert isinstance(finished, it.TurnFinished)
             turn.done.set_result(finished)
             cancelled.append(turn.turn_id)
         return cancelled
@@ -384,9 +421,17 @@ class Session:
             "session_id": self.session_id,
             "project": str(self.spec.project),
             "agent_file": str(self.spec.agent_file),
+            "agent_kind": self.spec.kind,
+            "runtime": self.spec.runtime_line,
+            "framework": self.engine.framework,
+            "background_errors": self.engine.background_errors,
             "agent_id": self.engine.agent_id or self.agent_info.get("id"),
             "agent_state": self.engine.agent_state if self.agent_alive else "disconnected",
             "agent_connected": self.agent_alive,
+            # the agent closed the session itself (end_call): not a crash
+            "call_ended": not self.agent_alive
+            and self.proc is not None
+            and self.proc.poll() in (None, 0),
             "agent_pid": self.proc.pid if self.proc else None,
             "agent_exit_code": self.proc.poll() if self.proc else None,
             "turn_in_progress": self.running.turn_id if self.running else None,

@@ -1,6 +1,8 @@
 """parley demo: a small travel concierge with a billing desk (two agents, scripted model).
 
-Run:  python -m livekit.agents console testdata/agents/demo.py --connect-addr 127.0.0.1:PORT
+Run:  parley demo  (the chat UI), parley start --demo  (headless), or by hand:
+      python -m livekit.agents console app/demo/agent.py --connect-addr 127.0.0.1:PORT
+It runs on parley's own Python, which has livekit-agents with ``pip install 'parley[demo]'``.
 
 Agents (explicit ids): "concierge" (first) and "billing"; each greets in on_enter. The model is
 ScriptedLLM (one per agent), the TTS is SilentTTS. A rule matches by case-insensitive regex
@@ -30,12 +32,8 @@ No booking found with number ZZZ999." (booking ids are upper-cased before the lo
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from livekit.agents import (  # noqa: E402
+from livekit.agents import (
     Agent,
     AgentServer,
     AgentSession,
@@ -43,9 +41,10 @@ from livekit.agents import (  # noqa: E402
     RunContext,
     function_tool,
 )
-from livekit.agents.beta import EndCallTool  # noqa: E402
-from livekit.agents.llm import ToolError  # noqa: E402
-from scripted_llm import Rule, ScriptedLLM, SilentTTS  # noqa: E402
+from livekit.agents.beta import EndCallTool
+from livekit.agents.llm import ToolError
+
+from parley.app.demo.scripted_llm import Rule, ScriptedLLM, SilentTTS
 
 WEATHER = "sunny with a temperature of 70 degrees."
 BOOKINGS = {"ABC123": "two nights at the Harbor Hotel, checking in on June 3."}
@@ -223,5 +222,5 @@ server = AgentServer()
 
 @server.rtc_session()
 async def entrypoint(ctx: JobContext) -> None:
-    session = AgentSession(tts=SilentTTS())
+    session: AgentSession[None] = AgentSession(tts=SilentTTS())
     await session.start(agent=ConciergeAgent(), room=ctx.room)
