@@ -378,7 +378,7 @@ def test_readme_tells_where_a_cancelled_turns_late_items_go(echo: Parley) -> Non
     assert kinds.index("turn_finished") < kinds.index("agent_message")
     assert items[kinds.index("agent_message")]["text"] == "echo: slow 5 late reply"
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    json_lines = readme[readme.index("### JSON lines") :][:1500]
+    json_lines = readme[readme.index("### JSON lines") :].split("\n## ")[0]
     assert "always last" not in json_lines
     assert "**cancelled** turn" in json_lines and "after its `turn_finished`" in json_lines
 

@@ -58,10 +58,10 @@ def ended_item(code: int | None, name: str | None = None) -> it.AgentError:
     The hints name session ``name`` (``-s NAME``)."""
     if code in (None, 0):
         return it.AgentError(message=call_ended_message(name), kind="call_ended")
-    logs, start, stop = (command_hint(c, name) for c in ("logs", "start", "stop"))
+    logs, restart, stop = (command_hint(c, name) for c in ("logs", "restart", "stop"))
     return it.AgentError(
-        message=f"the agent exited with code {code}; see `{logs}`, `{start}` restarts it "
-        f"in place, `{stop}` ends the session",
+        message=f"the agent exited with code {code}; see `{logs}`, start it again with "
+        f"`{restart}` or end the session with `{stop}`",
         kind="agent_exited",
     )
 
