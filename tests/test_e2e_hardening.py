@@ -328,11 +328,16 @@ def test_events_follow_tells_a_dead_daemon_from_a_stop(parley_home: Path, tmp_pa
         st = _state(p)
         follower = p.popen("events", "-f")
         p("say", "hi", check=True)
+        assert follower.stdout is not None
+        seen = ""
+        while "echo: hi" not in seen:  # the follower is connected: it printed the turn
+            line = follower.stdout.readline()
+            assert line, "events -f ended before the turn"
+            seen += line
         os.kill(st["daemon_pid"], signal.SIGKILL)
         out, err = follower.communicate(timeout=60)
         assert follower.returncode == 1
         assert "lost the session" in err and str(st["daemon_pid"]) in err
-        assert "echo: hi" in out  # what came before is printed
     finally:
         p.stop_quietly()
 
