@@ -9,7 +9,8 @@ own: it consumes one :class:`ChatBackend`.
   person in the UI and an AI agent running ``parley say`` thus share one session.
 - :class:`ItemsBackend` serves a fixed list of recorded chat items (snapshot tests,
   the parity test, the benchmark), plus any item :meth:`ItemsBackend.push`-ed later.
-  A paced replay backend implements the same protocol.
+- :class:`ReplayBackend` plays a recording at its recorded pace (``parley replay`` in the
+  UI), with the pacing of :mod:`parley.app.session.replay`.
 
 No textual import here: this module belongs to the core.
 """
@@ -19,16 +20,26 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import json
 import os
 import signal
 import threading
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
+from parley.app.protocol.shapes import AgentInfo, SessionHeader
+from parley.app.session.eventlog import read_header
+from parley.app.session.replay import MAX_GAP, schedule
+
+if TYPE_CHECKING:
+    from parley.app.agent.launcher import AgentSpec
+    from parley.app.daemon.aclient import AsyncControlClient
+    from parley.app.daemon.state import SessionState
+
+ItemsT = TypeVar("ItemsT", bound="ItemsBackend")
+T = TypeVar("T")
 
 #: seconds :meth:`DaemonBackend.close` waits for a start beyond its connect timeout
 BOOT_GRACE = 30.0
@@ -44,19 +55,19 @@ class ChatBackend(Protocol):
     """The session as the chat UI sees it.
 
     Call :meth:`start` once, then iterate :meth:`follow` (in a worker) while calling
-    the other methods; :meth:`close` last. ``agent_info`` dicts are
-    ``{"id": str, "instructions": str, "tools": [str, ...]}`` (``get_agent_info`` of
-    livekit-agents). Every method raises :class:`BackendError` with a user-facing
-    message when the operation fails.
+    the other methods; :meth:`close` last. The agent info is an
+    :class:`parley.app.protocol.shapes.AgentInfo` (``get_agent_info`` of livekit-agents).
+    Every method raises :class:`BackendError` with a user-facing message when the
+    operation fails.
     """
 
     #: ``True`` for a recorded session: it cannot take turns or restart.
     is_replay: bool
 
     @property
-    def header(self) -> dict[str, Any]:
-        """The session's event log header (``session_id``, ``agent_id``,
-        ``started_at``…, see :mod:`parley.app.session.eventlog`); ``{}`` while it is not known."""
+    def header(self) -> SessionHeader:
+        """The session's event log header (:class:`parley.app.protocol.shapes.SessionHeader`);
+        ``{}`` while it is not known."""
         ...
 
     @property
@@ -70,7 +81,7 @@ class ChatBackend(Protocol):
         when the items come from elsewhere."""
         ...
 
-    async def start(self) -> dict[str, Any]:
+    async def start(self) -> AgentInfo:
         """Boot the agent (or attach) and return its agent info. Takes seconds for a
         real agent."""
         ...
@@ -90,7 +101,7 @@ class ChatBackend(Protocol):
         """Cancel the running and queued turns; returns their ids."""
         ...
 
-    async def agent_info(self) -> dict[str, Any]:
+    async def agent_info(self) -> AgentInfo:
         """The current agent (it changes on a handoff)."""
         ...
 
@@ -99,7 +110,7 @@ class ChatBackend(Protocol):
         call)."""
         ...
 
-    async def restart(self) -> dict[str, Any]:
+    async def restart(self) -> AgentInfo:
         """Start the agent again in the same session; returns its agent info."""
         ...
 
@@ -121,26 +132,28 @@ class ItemsBackend:
     """
 
     is_replay = True
+    #: what :meth:`say` and :meth:`restart` tell the person this session is
+    kind = "a recorded session"
 
     def __init__(
         self,
         items: Iterable[it.ChatItem],
         *,
-        info: dict[str, Any] | None = None,
+        info: AgentInfo | None = None,
         agent_log: Path | None = None,
-        header: dict[str, Any] | None = None,
+        header: SessionHeader | None = None,
         event_log: Path | None = None,
     ) -> None:
         self.items: list[it.ChatItem] = list(items)
         self._event_log = event_log
         self._info = info
-        self._header = dict(header or {})
+        self._header: SessionHeader = header.copy() if header else {}
         self._agent_log = agent_log
         self._new: asyncio.Queue[it.ChatItem | None] = asyncio.Queue()
         self._cursor = 0
 
     @classmethod
-    def from_log(cls, path: Path | str, **kwargs: Any) -> ItemsBackend:
+    def from_log(cls: type[ItemsT], path: Path | str, **kwargs: Any) -> ItemsT:
         """Items of an event log (``events.jsonl``, see :mod:`parley.app.session.eventlog`) and the
         agent log recorded with it; raises :class:`parley.app.session.eventlog.LogFormatError`."""
         from parley.app.session.eventlog import read_log
@@ -162,15 +175,15 @@ class ItemsBackend:
         return self._event_log
 
     @property
-    def header(self) -> dict[str, Any]:
-        return dict(self._header)
+    def header(self) -> SessionHeader:
+        return self._header.copy()
 
     def push(self, item: it.ChatItem) -> None:
         """Add one item to the stream (tests and the benchmark feed live items so)."""
         self.items.append(item)
         self._new.put_nowait(item)
 
-    async def start(self) -> dict[str, Any]:
+    async def start(self) -> AgentInfo:
         return await self.agent_info()
 
     async def follow(self) -> AsyncIterator[it.ChatItem]:
@@ -189,21 +202,21 @@ class ItemsBackend:
             yield new
 
     async def say(self, text: str) -> str:
-        raise BackendError("this is a recorded session: it cannot take new turns")
+        raise BackendError(f"this is {self.kind}: it cannot take new turns")
 
     async def cancel(self) -> list[str]:
         return []
 
-    async def agent_info(self) -> dict[str, Any]:
+    async def agent_info(self) -> AgentInfo:
         if self._info is not None:
-            return dict(self._info)
+            return self._info.copy()
         return derive_agent_info(self.items)
 
     async def agent_alive(self) -> bool:
         return True
 
-    async def restart(self) -> dict[str, Any]:
-        raise BackendError("this is a recorded session: there is no agent to restart")
+    async def restart(self) -> AgentInfo:
+        raise BackendError(f"this is {self.kind}: there is no agent to restart")
 
     async def close(self) -> None:
         self._new.put_nowait(None)
@@ -214,7 +227,7 @@ def derive_agent_info(
     *,
     agent: str | None = None,
     calls: Iterable[it.ChatItem] | None = None,
-) -> dict[str, Any]:
+) -> AgentInfo:
     """Agent info reconstructed from items: the last agent handed to in ``items``
     (``agent`` before any handoff), the tools it was seen calling in ``calls``
     (default: ``items``; sorted), and no instructions."""
@@ -228,6 +241,68 @@ def derive_agent_info(
         if isinstance(i, it.ToolCall) and i.agent_id == agent
     }
     return {"id": agent or "agent", "instructions": "", "tools": sorted(tools)}
+
+
+class ReplayBackend(ItemsBackend):
+    """A recorded session played back at its recorded pace, for the chat UI.
+
+    :meth:`follow` yields the recording's items at their
+    :func:`parley.app.session.replay.schedule` offsets (``speed``, ``max_gap``) from the
+    moment it is first iterated (resuming after the last item it yielded when called
+    again) and then stays open, without an end, until :meth:`close`, so the screen keeps
+    the finished replay. ``done`` is set once every item has been yielded. The agent info
+    follows the handoffs played so far (tools: those the agent was seen calling anywhere in
+    the recording). No agent runs: :meth:`say` and :meth:`restart` raise
+    :class:`BackendError`. Build one from a file with :meth:`from_log`.
+    """
+
+    kind = "a replay of a recorded session"
+
+    def __init__(
+        self,
+        items: Iterable[it.ChatItem],
+        *,
+        speed: float = 1.0,
+        max_gap: float = MAX_GAP,
+        header: SessionHeader | None = None,
+        agent_log: Path | None = None,
+        event_log: Path | None = None,
+    ) -> None:
+        super().__init__(items, header=header, agent_log=agent_log, event_log=event_log)
+        self.speed = speed
+        #: playback offset of each item, seconds from the start
+        self.offsets = schedule(self.items, speed, max_gap)
+        self.done = asyncio.Event()
+        self._closed = asyncio.Event()
+
+    @property
+    def played(self) -> int:
+        """How many items :meth:`follow` has yielded."""
+        return self._cursor
+
+    async def follow(self) -> AsyncGenerator[it.ChatItem, None]:
+        loop = asyncio.get_running_loop()
+        first = self._cursor
+        # resuming: the next item keeps its gap to the last one yielded
+        base = self.offsets[first - 1] if 0 < first <= len(self.items) else 0.0
+        t0 = loop.time()
+        while self._cursor < len(self.items):
+            n = self._cursor
+            delay = t0 + self.offsets[n] - base - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._cursor += 1
+            yield self.items[n]
+        self.done.set()
+        await self._closed.wait()
+
+    async def agent_info(self) -> AgentInfo:
+        return derive_agent_info(
+            self.items[: self._cursor], agent=self.header.get("agent_id"), calls=self.items
+        )
+
+    async def close(self) -> None:
+        self._closed.set()
 
 
 # -- a daemon -------------------------------------------------------------------------
@@ -254,7 +329,7 @@ class DaemonBackend:
 
     def __init__(
         self,
-        spec: Any = None,
+        spec: AgentSpec | None = None,
         *,
         name: str | None = None,
         cwd: Path | None = None,
@@ -275,14 +350,16 @@ class DaemonBackend:
         self.idle_timeout = idle_timeout
         #: start the daemon in watch mode (reload the agent when its sources change)
         self.watch = watch
-        self.state: Any = None  # parley.app.daemon.state.SessionState once started
-        self.client: Any = None  # parley.app.daemon.aclient.AsyncControlClient
+        #: the daemon's state file, once started (or attached)
+        self.state: SessionState | None = None
+        #: the control client of that daemon, once started
+        self.client: AsyncControlClient | None = None
         self.started_daemon = False
         self.closed = False
         self.last_seq = 0
-        self._starting: asyncio.Future[dict[str, Any]] | None = None
-        self._boot: concurrent.futures.Future[Any] | None = None  # the start thread
-        self._header: dict[str, Any] | None = None
+        self._starting: asyncio.Future[AgentInfo] | None = None
+        self._boot: concurrent.futures.Future[SessionState] | None = None  # the start thread
+        self._header: SessionHeader | None = None
 
     @property
     def agent_log_path(self) -> Path | None:
@@ -293,34 +370,27 @@ class DaemonBackend:
         return Path(self.state.event_log) if self.state else None
 
     @property
-    def header(self) -> dict[str, Any]:
+    def header(self) -> SessionHeader:
         """The header line of the session's event log (from the state file when the
         log cannot be read)."""
         if self.state is None:
             return {}
         if self._header is None:
-            try:
-                with open(self.state.event_log, encoding="utf-8") as f:
-                    head = json.loads(f.readline())
-            except (OSError, ValueError):
-                head = None
-            if not isinstance(head, dict) or head.get("type") != "session":
-                head = {
-                    "session_id": self.state.session_id,
-                    "project": self.state.project,
-                    "agent_file": self.state.agent_file,
-                    "agent_id": self.state.agent_id,
-                    "started_at": self.state.started_at,
-                }
-            self._header = head
-        return dict(self._header)
+            self._header = read_header(self.state.event_log) or {
+                "session_id": self.state.session_id,
+                "project": self.state.project,
+                "agent_file": self.state.agent_file,
+                "agent_id": self.state.agent_id,
+                "started_at": self.state.started_at,
+            }
+        return self._header.copy()
 
     @property
     def booting(self) -> bool:
         """Whether the start (or attach) thread is still running."""
         return self._boot is not None and not self._boot.done()
 
-    async def start(self) -> dict[str, Any]:
+    async def start(self) -> AgentInfo:
         failed = (
             self._starting is not None
             and self._starting.done()
@@ -330,18 +400,18 @@ class DaemonBackend:
             self._starting = asyncio.ensure_future(self._start())
         return await asyncio.shield(self._starting)
 
-    async def _start(self) -> dict[str, Any]:
+    async def _start(self) -> AgentInfo:
         from parley.app.daemon.aclient import AsyncControlClient
 
         state = await asyncio.wrap_future(self._boot_thread())
         self.client = AsyncControlClient(state)
         return await self.agent_info()
 
-    def _boot_thread(self) -> concurrent.futures.Future[Any]:
+    def _boot_thread(self) -> concurrent.futures.Future[SessionState]:
         """Run :meth:`_locate` or :meth:`_start_or_attach` in a new thread; the
         future cannot be cancelled (the thread always runs to its end) and
         ``self.state`` is set before it resolves."""
-        fut: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        fut: concurrent.futures.Future[SessionState] = concurrent.futures.Future()
         fut.set_running_or_notify_cancel()
         work = self._locate if self.attach_only else self._start_or_attach
 
@@ -358,7 +428,7 @@ class DaemonBackend:
         threading.Thread(target=run, name="parley-boot", daemon=True).start()
         return fut
 
-    def _locate(self) -> Any:
+    def _locate(self) -> SessionState:
         from parley.app.daemon.client import NoSession, locate
 
         try:
@@ -366,10 +436,12 @@ class DaemonBackend:
         except NoSession as e:
             raise BackendError(str(e)) from None
 
-    def _start_or_attach(self) -> Any:
+    def _start_or_attach(self) -> SessionState:
         from parley.app.daemon.control import AlreadyRunning, StartError, start_daemon
         from parley.app.daemon.state import SessionState, session_dir, session_key
 
+        if self.spec is None:
+            raise BackendError("no agent to start (this backend only attaches)")
         try:
             start_daemon(
                 self.spec,
@@ -391,39 +463,47 @@ class DaemonBackend:
         return state
 
     async def follow(self) -> AsyncIterator[it.ChatItem]:
+        client = self._client()
         try:
-            async for item in self.client.follow(since=self.last_seq):
+            async for item in client.follow(since=self.last_seq):
                 self.last_seq = max(self.last_seq, item.seq)
                 yield item
         except OSError as e:
             raise BackendError(f"lost the connection to the daemon: {e}") from None
 
     async def say(self, text: str) -> str:
-        return str(await self._call(self.client.say, text))
+        return await self._call(lambda client: client.say(text))
 
     async def cancel(self) -> list[str]:
-        return list(await self._call(self.client.cancel))
+        return await self._call(lambda client: client.cancel())
 
-    async def agent_info(self) -> dict[str, Any]:
-        return dict(await self._call(self.client.agent_info))
+    async def agent_info(self) -> AgentInfo:
+        return await self._call(lambda client: client.agent_info())
 
     async def agent_alive(self) -> bool:
+        if self.client is None:
+            return False
         try:
             st = await self.client.status()
         except Exception:
             return False
         return bool(st.get("agent_connected"))
 
-    async def restart(self) -> dict[str, Any]:
-        return dict(await self._call(self.client.restart))
+    async def restart(self) -> AgentInfo:
+        return await self._call(lambda client: client.restart())
 
-    async def _call(self, fn: Any, *args: Any) -> Any:
-        from parley.app.daemon.client import ControlError
-
+    def _client(self) -> AsyncControlClient:
         if self.client is None:
             raise BackendError("the session has not started yet")
+        return self.client
+
+    async def _call(self, request: Callable[[AsyncControlClient], Awaitable[T]]) -> T:
+        """``request(client)``, its failures as :class:`BackendError`."""
+        from parley.app.daemon.client import ControlError
+
+        client = self._client()
         try:
-            return await fn(*args)
+            return await request(client)
         except ControlError as e:
             raise BackendError(str(e)) from None
         except (OSError, ConnectionError) as e:
@@ -440,17 +520,17 @@ class DaemonBackend:
                 [asyncio.wrap_future(boot)], timeout=self.connect_timeout + BOOT_GRACE
             )
         if self.started_daemon and self.state is not None:
-            await asyncio.to_thread(self._stop_daemon)
+            await asyncio.to_thread(self._stop_daemon, self.state)
         self.closed = True
 
-    def _stop_daemon(self) -> None:
+    def _stop_daemon(self, state: SessionState) -> None:
         import psutil
 
         from parley.app.agent.launcher import stop_process_group
         from parley.app.daemon.client import ControlClient
 
-        client = ControlClient(self.state)
-        agent_pid = self.state.agent_pid
+        client = ControlClient(state)
+        agent_pid = state.agent_pid
         answer = min(5.0, self.stop_timeout)  # a hung daemon does not answer at all
         with contextlib.suppress(Exception):
             agent_pid = client.call("status", timeout=answer).get("agent_pid") or agent_pid
@@ -461,7 +541,7 @@ class DaemonBackend:
         # the daemon hangs: kill the agent's group (SIGTERM, then SIGKILL) and the daemon
         if agent_pid:
             stop_process_group(agent_pid)
-        if psutil.pid_exists(self.state.daemon_pid):
+        if psutil.pid_exists(state.daemon_pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(self.state.daemon_pid, signal.SIGKILL)
+                os.kill(state.daemon_pid, signal.SIGKILL)
         client.wait_gone(timeout=5)

@@ -28,7 +28,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import psutil
 
@@ -36,9 +38,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "app" / "demo"
 PARLEY = [str(Path(sys.executable).with_name("parley"))]
 MARKER = "two nights at the Harbor Hotel"
+T = TypeVar("T")
 
 
-def wait_for(predicate, timeout: float = 120.0, interval: float = 0.02):  # type: ignore[no-untyped-def]
+def wait_for(
+    predicate: Callable[[], T | None], timeout: float = 120.0, interval: float = 0.02
+) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -116,7 +121,7 @@ def main() -> None:
                 t_save = time.time()
                 agent.write_text(new_text)
                 items = wait_for(
-                    lambda: len(r := reloads(run)) > seen and r,  # noqa: B023
+                    lambda: r if len(r := reloads(run)) > seen else None,  # noqa: B023
                     interval=0.05,
                 )
                 item = items[-1]
@@ -139,7 +144,7 @@ def main() -> None:
     print("all reload runs (ms):", ", ".join(f"{x:.0f}" for x in saves))
 
 
-def reloads(run) -> list[dict]:  # type: ignore[no-untyped-def]
+def reloads(run: Callable[..., subprocess.CompletedProcess[str]]) -> list[dict[str, Any]]:
     lines = run("events", "--json").stdout.splitlines()
     return [o for o in map(json.loads, lines) if o["type"] == "reload"]
 

@@ -41,8 +41,9 @@ a tool's whole output instead of its first line (``--full-output``). Without it,
 :meth:`TextRenderer.cut_note` says how much of an output was left out; the CLI prints
 that note on stderr, so stdout keeps LiveKit's format exactly.
 
-Standard library, :mod:`parley.app.protocol.items` and
-:mod:`parley.app.protocol.sanitize` only: this is on the
+What is shown, the labels, glyphs and caps come from the view
+(:mod:`parley.app.view`): this module only lays its blocks out as text. Standard
+library, :mod:`parley.app.view` and :mod:`parley.app.protocol` only: this is on the
 ``say`` hot path.
 """
 
@@ -54,9 +55,9 @@ from typing import IO
 
 from parley.app.protocol import items as it
 from parley.app.protocol.latency import LATENCY_KEYS, format_seconds
-from parley.app.protocol.sanitize import escape_fields
+from parley.app.view import GLYPHS, OUTPUT_CAP, Block, Update, View, cut_size, first_line
 
-OUTPUT_CAP = 120
+__all__ = ["OUTPUT_CAP", "TextRenderer", "cut_size", "first_line", "render_json", "use_color"]
 
 # ANSI SGR codes per role; used only on a TTY without NO_COLOR
 _STYLE = {
@@ -69,6 +70,9 @@ _STYLE = {
     "dim": "2",
 }
 
+#: the role (colour) of each block kind's ``●`` line
+_ROLE = {"user": "you", "agent": "agent", "handoff": "handoff", "ended": "handoff"}
+
 
 def use_color(stream: IO[str]) -> bool:
     """Colour only on a TTY and never with ``NO_COLOR`` set (https://no-color.org)."""
@@ -78,31 +82,8 @@ def use_color(stream: IO[str]) -> bool:
     return bool(isatty and isatty())
 
 
-def first_line(text: str, cap: int = OUTPUT_CAP) -> str:
-    """The first line of ``text``, at most ``cap`` characters; ``…`` marks a cut
-    (a long line, or further lines left out)."""
-    lines = text.strip().splitlines()
-    line = lines[0].rstrip() if lines else ""
-    more = len(lines) > 1
-    if len(line) > cap or (more and len(line) > cap - 2):
-        return line[: cap - 1] + "…"
-    return line + " …" if more else line
-
-
 def _indent(text: str) -> str:
     return "\n".join(("    " + ln) if ln.strip() else "" for ln in text.splitlines() or [""])
-
-
-def cut_size(text: str, cap: int = OUTPUT_CAP) -> tuple[int, int]:
-    """What :func:`first_line` leaves out of ``text``: ``(lines, characters)``, both 0
-    when nothing is cut (characters count the stripped text, newlines included)."""
-    body = text.strip()
-    shown = first_line(body, cap)
-    if shown.endswith(" …"):
-        shown = shown[:-2]
-    elif shown.endswith("…") and shown != body:
-        shown = shown[:-1]
-    return max(0, len(body.splitlines()) - 1), len(body) - len(shown)
 
 
 def _thousands(n: int) -> str:
@@ -110,48 +91,57 @@ def _thousands(n: int) -> str:
 
 
 class TextRenderer:
-    """Turns chat items into the text blocks above.
+    """Lays out the view's blocks (:class:`parley.app.view.View`) as the text above.
 
     ``metrics``: show each agent message's latencies and each turn's duration;
     ``full_output``: show tool outputs in full. Stateful: feed it one stream's items in
-    ``seq`` order (one renderer per stream), as it names running tools lazily and prints
-    each error once per turn.
+    ``seq`` order (one renderer per stream), as it names running tools lazily.
+    ``view`` is the fold it reads (its ``turns`` say which turns are open).
+    ``labels``: the exports' labels (the cast): a reply is labelled with
+    :attr:`parley.app.view.Block.label` (the agent's id) instead of LiveKit's ``Agent``,
+    and a block of a cancelled turn's late item carries its note
+    (:attr:`parley.app.view.Block.late`) after its title.
     """
 
     def __init__(
-        self, color: bool = False, *, metrics: bool = False, full_output: bool = False
+        self,
+        color: bool = False,
+        *,
+        metrics: bool = False,
+        full_output: bool = False,
+        labels: bool = False,
     ) -> None:
         self.color = color
         self.metrics = metrics
         self.full_output = full_output
-        self._unnamed: dict[str, it.ToolCall] = {}  # running tools not printed yet
+        self.labels = labels
+        self.view = View()
+        self._unnamed: dict[str, Block] = {}  # running tools not printed yet
         self._named: set[str] = set()  # running tools whose ● line is printed
         self._last: str | None = None  # call_id of the tool whose lines end the output
-        self._errors: set[str] = set()  # error lines printed in the current turn
 
     def _c(self, role: str, text: str) -> str:
         return f"\x1b[{_STYLE[role]}m{text}\x1b[0m" if self.color else text
 
-    def _block(self, role: str, title: str, body: str | None = None) -> str:
-        out = f"\n  {self._c(role, '● ' + title)}\n"
+    def _block(self, role: str, title: str, body: str | None = None, late: str = "") -> str:
+        note = f" ({late})" if late and self.labels else ""
+        out = f"\n  {self._c(role, '● ' + title)}{note}\n"
         if body is not None:
             out += _indent(body) + "\n"
         return out
 
     def render(self, item: it.ChatItem) -> str:
         """The text for one item ('' for items with nothing to show). Control
-        characters in its text are shown escaped
-        (:func:`parley.app.protocol.sanitize.escape_fields`), never sent to the
-        terminal; the colours are added after."""
-        item = escape_fields(item)
-        if isinstance(item, it.ToolCall):
-            return self._tool(item)
-        text = self._render(item)
+        characters in its text are shown escaped (the view escapes them), never sent
+        to the terminal; the colours are added after."""
+        update = self.view.feed(item)
+        if update is not None and update.block.kind == "tool":
+            return self._tool(update)
+        text = self._text(update) if update is not None else ""
         if isinstance(item, it.TurnFinished):
-            self._errors.clear()
             # a tool still running when its turn ends (parked behind an AgentTask,
             # or cancelled) is named, so the turn shows everything it called
-            return self._name_unnamed() + text
+            return self._name_unnamed() + text + self._duration(item)
         if not text:
             return ""
         prefix = self._name_unnamed()
@@ -160,88 +150,68 @@ class TextRenderer:
 
     def _name_unnamed(self, but: str | None = None) -> str:
         out = ""
-        for call_id, call in list(self._unnamed.items()):
+        for call_id, block in list(self._unnamed.items()):
             if call_id != but:
                 del self._unnamed[call_id]
                 self._named.add(call_id)
-                out += self._block("tool", f"function_tool: {call.name}")
+                out += self._block("tool", f"function_tool: {block.title}", late=block.late)
                 self._last = call_id
         return out
 
-    def _tool(self, call: it.ToolCall) -> str:
-        title = f"function_tool: {call.name}"
-        if call.status == "running" and call.progress is None:  # it started
-            if call.call_id not in self._named:
-                self._unnamed.setdefault(call.call_id, call)
+    def _tool(self, update: Update) -> str:
+        block, call_id = update.block, update.block.call_id
+        title = f"function_tool: {block.title}"
+        if update.change == "started":
+            if call_id not in self._named:
+                self._unnamed.setdefault(call_id, block)
             return ""
-        out = self._name_unnamed(but=call.call_id)
-        named = call.call_id in self._named
-        self._unnamed.pop(call.call_id, None)
-        if call.status == "running":  # a progress update
-            line = _indent(self._c("dim", "…") + " " + first_line(call.progress or ""))
-            if self._last != call.call_id:
-                out += self._block("tool", title)
-            self._named.add(call.call_id)
-            self._last = call.call_id
+        out = self._name_unnamed(but=call_id)
+        named = call_id in self._named
+        self._unnamed.pop(call_id, None)
+        if update.change == "progress":
+            glyph = self._c("dim", GLYPHS["progress"])
+            line = _indent(f"{glyph} {block.progress[-1]}")
+            if self._last != call_id:
+                out += self._block("tool", title, late=block.late)
+            self._named.add(call_id)
+            self._last = call_id
             return out + line + "\n"
-        self._named.discard(call.call_id)
-        body = self._tool_body(call)
+        self._named.discard(call_id)
+        body = self._tool_body(block)
         if not named:  # the plain case: one block
-            self._last = call.call_id
-            return out + self._block("tool", title, body)
+            self._last = call_id
+            return out + self._block("tool", title, body, block.late)
         if body is None:
             return out
-        if self._last != call.call_id:
-            out += self._block("tool", title)
-        self._last = call.call_id
+        if self._last != call_id:
+            out += self._block("tool", title, late=block.late)
+        self._last = call_id
         return out + _indent(body) + "\n"
 
-    def _render(self, item: it.ChatItem) -> str:
-        match item:
-            case it.UserMessage(text=text):
-                return self._block("you", "You", text)
-            case it.AgentMessage(text=text) as msg:
-                if not text.strip():
-                    return ""
-                return self._block("agent", "Agent", text) + self._latency(msg)
-            case it.Handoff(from_agent=None, to_agent=to):
-                return self._block("handoff", f"agent: {to}")
-            case it.Handoff(from_agent=frm, to_agent=to):
-                return self._block("handoff", f"handoff: {frm} → {to}")
-            case it.AgentError(background=True):
-                return ""  # recorded, never shown in a turn
-            case it.AgentError(kind="call_ended", message=msg):
-                head, _, rest = msg.partition("; ")
-                return self._block("handoff", head, rest or None)
-            case it.AgentError(message=msg):
-                self._errors.add(msg.strip())
-                return self._error(msg)
-            case it.Reload(error=None) as r:
-                return self._block("handoff", f"reloaded: {_files(r.files)}", _reload_body(r))
-            case it.Reload() as r:
-                return self._error(
-                    f"reload failed ({_files(r.files)}); the previous agent keeps running\n"
-                    f"{r.error}"
-                )
-            case it.TurnFinished() as fin:
-                return self._turn_end(fin) + self._duration(fin)
+    def _text(self, update: Update) -> str:
+        block = update.block
+        match block.kind:
+            case "user" | "agent" | "handoff" | "ended":
+                title = {"user": "You", "agent": "Agent"}.get(block.kind, block.title)
+                if self.labels:
+                    title = block.label
+                body = block.body if block.kind != "handoff" else None
+                out = self._block(_ROLE[block.kind], title, body or None, block.late)
+                return out + self._latency(block) if block.kind == "agent" else out
+            case "error" if update.change == "turn_error":
+                return self._error(block.messages[-1], block.late)
+            case "error" | "turn_end":
+                return self._error(block.title, block.late)
+            case "reload" if block.status == "ok":
+                return self._block("handoff", block.title, block.body)
+            case "reload":
+                return self._error(f"{block.title}\n{block.body}")
         return ""
 
-    def _turn_end(self, fin: it.TurnFinished) -> str:
-        if fin.status == "error":
-            if (fin.error or "").strip() in self._errors:
-                return ""  # already shown by the agent's error event
-            return self._error(fin.error or "the turn failed")
-        if fin.status == "cancelled":
-            return self._error("turn cancelled")
-        if fin.status == "timeout":
-            return self._error("turn timed out")
-        return ""
-
-    def _latency(self, msg: it.AgentMessage) -> str:
+    def _latency(self, block: Block) -> str:
         if not self.metrics:
             return ""
-        lat = msg.latency or {}
+        lat = block.latency or {}
         parts = " · ".join(f"{k} {format_seconds(lat.get(k))}" for k in LATENCY_KEYS)
         return "    " + self._c("dim", parts) + "\n"
 
@@ -265,41 +235,24 @@ class TextRenderer:
             more += f" on {_thousands(lines)} more line{'s' * (lines != 1)}"
         return f"    (output of {item.name} cut: {more}; --full-output prints it all)\n"
 
-    def _tool_body(self, call: it.ToolCall) -> str | None:
-        output = (call.output or "").strip()
-        if call.status == "cancelled":
-            return self._c("error", "✗") + " cancelled"
-        shown = self._output(output)
-        if call.is_error or call.status == "error":
-            return self._c("error", "✗") + " " + (shown or "error")
-        if not output:
+    def _tool_body(self, block: Block) -> str | None:
+        """The result line: the view's glyph and result; with ``full_output`` the whole
+        output, its later lines indented under the first (after ``✓ ``)."""
+        if block.status == "done" and not block.failed and not block.output:
             return None
-        return self._c("ok", "✓") + " " + shown
+        role = "ok" if block.status == "done" and not block.failed else "error"
+        shown = block.result
+        if self.full_output and block.output and block.status != "cancelled":
+            lines = block.output.splitlines()
+            rest = (("  " + ln) if ln.strip() else "" for ln in lines[1:])
+            shown = "\n".join([lines[0], *rest])
+        return self._c(role, block.glyph) + " " + shown
 
-    def _output(self, output: str) -> str:
-        """The first line (capped), or with ``full_output`` every line, the later ones
-        indented under the first (after ``✓ ``)."""
-        if not self.full_output:
-            return first_line(output)
-        lines = output.splitlines() or [""]
-        return "\n".join([lines[0], *(("  " + ln) if ln.strip() else "" for ln in lines[1:])])
-
-    def _error(self, message: str) -> str:
+    def _error(self, message: str, late: str = "") -> str:
         lines = message.strip().splitlines() or [""]
-        head = f"\n  {self._c('error', '✗')} {lines[0]}\n"
+        note = f" ({late})" if late and self.labels else ""
+        head = f"\n  {self._c('error', GLYPHS['error'])} {lines[0]}{note}\n"
         return head + "".join(f"    {ln}\n" if ln.strip() else "\n" for ln in lines[1:])
-
-
-def _files(files: list[str], cap: int = 3) -> str:
-    shown = ", ".join(files[:cap]) or "agent sources"
-    return shown + (f" and {len(files) - cap} more" if len(files) > cap else "")
-
-
-def _reload_body(r: it.Reload) -> str:
-    parts = [f"agent pid {r.agent_pid}"] if r.agent_pid else []
-    if r.duration_ms is not None:
-        parts.append(f"{r.duration_ms:.0f} ms" + (", warm" if r.warm else ""))
-    return ", ".join(parts)
 
 
 def render_json(item: it.ChatItem, *, before_turn: bool = False) -> str:

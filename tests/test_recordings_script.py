@@ -27,6 +27,7 @@ from conftest import DEMO, Parley, parley_exe
 
 from parley.app.backend import BackendError
 from parley.app.protocol import items as it
+from parley.app.protocol.shapes import AgentInfo, SessionHeader
 from parley.widgets.app import make_app
 from parley.widgets.script import ScriptRunner, TurnWatcher, read_script
 
@@ -159,7 +160,8 @@ class EchoBackend:
 
     is_replay = False
     agent_log_path = None
-    header: dict[str, Any] = {}
+    header: SessionHeader = {}
+    event_log_path = None
 
     def __init__(self, delay: float = 0.05, fail_on: str | None = None) -> None:
         self.delay = delay
@@ -172,7 +174,7 @@ class EchoBackend:
         self.seq += 1
         self.queue.put_nowait(cls(seq=self.seq, ts=time.time(), **kw))
 
-    async def start(self) -> dict[str, Any]:
+    async def start(self) -> AgentInfo:
         self._emit(it.Handoff, from_agent=None, to_agent="echo")
         return {"id": "echo", "instructions": "", "tools": []}
 
@@ -198,13 +200,13 @@ class EchoBackend:
     async def cancel(self) -> list[str]:
         return []
 
-    async def agent_info(self) -> dict[str, Any]:
+    async def agent_info(self) -> AgentInfo:
         return {"id": "echo", "instructions": "", "tools": []}
 
     async def agent_alive(self) -> bool:
         return True
 
-    async def restart(self) -> dict[str, Any]:
+    async def restart(self) -> AgentInfo:
         return await self.agent_info()
 
     async def close(self) -> None:

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from parley.app.backend import BackendError, ChatBackend
+from parley.app.backend import BackendError, ChatBackend, ReplayBackend
 from parley.app.protocol import items as it
 from parley.app.session.eventlog import read_log
-from parley.app.session.replay import ReplayBackend
 from parley.headless.export import FORMATS, export, to_markdown, transcript
 from parley.widgets.app import make_app
 
@@ -76,12 +75,14 @@ async def test_the_ui_markdown_export_is_parley_export_md(tmp_path: Path) -> Non
         paths = {fmt: app.action_export(fmt) for fmt in FORMATS}
     # the same files as `parley export --format FMT`, one naming scheme
     sid = rec.header["session_id"]
+    written: dict[str, Path] = {}
     for fmt, path in paths.items():
         assert path is not None and path.parent == tmp_path
         assert path.name.startswith(f"parley-{sid}-")
         assert path.read_text(encoding="utf-8") == export(rec, fmt, DEMO, color=True), fmt
-    assert paths["md"].read_text(encoding="utf-8") == to_markdown(rec)
-    assert paths["json"].read_text(encoding="utf-8") == DEMO.read_text(encoding="utf-8")
+        written[fmt] = path
+    assert written["md"].read_text(encoding="utf-8") == to_markdown(rec)
+    assert written["json"].read_text(encoding="utf-8") == DEMO.read_text(encoding="utf-8")
 
 
 async def test_replay_in_the_ui_is_paced() -> None:

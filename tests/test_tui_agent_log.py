@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from test_tui_snapshots import settled
-from test_tui_support import RECORDING, SIZE, wait_until
+from test_tui_support import RECORDING, SIZE, shown, wait_until
 
 from parley.app.backend import BackendError, ItemsBackend
 from parley.app.protocol import items as it
@@ -124,7 +124,7 @@ async def test_crash_banner_shows_the_log_tail_line_by_line(tmp_path: Path) -> N
         # no blank line between log lines
         start = lines.index(PLAIN[1])
         assert all(ln.strip() for ln in lines[start : start + 5])
-        tail = app.query_one("#banner-tail").visual
+        tail = shown(app, "#banner-tail")
         spans = [s for s in tail.spans if "red" in str(s.style) or "color(1)" in str(s.style)]
         assert spans  # the ERROR level keeps its colour
         assert_valid_svg(app)

@@ -55,7 +55,7 @@ async def test_an_item_from_a_headless_say_appears_in_the_attached_ui() -> None:
         tools = [
             r for r in after_user(app, "what's the weather in Lisbon?") if isinstance(r, ToolRow)
         ]
-        assert tools and tools[0].item.name == "lookup_weather"
+        assert tools and tools[0].block.title == "lookup_weather"
 
 
 async def test_escape_in_the_attached_ui_cancels_a_turn_started_by_a_headless_say() -> None:
@@ -68,7 +68,7 @@ async def test_escape_in_the_attached_ui_cancels_a_turn_started_by_a_headless_sa
             lambda: [
                 r
                 for r in after_user(app, "slow 3")
-                if isinstance(r, ToolRow) and r.item.status == "running"
+                if isinstance(r, ToolRow) and r.block.status == "running"
             ],  # fmt: skip
             what="the headless turn's tool running in the UI",
         )
@@ -79,7 +79,7 @@ async def test_escape_in_the_attached_ui_cancels_a_turn_started_by_a_headless_sa
             lambda: [
                 r
                 for r in after_user(app, "slow 3")
-                if isinstance(r, TurnEndRow) and r.item.status == "cancelled"
+                if isinstance(r, TurnEndRow) and r.block.status == "cancelled"
             ],  # fmt: skip
             what="turn cancelled row",
         )
@@ -90,7 +90,7 @@ async def test_escape_in_the_attached_ui_cancels_a_turn_started_by_a_headless_sa
         await wait_until(
             pilot,
             lambda: any(
-                isinstance(r, ToolRow) and r.item.name == "slow_search" and r.item.finished
+                isinstance(r, ToolRow) and r.block.title == "slow_search" and not r.block.running
                 for r in after_user(app, "slow 3")
             ),
             timeout=15,

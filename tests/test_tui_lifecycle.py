@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -39,8 +40,14 @@ FALLBACK = (
 )
 
 
+async def daemon_status(backend: DaemonBackend) -> dict[str, Any]:
+    """The ``status`` answer of the daemon ``backend`` started or attached to."""
+    assert backend.client is not None, "the backend has not started"
+    return await backend.client.status()
+
+
 def agent_texts(rows_: list) -> list[str]:
-    return [r.item.text for r in rows_ if isinstance(r, AgentRow)]
+    return [r.block.body for r in rows_ if isinstance(r, AgentRow)]
 
 
 @pytest.mark.e2e
@@ -61,7 +68,7 @@ async def test_chat_starts_the_agent_survives_a_crash_and_stops_it_on_quit() -> 
             ),  # fmt: skip
             what="greeting",
         )
-        status = await backend.client.status()
+        status = await daemon_status(backend)
         daemon_pid, agent_pid = status["daemon_pid"], status["agent_pid"]
 
         # the agent dies: a banner with the log tail and a way to restart
@@ -75,7 +82,7 @@ async def test_chat_starts_the_agent_survives_a_crash_and_stops_it_on_quit() -> 
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: not app.banner.display, timeout=60, what="restarted")
         assert app.agents.info["id"] == "concierge"
-        new_pid = (await backend.client.status())["agent_pid"]
+        new_pid = (await daemon_status(backend))["agent_pid"]
         assert new_pid != agent_pid
         await send(pilot, "hello after restart")
         await wait_until(
@@ -102,7 +109,7 @@ async def test_quit_force_kills_a_hung_daemon_and_its_agent() -> None:
     app = make_app(backend)
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
-        status = await backend.client.status()
+        status = await daemon_status(backend)
         daemon_pid, agent_pid = status["daemon_pid"], status["agent_pid"]
         os.kill(daemon_pid, signal.SIGSTOP)  # the daemon hangs: it answers nothing
         try:

@@ -17,6 +17,7 @@ from test_tui_support import (
     module_home,  # noqa: F401  (fixture)
     rows,
     send,
+    shown,
     started,
     wait_until,
 )
@@ -24,7 +25,8 @@ from test_tui_support import (
 from parley.app.backend import DaemonBackend
 from parley.app.daemon.client import locate
 from parley.app.protocol import items as it
-from parley.widgets.app import make_app
+from parley.widgets.app import ParleyApp, make_app
+from parley.widgets.log_pane import AgentLogPane
 from parley.widgets.rows import AgentRow, ErrorRow, HandoffRow, ToolRow, TurnEndRow, UserRow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("demo_daemon")]
@@ -36,7 +38,16 @@ GREETING = "Hi! I'm your travel concierge."
 
 
 def agent_texts(rows_: list) -> list[str]:
-    return [r.item.text for r in rows_ if isinstance(r, AgentRow)]
+    return [r.block.body for r in rows_ if isinstance(r, AgentRow)]
+
+
+def slow_search_running(app: ParleyApp, text: str) -> list[ToolRow]:
+    """The running ``slow_search`` rows of the turn the user typed as ``text``."""
+    return [
+        r
+        for r in after_user(app, text)
+        if isinstance(r, ToolRow) and r.block.title == "slow_search" and r.block.status == "running"
+    ]
 
 
 async def test_type_a_message_and_see_the_reply() -> None:
@@ -68,7 +79,7 @@ async def test_tool_call_in_transcript_and_tool_pane() -> None:
 
         def done_row() -> ToolRow | None:
             found = [r for r in after_user(app, "what's the weather in Paris?")
-                     if isinstance(r, ToolRow) and r.item.status == "done"]  # fmt: skip
+                     if isinstance(r, ToolRow) and r.block.status == "done"]  # fmt: skip
             return found[0] if found else None
 
         row = await wait_until(pilot, done_row, what="lookup_weather done")
@@ -89,7 +100,7 @@ async def test_tool_call_in_transcript_and_tool_pane() -> None:
         await pilot.pause()
         await pilot.click(row)
         await wait_until(pilot, lambda: app.tools.selected == row.item.call_id)
-        detail = str(app.tools.query_one("#tool-detail").visual)
+        detail = str(shown(app.tools, "#tool-detail"))
         assert '"location": "Paris"' in detail  # pretty-printed arguments
         assert "sunny with a temperature of 70 degrees." in detail
         assert "done" in detail
@@ -103,7 +114,7 @@ async def test_failing_tool_shows_as_error() -> None:
 
         def error_row() -> ToolRow | None:
             found = [r for r in after_user(app, "look up booking ZZZ999")
-                     if isinstance(r, ToolRow) and r.item.status == "error"]  # fmt: skip
+                     if isinstance(r, ToolRow) and r.block.status == "error"]  # fmt: skip
             return found[0] if found else None
 
         row = await wait_until(pilot, error_row, what="lookup_booking error")
@@ -111,7 +122,7 @@ async def test_failing_tool_shows_as_error() -> None:
         assert "No booking found with number ZZZ999." in row.plain
         app.tools.select(row.item.call_id)
         await pilot.pause()
-        detail = str(app.tools.query_one("#tool-detail").visual)
+        detail = str(shown(app.tools, "#tool-detail"))
         assert "error" in detail and "No booking found with number ZZZ999." in detail
 
 
@@ -124,8 +135,10 @@ async def test_model_failure_is_a_visible_error_row() -> None:
         turn_end = await wait_until(
             pilot,
             lambda: [
-                r for r in after_user(app, "explode") if isinstance(r, ErrorRow) and r.turn_error
-            ],  # fmt: skip
+                r
+                for r in after_user(app, "explode")
+                if isinstance(r, ErrorRow) and app.view.turns.is_finished(r.block.turn_id or "")
+            ],
         )
         errors = [r for r in after_user(app, "explode") if isinstance(r, (ErrorRow, TurnEndRow))]
         assert errors == turn_end
@@ -146,10 +159,10 @@ async def test_handoff_updates_the_agents_pane() -> None:
         assert "concierge → billing" in handoff[0].plain
         await wait_until(pilot, lambda: app.agents.info.get("id") == "billing")
         assert "check_balance" in app.agents.info["tools"]
-        card = str(app.agents.query_one("#agent-card").visual)
-        tools = str(app.agents.query_one("#agent-tools").visual)
+        card = str(shown(app.agents, "#agent-card"))
+        tools = str(shown(app.agents, "#agent-tools"))
         assert "billing" in card and "check_balance" in tools
-        timeline = str(app.agents.query_one("#handoffs").visual)
+        timeline = str(shown(app.agents, "#handoffs"))
         assert "concierge → billing" in timeline
         # the unprompted greeting of the new agent shows too
         await wait_until(
@@ -171,22 +184,14 @@ async def test_escape_cancels_a_slow_turn_and_the_next_turn_works() -> None:
         await send(pilot, "slow 2")
         await wait_until(pilot, lambda: app.busy, what="turn running")
         assert app.prompt.has_class("-busy")
-        await wait_until(
-            pilot,
-            lambda: [
-                r
-                for r in after_user(app, "slow 2")
-                if isinstance(r, ToolRow) and r.item.status == "running"
-            ],  # fmt: skip
-            what="slow_search running",
-        )
+        await wait_until(pilot, lambda: slow_search_running(app, "slow 2"), what="slow_search")
         await pilot.press("escape")
         cancelled = await wait_until(
             pilot,
             lambda: [
                 r
                 for r in after_user(app, "slow 2")
-                if isinstance(r, TurnEndRow) and r.item.status == "cancelled"
+                if isinstance(r, TurnEndRow) and r.block.status == "cancelled"
             ],  # fmt: skip
             what="turn cancelled row",
         )
@@ -203,7 +208,7 @@ async def test_escape_cancels_a_slow_turn_and_the_next_turn_works() -> None:
         await wait_until(
             pilot,
             lambda: any(
-                isinstance(r, ToolRow) and r.item.name == "slow_search" and r.item.finished
+                isinstance(r, ToolRow) and r.block.title == "slow_search" and not r.block.running
                 for r in after_user(app, "slow 2")
             ),
             timeout=15,
@@ -214,17 +219,20 @@ async def test_typed_turns_queue_while_one_runs() -> None:
     app, _ = attached_app()
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
-        await send(pilot, "slow 1")
+        await send(pilot, "slow 5")
+        # the first turn is surely running (its tool started) before the others are typed
+        await wait_until(pilot, lambda: slow_search_running(app, "slow 5"), what="slow_search")
         await send(pilot, "first queued")
         await send(pilot, "second [bold]queued[/bold]")  # markup-looking text stays text
-        await wait_until(pilot, lambda: app.status.queued >= 1, what="queued count")
+        await wait_until(pilot, lambda: app.status.queued == 2, what="two turns queued")
+        assert "2 queued" in str(shown(app.status, "#info"))
         await wait_until(
             pilot,
             lambda: FALLBACK in agent_texts(after_user(app, "second [bold]queued[/bold]")),
-            timeout=30,
+            timeout=60,
         )
         users = [r.item.text for r in rows(app, UserRow)][-3:]
-        assert users == ["slow 1", "first queued", "second [bold]queued[/bold]"]
+        assert users == ["slow 5", "first queued", "second [bold]queued[/bold]"]
         assert "second [bold]queued[/bold]" in rows(app, UserRow)[-1].plain
         await wait_until(pilot, lambda: not app.busy)
 
@@ -261,8 +269,9 @@ async def test_command_palette_actions(tmp_path) -> None:
         app.action_save_svg()
         await wait_until(pilot, lambda: list(tmp_path.glob("*.svg")), what="screenshot")
         await pilot.press("f4")
-        assert app.query_one("#log").display
-        await wait_until(pilot, lambda: app.query_one("#log").line_count > 0, what="agent log")
+        log = app.query_one("#log", AgentLogPane)
+        assert log.display
+        await wait_until(pilot, lambda: log.line_count > 0, what="agent log")
         await pilot.press("f2", "f3")
         assert not app.query_one("#side").display
         app.action_show_agent_info()
@@ -274,12 +283,14 @@ async def test_command_palette_actions(tmp_path) -> None:
 
 
 def test_item_types_are_all_routed() -> None:
-    """Every chat item type has a case in ParleyApp.route (a new type must be shown)."""
+    """Every chat item type has a case in the view's fold or in ParleyApp.route (a
+    new type must be shown: as a block, or in the panes and status bar)."""
     import inspect
 
+    from parley.app.view import View
     from parley.widgets.app import ParleyApp
 
-    source = inspect.getsource(ParleyApp.route)
+    source = inspect.getsource(ParleyApp.route) + inspect.getsource(View._fold)
     for cls in it.ITEM_TYPES.values():
         assert f"it.{cls.__name__}(" in source, cls.__name__
 

@@ -10,16 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from test_tui_support import RECORDING, rows, send, wait_until
+from test_tui_support import RECORDING, rows, send, shown, wait_until
 from test_tui_widgets import ScriptedBackend, loaded, recorded
 from textual.widgets import Footer, OptionList
 from textual.widgets._toast import ToastRack
 
-from parley.app.backend import ItemsBackend
+from parley.app.backend import ItemsBackend, ReplayBackend
 from parley.app.cli.commands import cli
 from parley.app.protocol import items as it
+from parley.app.protocol.shapes import AgentInfo
 from parley.app.session.eventlog import read_log
-from parley.app.session.replay import ReplayBackend
+from parley.app.view import Block, UsageTotals, View
 from parley.widgets.app import make_app
 from parley.widgets.commands import output_name
 from parley.widgets.rows import (
@@ -34,8 +35,15 @@ from parley.widgets.rows import (
     format_ms,
     readable_error,
 )
-from parley.widgets.status_bar import UsageTotals
 from parley.widgets.tools_pane import tool_summary
+
+
+def block(item: it.ChatItem) -> Block:
+    """The view's block of one item."""
+    update = View().feed(item)
+    assert update is not None
+    return update.block
+
 
 LLM_ERROR = (
     "type='llm_error' timestamp=1795357217.810971 label='scripted_llm.ScriptedLLM' "
@@ -170,7 +178,7 @@ async def test_call_ended_item_is_the_end_of_a_call_without_an_end_call_tool() -
 
 def test_model_error_with_the_sessions_readable_message_and_detail() -> None:
     message = "model error: scripted model failure (HTTP 500)"
-    row = ErrorRow(it.AgentError(kind="model_error", detail=LLM_ERROR, message=message))
+    row = ErrorRow(block(it.AgentError(kind="model_error", detail=LLM_ERROR, message=message)))
     assert row.summary == "Model error: scripted model failure (HTTP 500)"
     assert row.raw[1] == LLM_ERROR  # the details on Enter
     exited = "the agent exited with code -9; see `parley logs`, `parley start` starts a new session"
@@ -245,19 +253,21 @@ async def test_transcript_is_one_focus_target_with_row_navigation() -> None:
         app = await loaded(pilot)
         assert not any(r.can_focus for r in rows(app, ToolRow))
         y = app.transcript.scroll_y
-        assert app.focused is app.prompt
+        assert app.prompt.has_focus
         await pilot.press("tab")
         await pilot.pause()
-        assert app.focused is app.transcript
+        assert app.transcript.has_focus
         assert app.transcript.scroll_y == y  # focusing does not jump to the top
         # the next Tab leaves the transcript, however many tool rows it has
         await pilot.press("tab")
-        assert app.focused is not app.transcript and not isinstance(app.focused, ToolRow)
+        assert not app.transcript.has_focus and not isinstance(app.focused, ToolRow)
         await pilot.press("shift+tab")
-        assert app.focused is app.transcript
+        assert app.transcript.has_focus
         # Up moves to the nearest tool row; Enter opens its detail
         for _ in range(40):
-            cur = app.transcript.entries[app.transcript.cursor].row
+            cursor = app.transcript.cursor
+            assert cursor is not None
+            cur = app.transcript.entries[cursor].row
             if isinstance(cur, ToolRow):
                 break
             await pilot.press("up")
@@ -272,21 +282,23 @@ async def test_transcript_is_one_focus_target_with_row_navigation() -> None:
 def test_tool_list_entries_tell_calls_apart() -> None:
     entries = [
         tool_summary(
-            call(
-                f"c{n}",
-                "slow_search",
-                f'{{"seconds": {n}.0}}',
-                status="done",
-                duration_ms=n * 1000.0,
+            block(
+                call(
+                    f"c{n}",
+                    "slow_search",
+                    f'{{"seconds": {n}.0}}',
+                    status="done",
+                    duration_ms=n * 1000.0,
+                )
             )
         ).plain  # fmt: skip
         for n in (8, 9, 10)
     ]
     assert len(set(entries)) == 3 and "seconds=8" in entries[0]
-    assert "—" in tool_summary(call("c", "x", status="done")).plain  # unknown duration
-    assert "0.0 ms" not in tool_summary(call("c", "x", status="done", duration_ms=0.0)).plain
+    assert "—" in tool_summary(block(call("c", "x", status="done"))).plain  # unknown duration
+    assert "0.0 ms" not in tool_summary(block(call("c", "x", status="done", duration_ms=0.0))).plain
     assert format_ms(None) == "—" and format_ms(0.0) == "<0.1 ms"
-    weather = tool_summary(call("c", "lookup_weather", status="done", duration_ms=2.6)).plain
+    weather = tool_summary(block(call("c", "lookup_weather", status="done", duration_ms=2.6))).plain
     assert "lookup_weather2.6" not in weather and "2.6 ms lookup_weather" in weather
 
 
@@ -312,7 +324,7 @@ async def test_tool_detail_output_shows_without_scrolling() -> None:
         app.tools.select("c11")
         await pilot.pause()
         scroll = app.tools.query_one("#tool-detail-scroll")
-        lines = app.tools.query_one("#tool-detail").visual.plain.splitlines()  # type: ignore[union-attr]
+        lines = shown(app.tools, "#tool-detail").plain.splitlines()
         at = next(i for i, line in enumerate(lines) if output in line)
         assert at < scroll.scrollable_content_region.height, (at, scroll.region)
 
@@ -376,8 +388,8 @@ async def test_status_bar_shows_the_session_total_across_a_restart() -> None:
         await wait_until(pilot, lambda: app.status.tokens == (8030, 624))
         assert app.status.agent_tokens == (30, 19)
         await pilot.pause()
-        shown = str(app.status.query_one("#tokens").visual)
-        assert "8,654" in shown and "this agent 49" in shown
+        tokens = str(shown(app.status, "#tokens"))
+        assert "8,654" in tokens and "this agent 49" in tokens
 
 
 # -- 10. replay ---------------------------------------------------------------------
@@ -392,7 +404,7 @@ async def test_replay_shows_progress_and_its_end() -> None:
         await pilot.pause()
         n = len(rec.items)
         assert app.status.replay is not None and app.status.replay[:2] == (n, n)
-        assert f"{n}/{n} items · 0:02 / 0:02" in str(app.status.query_one("#info").visual)
+        assert f"{n}/{n} items · 0:02 / 0:02" in str(shown(app.status, "#info"))
         assert app.status.state == "replay finished"
         marker = [r for r in app.transcript.query(NoticeRow) if r.has_class("end-of-recording")]
         assert marker and "End of the recording" in str(marker[0].visual)
@@ -436,7 +448,7 @@ async def test_a_message_typed_during_boot_shows_queued() -> None:
             super().__init__()
             self.go = asyncio.Event()
 
-        async def start(self) -> dict[str, Any]:
+        async def start(self) -> AgentInfo:
             await self.go.wait()
             return await super().start()
 

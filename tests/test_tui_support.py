@@ -10,6 +10,9 @@ from typing import Any, TypeVar
 
 import pytest
 from conftest import DEMO, ROOT, Parley
+from textual.content import Content
+from textual.dom import DOMNode
+from textual.widgets import Static
 
 from parley.app.agent.launcher import AgentSpec
 from parley.app.backend import DaemonBackend, ItemsBackend
@@ -42,6 +45,14 @@ async def send(pilot: Any, text: str) -> None:
     app.prompt.focus()
     app.prompt.insert(text)
     await pilot.press("enter")
+
+
+def shown(node: DOMNode, selector: str) -> Content:
+    """What the :class:`Static` matching ``selector`` under ``node`` shows (its content,
+    styled spans included)."""
+    visual = node.query_one(selector, Static).visual
+    assert isinstance(visual, Content), visual
+    return visual
 
 
 def rows(app: ParleyApp, cls: type[R] | None = None) -> list[Any]:

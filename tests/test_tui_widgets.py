@@ -8,12 +8,14 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from test_tui_support import RECORDING, SIZE, rows, send, wait_until
+from test_tui_support import RECORDING, SIZE, rows, send, shown, wait_until
 from textual import events
+from textual.widgets import Button
 from textual.widgets._toast import Toast
 
 from parley.app.backend import BackendError, ItemsBackend
 from parley.app.protocol import items as it
+from parley.app.protocol.shapes import AgentInfo
 from parley.app.session.eventlog import read_log
 from parley.widgets.app import ParleyApp, make_app
 from parley.widgets.markdown import markdown_content
@@ -159,7 +161,7 @@ async def test_text_that_looks_like_markup_is_shown_as_text() -> None:
         assert "bold and [bold red]not markup[/]" in agent  # Markdown, not markup
         app.tools.select("c")
         await pilot.pause()
-        assert nasty in str(app.tools.query_one("#tool-detail").visual)
+        assert nasty in str(shown(app.tools, "#tool-detail"))
         app.action_show_agent_info()
         await pilot.pause()
         assert app.is_running
@@ -222,7 +224,7 @@ async def test_a_recorded_session_takes_no_turns() -> None:
         await send(pilot, "hello")
         await pilot.pause()
         assert len(app.transcript.entries) == before
-        assert "read only" in app.prompt.placeholder
+        assert "read only" in str(app.prompt.placeholder)
         assert not app.check_action("restart_agent", ())
 
 
@@ -233,7 +235,7 @@ async def test_long_session_mounts_a_window_and_shows_earlier_rows_on_demand() -
         total = len(app.transcript.entries)
         window = app.transcript.window
         assert total > window and len(rows(app)) == window
-        button = app.transcript.query_one("#earlier")
+        button = app.transcript.query_one("#earlier", Button)
         assert f"{total - window:,} earlier items" in str(button.label)
         app.transcript.scroll_home(animate=False)
         await pilot.pause()
@@ -273,7 +275,7 @@ class BrokenBackend(ScriptedBackend):
     async def cancel(self) -> list[str]:
         raise RuntimeError("cancel exploded [bold]")
 
-    async def agent_info(self) -> dict[str, Any]:
+    async def agent_info(self) -> AgentInfo:
         if self.said:
             raise RuntimeError("info exploded")
         return await super().agent_info()

@@ -15,10 +15,19 @@ from parley.app.protocol.latency import format_duration, format_seconds, message
 from parley.headless.render import TextRenderer, cut_size, mark_before_turn, render_json
 
 
-def report(**kw: object) -> pb.MetricsReport:
-    r = pb.MetricsReport(**{k: v for k, v in kw.items() if k != "started"})
-    if "started" in kw:
-        r.started_speaking_at.FromNanoseconds(int(float(kw["started"]) * 1e9))  # type: ignore[arg-type]
+def report(
+    started: float | None = None,
+    llm_node_ttft: float | None = None,
+    tts_node_ttfb: float | None = None,
+    e2e_latency: float | None = None,
+) -> pb.MetricsReport:
+    """A ``MetricsReport`` with the given latencies (seconds) and, when ``started`` is given,
+    ``started_speaking_at`` at that many seconds since the epoch."""
+    r = pb.MetricsReport(
+        llm_node_ttft=llm_node_ttft, tts_node_ttfb=tts_node_ttfb, e2e_latency=e2e_latency
+    )
+    if started is not None:
+        r.started_speaking_at.FromNanoseconds(int(started * 1e9))
     return r
 
 

@@ -161,7 +161,9 @@ async def test_events_after_the_response_are_merged_once() -> None:
     engine, _, got, task = await connected(on_run)
     finished = await engine.run_turn("question", "t1")
     assert finished is not None and finished.status == "ok"
-    await asyncio.sleep(0.1)  # the late duplicates arrive and must be dropped
+    # a round trip: the agent sent the late duplicates before this answer, so the engine
+    # has read them (and must have dropped them) once it returns
+    await engine.agent_info()
     kinds = [(i.type, getattr(i, "status", None)) for i in got]
     assert kinds == [
         ("user_message", None),
@@ -312,7 +314,7 @@ async def test_a_turn_cancelled_before_it_is_sent_never_reaches_the_agent() -> N
     cancelled = engine.cancel_turn("t1")
     assert cancelled is not None and cancelled.turn_id == "t1"
     assert await engine.run_turn("never sent", "t1") is None
-    await asyncio.sleep(0.05)
+    await engine.agent_info()  # a later request: the agent has read all sent before it
     assert not any(m.request.HasField("run_input") for m in agent.received)
     assert [(i.type, i.turn_id) for i in got] == [("user_message", "t1"), ("turn_finished", "t1")]
     assert engine.cancel_turn("t1") is None and engine.cancel_turn("t9") is None

@@ -12,8 +12,10 @@ from parley.headless.render import TextRenderer, first_line, use_color
 R = TextRenderer(color=False)
 
 
-def done(output: str, **kw: object) -> it.ToolCall:
-    return it.ToolCall(call_id="c", name="lookup_weather", status="done", output=output, **kw)
+def done(output: str, *, is_error: bool = False) -> it.ToolCall:
+    return it.ToolCall(
+        call_id="c", name="lookup_weather", status="done", output=output, is_error=is_error
+    )
 
 
 def test_messages_and_tool_call_blocks() -> None:

@@ -12,6 +12,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from parley.app.protocol import items as it
+from parley.app.protocol.shapes import AgentInfo
 from parley.widgets.rows import clean_text
 
 INSTRUCTION_LINES = 3
@@ -32,26 +33,28 @@ def clock(seconds: float) -> str:
     return f"+{s // 60}:{s % 60:02d}"
 
 
-def agent_card(info: dict[str, Any]) -> Content:
+def agent_card(info: AgentInfo) -> Content:
     """The agent's id (its tools are :func:`agent_tools`, shown beside a label so
     they wrap under themselves, then :func:`agent_instructions`)."""
-    return Content.styled(clean_text(str(info.get("id") or "?")), "bold $text-success")
+    return Content.styled(clean_text(info["id"] or "?"), "bold $text-success")
 
 
-def agent_instructions(info: dict[str, Any]) -> Content:
+def agent_instructions(info: AgentInfo) -> Content:
     """The first lines of the agent's instructions."""
-    return Content.styled(first_lines(clean_text(info.get("instructions") or "")), "italic")
+    return Content.styled(first_lines(clean_text(info["instructions"])), "italic")
 
 
-def agent_tools(info: dict[str, Any]) -> Content:
-    return Content(clean_text(", ".join(info.get("tools") or [])) or "(none)")
+def agent_tools(info: AgentInfo) -> Content:
+    return Content(clean_text(", ".join(info["tools"])) or "(none)")
 
 
 class AgentsPane(VerticalScroll):
-    """``info`` is the current agent's info dict; :meth:`add_handoff` extends the
-    timeline."""
+    """``info`` is the current agent's info (an empty ``id`` until it is known);
+    :meth:`add_handoff` extends the timeline."""
 
-    info: reactive[dict[str, Any]] = reactive(dict, always_update=True)
+    info: reactive[AgentInfo] = reactive(
+        lambda: AgentInfo(id="", instructions="", tools=[]), always_update=True
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -69,8 +72,8 @@ class AgentsPane(VerticalScroll):
     def on_mount(self) -> None:
         self.border_title = "Agents"
 
-    def watch_info(self, info: dict[str, Any]) -> None:
-        if info and self.is_mounted:
+    def watch_info(self, info: AgentInfo) -> None:
+        if info["id"] and self.is_mounted:
             self.query_one("#agent-card", Static).update(agent_card(info))
             self.query_one("#agent-tools", Static).update(agent_tools(info))
             self.query_one("#agent-instructions", Static).update(agent_instructions(info))

@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
@@ -29,29 +30,18 @@ from parley.app.backend import BackendError, ChatBackend
 from parley.app.daemon.state import tail
 from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
-from parley.app.protocol.sanitize import escape_fields
+from parley.app.protocol.sanitize import escape_controls, escape_fields
+from parley.app.view import View
 from parley.widgets.agents_pane import AgentsPane
 from parley.widgets.banner import Banner
 from parley.widgets.commands import CommandsMixin
 from parley.widgets.log_pane import AgentLogPane
+from parley.widgets.main_screen import MainScreen
 from parley.widgets.panes import PanesMixin
 from parley.widgets.prompt import PromptInput
 from parley.widgets.replay import ReplayMixin
-from parley.widgets.rows import (
-    AgentRow,
-    EndedRow,
-    ErrorRow,
-    HandoffRow,
-    NoticeRow,
-    ReloadRow,
-    ToolRow,
-    TurnEndRow,
-    UserRow,
-    clean_text,
-    one_line,
-    readable_error,
-)
-from parley.widgets.status_bar import StatusBar, TurnMetrics, UsageTotals
+from parley.widgets.rows import ROW_CLASSES, NoticeRow, clean_text, readable_error
+from parley.widgets.status_bar import StatusBar
 from parley.widgets.tools_pane import ToolsPane
 from parley.widgets.transcript import Transcript
 
@@ -59,18 +49,6 @@ W = TypeVar("W", bound=Widget)
 
 CRASH_KEYS = "Ctrl+R restarts the agent in this session · F4 shows the agent log · Ctrl+Q quits"
 ENDED_KEYS = "Ctrl+R starts a new call in this session · F4 shows the agent log · Ctrl+Q quits"
-
-#: the function tool of livekit-agents' ``EndCallTool`` (``livekit.agents.beta``)
-END_CALL_TOOL = "end_call"
-
-
-def is_disconnect(message: str) -> bool:
-    """Whether an agent error is parley's report that the agent went away
-    (:meth:`app.session.Session._watch_agent`: the connection closed, or the process
-    exited; an ``agent_error`` of kind ``call_ended`` or ``agent_exited``)."""
-    return message.startswith(
-        ("the agent ended the call", "the agent closed the connection", "the agent exited")
-    )
 
 
 class ItemsArrived(Message):
@@ -149,30 +127,26 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         self.last_reply: str | None = None
         self.items_seen = 0
         self.loaded = asyncio.Event()  # the first batch is on screen
+        #: the one fold of the stream: blocks for the transcript and tools pane, turns
+        self.view = View()
         self._own_turns: dict[str, str] = {}  # running/queued turns this window sent
-        self._finished: set[str] = set()
-        self._open_turns: set[str] = set()  # turns of the session not yet finished
         self._say_lock = asyncio.Lock()
         self._starting_notice: NoticeRow | None = None
         # set while routing a batch, applied once after it
         self._info_stale = False
         self._check_agent = False
         self._status_updates: dict[str, Any] = {}
-        # what the transcript needs to know about turns
-        self._turn_text: dict[str, str] = {}  # turn id -> what the user typed
-        self._cancelled: set[str] = set()
-        self._error_entries: dict[str, Any] = {}  # turn id -> its ErrorRow entry
-        self._ended_call = False  # the agent's end_call tool ran (since the last start)
-        self.call_ended = False  # ... and then the agent went away
+        self.call_ended = False  # the agent ended the call (since the last start)
         self.replay_finished = False
-        self.usage = UsageTotals()
-        self.metrics = TurnMetrics()
         # side panes: shown in a wide terminal; the one open over the transcript in a
         # narrow one
         self.panes = {"tools": True, "agents": True}
         self.overlay: str | None = None
 
     # -- layout ---------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[Any]:
+        return MainScreen(id="_default")
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
@@ -289,6 +263,14 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
             reader.cancel()
 
     async def on_items_arrived(self, message: ItemsArrived) -> None:
+        # One frame shows the whole batch: without this, a frame drawn while new
+        # rows mount shows the panes' changes without them, and the rows come a
+        # frame (16.7 ms) later.
+        with self.batch_update():
+            await self._show_items(message)
+        self.screen.check_idle()  # the screen skipped its refresh during the batch
+
+    async def _show_items(self, message: ItemsArrived) -> None:
         if self.items_seen == 0 and message.items:
             self.agents.set_origin(message.items[0].ts)
         self.items_seen += len(message.items)
@@ -313,77 +295,41 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         self.loaded.set()
 
     def route(self, item: it.ChatItem) -> None:
-        """The one dispatch over chat item types: each kind to the widget(s) that
-        show it (transcript rows are mounted by ``transcript.flush()``). Control
-        characters in the item's text are shown escaped, never sent to the terminal."""
-        item = escape_fields(item)
+        """The one dispatch over chat items: the view folds each into a block (its
+        text escaped), the transcript shows the block in the row class of its kind
+        (rows are mounted by ``transcript.flush()``), and the side panes and status
+        bar take what concerns them."""
+        update = self.view.feed(item)
+        if update is not None:
+            block = update.block
+            self.transcript.show(block, ROW_CLASSES[block.kind])
+            if block.kind == "tool":
+                self.tools.upsert(block)
+            elif block.kind == "agent":
+                self.last_reply = block.body
+            elif block.kind == "ended":
+                self.call_ended = True
         match item:
-            case it.UserMessage():
-                self.transcript.add(item, UserRow)
-                if item.turn_id:
-                    self._turn_text[item.turn_id] = item.text
-                    if item.turn_id not in self._finished:
-                        self._open_turns.add(item.turn_id)  # whoever sent it
-            case it.AgentMessage(text=text):
-                self.metrics.message(item)
-                if text.strip():
-                    self.transcript.add(item, AgentRow, self._late(item))
-                    self.last_reply = text
-            case it.ToolCall(name=name, status=status):
-                self.metrics.tool(item)
-                if name == END_CALL_TOOL and status == "done":
-                    self._ended_call = True
-                self.transcript.update_tool(item, ToolRow, self._late(item))
-                self.tools.upsert(item)
             case it.Handoff(from_agent=frm):
-                if frm is None:  # the first agent of an agent process
-                    self.usage.new_process()
-                self.transcript.add(item, HandoffRow)
-                self.agents.add_handoff(item)
+                self.agents.add_handoff(escape_fields(item))
                 self._info_stale = self._info_stale or frm is not None
-            case it.AgentError(background=True):
-                pass  # recorded (JSON, status), never shown in a turn
-            case it.AgentError(message=message, kind=kind):
-                if kind == "call_ended" or (self._ended_call and is_disconnect(message)):
-                    self.call_ended = True
-                    self.transcript.add(item, EndedRow)
-                else:
-                    entry = self.transcript.add(item, ErrorRow, self._late(item))
-                    if item.turn_id:
-                        self._error_entries[item.turn_id] = entry
+            case it.AgentError(background=None | False):
                 self._check_agent = True
-            case it.TurnFinished(status=status, turn_id=turn_id):
-                if status == "error":
-                    entry = self._error_entries.pop(turn_id or "", None)
-                    if entry is not None:  # the agent's error event came first
-                        self.transcript.update(entry, turn_error=item.error or "the turn failed")
-                    else:
-                        self.transcript.add(item, ErrorRow)
-                elif status != "ok":
-                    self.transcript.add(item, TurnEndRow, self._quote(turn_id))
-                elif item.duration_ms is not None:
-                    self._status_updates["latency_ms"] = item.duration_ms
-                if status == "ok" and turn_id:
-                    self._status_updates["turn_metrics"] = self.metrics.summary(turn_id)
-                if turn_id:
-                    if status == "cancelled":
-                        self._cancelled.add(turn_id)
-                    self._finished.add(turn_id)
-                    self._own_turns.pop(turn_id, None)
-                    self._open_turns.discard(turn_id)
+            case it.TurnFinished(status="ok", turn_id=str()):
+                turns = self.view.turns
+                self._status_updates["latency_ms"] = turns.latency_ms
+                self._status_updates["turn_metrics"] = turns.metrics
             case it.AgentState(new_state=state):
                 self._status_updates["state"] = state
             case it.Usage():
-                self.usage.update(item)
-                self._status_updates["tokens"] = self.usage.session
-                self._status_updates["agent_tokens"] = self.usage.current
+                self._status_updates["tokens"] = self.view.turns.tokens.session
+                self._status_updates["agent_tokens"] = self.view.turns.tokens.current
             case it.ConfigUpdate():
                 self._info_stale = True
             case it.Reload(error=error, files=files):
-                self.transcript.add(item, ReloadRow)
                 self._info_stale = self._info_stale or error is None
                 if self.loaded.is_set():  # live, not the backlog of an attach
-                    what = ", ".join(files) or "sources"
+                    what = escape_controls(", ".join(files) or "sources")
                     if error is None:
                         self.notify(f"Agent reloaded ({what})", markup=False)
                     else:
@@ -392,17 +338,6 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
                             severity="error",
                             markup=False,
                         )
-
-    def _quote(self, turn_id: str | None) -> str:
-        text = self._turn_text.get(turn_id or "")
-        return f"“{one_line(text, 40)}”" if text else ""
-
-    def _late(self, item: it.ChatItem) -> str:
-        """The note of an item that arrived after its turn was cancelled."""
-        if item.turn_id in self._cancelled:
-            quote = self._quote(item.turn_id)
-            return f"late, from the cancelled turn {quote}".rstrip()
-        return ""
 
     async def on_stream_ended(self, message: StreamEnded) -> None:
         self.stream_ended = True
@@ -493,11 +428,13 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
                 return
             if waiting is not None:
                 await waiting.remove()  # the user message follows from the session
-            if turn_id not in self._finished:
+            if not self.view.turns.is_finished(turn_id):
                 self._own_turns[turn_id] = text
             self._update_busy()
 
     def _update_busy(self) -> None:
+        for turn_id in [t for t in self._own_turns if self.view.turns.is_finished(t)]:
+            del self._own_turns[turn_id]
         self.busy = bool(self._own_turns)
         self.status.queued = max(0, len(self._own_turns) - 1)
 
@@ -512,7 +449,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
                 return True
             if self.backend.is_replay:
                 return False
-            return True if self.busy or self._open_turns else None
+            return True if self.busy or self.view.turns.open else None
         return True
 
     def action_cancel_turn(self) -> None:
@@ -521,7 +458,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         `parley say` on the same session)."""
         if self.overlay is not None:
             self.action_toggle_pane(self.overlay)
-        elif self.busy or self._open_turns:
+        elif self.busy or self.view.turns.open:
             self.cancel_turn()
 
     @work(group="cancel", exclusive=True, exit_on_error=False)
@@ -555,7 +492,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
             self._show_banner("The agent could not restart", _message(e))
             return
         self.banner.hide()
-        self._ended_call = self.call_ended = False
+        self.call_ended = False
         self.agents.info = info
         self.status.state = "listening"
         await self.transcript.add_notice(f"The agent restarted ({info.get('id', '?')}).")

@@ -1,17 +1,18 @@
-"""One transcript row widget per chat-item kind.
+"""One transcript row widget per block kind of the view (:mod:`parley.app.view`).
 
-Every row holds the item it shows in a reactive ``item`` and re-renders itself when
-it changes (a tool call is updated in place when its final status arrives). Agent and
-tool text is data: it goes into :class:`~textual.content.Content` as plain text or
+Every row holds the :class:`~parley.app.view.Block` it shows in a reactive ``block``
+and re-renders itself when it changes (a tool call's block is replaced as its
+progress and result arrive; an error's when its failed turn joins it). What a row
+shows, its labels, glyphs and caps come from the block: a row only styles it. Agent
+and tool text is data: it goes into :class:`~textual.content.Content` as plain text or
 into the Markdown widget, never through markup. Colours come from the ``.tcss`` file
 and theme variables.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any
+from typing import Any, ClassVar, cast
 
 from textual.content import Content
 from textual.geometry import Size
@@ -23,62 +24,9 @@ from textual.widgets import Static
 from parley.app.agent.agentlog import strip_ansi
 from parley.app.protocol import items as it
 from parley.app.protocol.sanitize import escape_controls
+from parley.app.view import GLYPHS, TOOL_GLYPHS, Block, format_ms
 from parley.widgets.ansi import ansi_content
 from parley.widgets.markdown import markdown_content
-
-INLINE_CAP = 100
-
-TOOL_ICONS = {"running": "⋯", "done": "✓", "error": "✗", "cancelled": "⊘"}
-
-
-def one_line(text: str, cap: int = INLINE_CAP) -> str:
-    """``text`` on one line (whitespace runs folded), at most ``cap`` characters with
-    ``…`` marking a cut."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= cap else flat[: cap - 1] + "…"
-
-
-def compact_args(arguments: str) -> str:
-    """Tool arguments (the model's JSON text) as compact one-line JSON; the raw text
-    when it is not JSON."""
-    try:
-        return json.dumps(json.loads(arguments), ensure_ascii=False, separators=(", ", ": "))
-    except ValueError:
-        return arguments
-
-
-def format_ms(ms: float | None) -> str:
-    """``0.8 ms``, ``120 ms``, ``3.2 s``; ``<0.1 ms`` for a duration measured as 0
-    (parley rounds to 0.1 ms); ``—`` when unknown (``None``)."""
-    if ms is None:
-        return "—"
-    if ms < 0.05:
-        return "<0.1 ms"
-    if ms < 10:
-        return f"{ms:.1f} ms"
-    if ms < 1000:
-        return f"{ms:.0f} ms"
-    return f"{ms / 1000:.1f} s"
-
-
-def args_summary(arguments: str, cap: int = 40) -> str:
-    """Tool arguments as ``key=value`` pairs on one line (``seconds=8``,
-    ``location=Paris``), at most ``cap`` characters; the raw text when it is not a
-    JSON object."""
-    try:
-        value = json.loads(arguments) if arguments.strip() else {}
-    except ValueError:
-        return one_line(clean_text(arguments), cap)
-    if not isinstance(value, dict):
-        return one_line(clean_text(json.dumps(value, ensure_ascii=False)), cap)
-    parts = []
-    for k, v in value.items():
-        shown = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-        if isinstance(v, float) and v.is_integer():
-            shown = str(int(v))
-        parts.append(f"{k}={shown}")
-    return one_line(clean_text(" ".join(parts)), cap)
-
 
 #: characters a terminal and Textual may disagree on the width of: the zero width
 #: joiner (emoji sequences such as 👨‍👩‍👧) and the variation selectors (❤️). Without
@@ -132,38 +80,42 @@ def readable_error(message: str) -> str:
     return first[:1].upper() + first[1:]
 
 
+def _aside(text: str) -> Content:
+    """``  · text`` in muted italics after a row's first line ('' stays empty)."""
+    return Content.styled(f"  · {clean_text(text)}", "italic $text-muted") if text else Content()
+
+
 class Row(Widget):
-    """Base of every transcript row: ``item`` is the chat item it shows (``None`` for
-    a notice that belongs to no item); ``note`` is an extra label (a late item of a
-    cancelled turn says which); ``plain`` is its text without styling."""
+    """Base of every transcript row: ``block`` is the view's block it shows, ``item``
+    the newest chat item folded into it. A block's ``late`` note (an item of a
+    cancelled turn) gives the row the ``-late`` class."""
 
     DEFAULT_CSS = "Row { height: auto; }"
 
-    item: reactive[Any] = reactive(None, layout=True)
-    note: reactive[str] = reactive("", layout=True)
-    #: reactives of a subclass (besides ``item`` and ``note``) and their defaults
-    STATE: dict[str, Any] = {}
+    # every row is made with its block: the reactive's default is never shown
+    block: reactive[Block] = reactive(cast(Block, None), layout=True)
+    #: reactives of a subclass (besides ``block``) and their defaults
+    STATE: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, item: it.ChatItem | None = None, note: str = "", **kwargs: Any) -> None:
+    def __init__(self, block: Block, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.set_reactive(Row.item, item)
-        self.set_reactive(Row.note, note)
-        if note:
-            self.add_class("-late")
+        self.set_reactive(Row.block, block)
+        self.set_class(bool(block.late), "-late")
 
-    def watch_note(self, note: str) -> None:
-        self.set_class(bool(note), "-late")
+    @property
+    def item(self) -> it.ChatItem:
+        return self.block.item
 
-    def recycle(self, item: it.ChatItem, note: str, attrs: dict[str, Any] | None) -> None:
-        """Show ``item`` in this (mounted, hidden) row instead of mounting a new one:
-        every reactive back to its default, then ``item``, ``note`` and ``attrs``."""
+    def watch_block(self, block: Block) -> None:
+        self.set_class(bool(block.late), "-late")
+
+    def recycle(self, block: Block) -> None:
+        """Show ``block`` in this (mounted, hidden) row instead of mounting a new one:
+        every reactive back to its default, then ``block``."""
         self.remove_class("-cursor")
         for name, default in self.STATE.items():
             setattr(self, name, default)
-        for name, value in (attrs or {}).items():
-            setattr(self, name, value)
-        self.note = note
-        self.item = item
+        self.block = block
 
     def _size_updated(
         self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
@@ -186,7 +138,10 @@ class Row(Widget):
         """Enter on the row in the transcript (its detail, if it has one)."""
 
     def _note(self) -> Content:
-        return Content.styled(f"  · {self.note}", "italic $text-muted") if self.note else Content()
+        late = self.block.late
+        return (
+            Content.styled(f"  · {clean_text(late)}", "italic $text-muted") if late else Content()
+        )
 
 
 class UserRow(Row):
@@ -194,7 +149,7 @@ class UserRow(Row):
 
     def render_content(self) -> Content:
         return Content.assemble(
-            ("You", "bold $text-accent"), "\n", Content(clean_text(self.item.text))
+            (self.block.title, "bold $text-accent"), "\n", Content(clean_text(self.block.body))
         )
 
 
@@ -203,111 +158,103 @@ class AgentRow(Row):
     metrics), then the text rendered as Markdown."""
 
     def _header(self) -> Content:
-        item = self.item
-        head = Content.styled(clean_text(item.agent_id or "Agent"), "bold $text-success")
-        if item.interrupted:
+        b = self.block
+        head = Content.styled(clean_text(b.agent or b.title), "bold $text-success")
+        if b.interrupted:
             head = head + Content.styled(" (interrupted)", "italic $text-muted")
-        ttft = (item.metrics or {}).get("llm_node_ttft")
-        if isinstance(ttft, (int, float)):
-            head = head + Content.styled(f"  ttft {format_ms(ttft * 1000)}", "$text-muted")
+        if b.ttft_ms is not None:
+            head = head + Content.styled(f"  ttft {format_ms(b.ttft_ms)}", "$text-muted")
         return head + self._note()
 
     @property
     def plain(self) -> str:
-        return f"{self._header().plain}\n{clean_text(self.item.text)}"
+        return f"{self._header().plain}\n{clean_text(self.block.body)}"
 
     def render_content(self) -> Content:
-        return Content.assemble(self._header(), "\n", markdown_content(clean_text(self.item.text)))
+        body = markdown_content(clean_text(self.block.body))
+        return Content.assemble(self._header(), "\n", body)
 
 
 class ToolRow(Row):
-    """One line per function tool call, updated in place; selecting it (click, or
-    Enter on it in the transcript) posts :class:`ToolRow.Selected`."""
+    """One line per function tool call, updated in place: glyph, name, arguments,
+    duration, then the last progress line while it runs, its result when it ends.
+    Selecting it (click, or Enter on it in the transcript) posts
+    :class:`ToolRow.Selected`."""
 
     class Selected(Message):
         def __init__(self, call_id: str) -> None:
             super().__init__()
             self.call_id = call_id
 
-    def watch_item(self, item: it.ToolCall | None) -> None:
-        if item is not None:
-            for status in TOOL_ICONS:
-                self.set_class(item.status == status, f"-{status}")
+    def watch_block(self, block: Block) -> None:
+        super().watch_block(block)
+        for status in TOOL_GLYPHS:
+            self.set_class(block.status == status, f"-{status}")
 
     def on_mount(self) -> None:
-        self.watch_item(self.item)
+        self.watch_block(self.block)
 
     def render_content(self) -> Content:
-        call: it.ToolCall = self.item
+        b = self.block
         parts: list[Content | str | tuple[str, str]] = [
-            (TOOL_ICONS.get(call.status, "?") + " ", "bold"),
-            (clean_text(call.name), "bold"),
+            (b.glyph + " ", "bold"),
+            (clean_text(b.title), "bold"),
         ]
-        summary = args_summary(call.arguments, 60)
+        summary = clean_text(b.args)
         if summary:
             parts += [" ", Content.styled(summary, "$text-muted")]
-        output = clean_text(call.output or "").strip()
-        if call.status != "running":
-            parts.append(Content.styled(f"  {format_ms(call.duration_ms)}", "$text-muted"))
-        if call.status == "running":
-            parts.append(Content.styled("  running…", "italic"))
-        elif call.status == "cancelled":
-            parts.append("  cancelled")
-        elif output:
-            parts += ["  → ", Content(one_line(output))]
-        elif call.is_error:
-            parts.append("  error")
+        if b.running:
+            last = f"  {GLYPHS['progress']} {clean_text(b.progress[-1])}" if b.progress else ""
+            parts.append(Content.styled(last or "  running…", "italic"))
+        else:
+            parts.append(Content.styled(f"  {format_ms(b.duration_ms)}", "$text-muted"))
+            if b.output and b.status != "cancelled":
+                parts += ["  → ", Content(clean_text(b.result))]
+            elif b.result:
+                parts.append(f"  {b.result}")
         return Content.assemble(*parts, self._note())
 
     def on_click(self) -> None:
         self.activate()
 
     def activate(self) -> None:
-        self.post_message(self.Selected(self.item.call_id))
+        self.post_message(self.Selected(self.block.call_id))
 
 
 class HandoffRow(Row):
     """The agent in charge changed (or the first agent took the session)."""
 
     def render_content(self) -> Content:
-        h: it.Handoff = self.item
-        if h.from_agent is None:
-            return Content.assemble(("⇄ agent: ", "bold"), Content(clean_text(h.to_agent)))
-        return Content.assemble(
-            ("⇄ handoff: ", "bold"),
-            Content(clean_text(h.from_agent)),
-            " → ",
-            Content(clean_text(h.to_agent)),
-        )
+        head, _, rest = self.block.title.partition(": ")
+        return Content.assemble((f"{self.block.glyph} {head}: ", "bold"), Content(clean_text(rest)))
 
 
 class ReloadRow(Row):
     """Watch mode reloaded the agent: a divider across the transcript; or, when the
     new agent could not start, the error (the previous agent keeps running)."""
 
+    def watch_block(self, block: Block) -> None:
+        super().watch_block(block)
+        self.set_class(block.status == "error", "-error")
+
     def on_mount(self) -> None:
-        if self.item.error:
-            self.add_class("-error")
+        self.watch_block(self.block)
 
     def render_content(self) -> Content:
-        r: it.Reload = self.item
-        files = clean_text(", ".join(r.files) or "sources")
-        if r.error:
+        b = self.block
+        if b.status == "error":
             return Content.assemble(
-                ("✗ reload failed: ", "bold"),
-                Content(files),
+                (f"{GLYPHS['error']} ", "bold"),
+                Content(clean_text(b.title)),
                 "\n",
-                Content(clean_text(r.error.strip())),
+                Content(clean_text(b.body.strip())),
                 "\n",
-                ("The previous agent keeps running; save again to retry.", "italic"),
+                ("Save again to retry.", "italic"),
             )
-        detail = [f"pid {r.agent_pid}"] if r.agent_pid else []
-        if r.duration_ms is not None:
-            detail.append(format_ms(r.duration_ms))
         return Content.assemble(
-            ("↻ agent reloaded: ", "bold"),
-            Content(files),
-            Content.styled(f"  ({', '.join(detail)})" if detail else "", "$text-muted"),
+            (f"{b.glyph} ", "bold"),
+            Content(clean_text(b.title)),
+            Content.styled(f"  ({clean_text(b.body)})" if b.body else "", "$text-muted"),
         )
 
 
@@ -315,45 +262,25 @@ ERROR_HINT = "Enter: details · F4: agent log · Ctrl+R: restart the agent"
 
 
 class ErrorRow(Row):
-    """An error: one the agent reported (:class:`~app.items.AgentError`) or a turn
-    that failed (:class:`~app.items.TurnFinished` ``error``); when both come for one
-    turn (a model failure sends the ``error`` event, then the failed response) they
-    share this row: ``turn_error`` is the turn's error. One readable line; Enter or a
-    click shows the raw messages (``expanded``)."""
+    """An error block: one the agent reported, a turn that failed, or both (a model
+    failure sends the ``error`` event, then the failed response: the view joins them).
+    One readable line; Enter or a click shows the messages as they came
+    (``expanded``)."""
 
-    turn_error: reactive[str | None] = reactive(None, layout=True)
     expanded: reactive[bool] = reactive(False, layout=True)
-    STATE = {"turn_error": None, "expanded": False}
-
-    def __init__(self, item: it.ChatItem | None = None, note: str = "", **kwargs: Any) -> None:
-        super().__init__(item, note, **kwargs)
-        if isinstance(item, it.TurnFinished):
-            self.set_reactive(ErrorRow.turn_error, item.error or "the turn failed")
-
-    def recycle(self, item: it.ChatItem, note: str, attrs: dict[str, Any] | None) -> None:
-        super().recycle(item, note, attrs)
-        if isinstance(item, it.TurnFinished) and not (attrs or {}).get("turn_error"):
-            self.turn_error = item.error or "the turn failed"
+    STATE: ClassVar[dict[str, Any]] = {"expanded": False}
 
     @property
     def raw(self) -> list[str]:
-        """The messages as they came (the agent's error, the turn's error)."""
-        out = []
-        if isinstance(self.item, it.AgentError):
-            out.append(self.item.message)
-            if self.item.detail and self.item.detail != self.item.message:
-                out.append(self.item.detail)
-        if self.turn_error:
-            out.append(self.turn_error)
-        return out
+        """The messages as they came (the agent's error, its detail, the turn's error)."""
+        return list(self.block.messages)
 
     @property
     def summary(self) -> str:
-        raw = self.raw
-        return readable_error(raw[0]) if raw else "the turn failed"
+        return readable_error(self.block.messages[0]) if self.block.messages else self.block.title
 
     def render_content(self) -> Content:
-        parts: list[Any] = [("✗ ", "bold"), Content(self.summary), self._note()]
+        parts: list[Any] = [(f"{self.block.glyph} ", "bold"), Content(self.summary), self._note()]
         if self.expanded:
             for line in self.raw:
                 parts += ["\n", Content.styled(clean_text(line.strip()), "$text-muted")]
@@ -372,8 +299,9 @@ class EndedRow(Row):
     not an error."""
 
     def render_content(self) -> Content:
+        title = self.block.title
         return Content.assemble(
-            ("☎ The agent ended the call", "bold"),
+            (f"{self.block.glyph} {title[:1].upper()}{title[1:]}", "bold"),
             "\n",
             ("Ctrl+R starts a new call in this session · Ctrl+Q quits", "italic"),
         )
@@ -382,22 +310,39 @@ class EndedRow(Row):
 class TurnEndRow(Row):
     """A turn that was cancelled or timed out (a failed turn is an :class:`ErrorRow`)."""
 
-    def watch_item(self, item: it.TurnFinished | None) -> None:
+    def watch_block(self, block: Block) -> None:
+        super().watch_block(block)
         for status in ("cancelled", "timeout"):
-            self.set_class(item is not None and item.status == status, f"-{status}")
+            self.set_class(block.status == status, f"-{status}")
 
     def on_mount(self) -> None:
-        self.watch_item(self.item)
+        self.watch_block(self.block)
 
     def render_content(self) -> Content:
-        t: it.TurnFinished = self.item
-        if t.status == "timeout":
+        b = self.block
+        if b.status == "timeout":
             return Content.assemble(
-                ("✗ turn timed out", "bold"),
+                (f"{b.glyph} {b.title}", "bold"),
                 "\n",
                 ("The agent may still be working; Esc cancels the turn.", "italic"),
             )
-        return Content.assemble(Content.styled("⊘ turn cancelled", "italic"), self._note())
+        quote = (
+            Content.styled(f"  · {clean_text(b.quote)}", "italic $text-muted") if b.quote else ""
+        )
+        return Content.assemble(Content.styled(f"{b.glyph} {b.title}", "italic"), quote)
+
+
+#: the row class of each block kind
+ROW_CLASSES: dict[str, type[Row]] = {
+    "user": UserRow,
+    "agent": AgentRow,
+    "tool": ToolRow,
+    "handoff": HandoffRow,
+    "error": ErrorRow,
+    "ended": EndedRow,
+    "turn_end": TurnEndRow,
+    "reload": ReloadRow,
+}
 
 
 class NoticeRow(Static):

@@ -23,8 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from parley.app.backend import ChatBackend
 from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
+from parley.app.protocol.shapes import AgentInfo, SessionHeader
+from parley.app.view import Turns
 
 #: seconds a scripted turn may take before the script gives up
 TURN_TIMEOUT = 120.0
@@ -46,18 +49,23 @@ def read_script(path: Path | str) -> list[str]:
 class TurnWatcher:
     """Wraps a :class:`parley.app.backend.ChatBackend` and records what passes through it:
     ``turns`` (the ids ``say`` returned, or the exception it raised, in order),
-    ``finished`` (turn id → its ``turn_finished`` item), ``items_seen`` and whether
+    ``finished`` (turn id → its ``turn_finished`` item, from the view's
+    :class:`parley.app.view.Turns`), ``items_seen`` and whether
     :meth:`start` completed (``start_done``, ``start_error``). Every other attribute
     is the wrapped backend's."""
 
-    def __init__(self, backend: Any) -> None:
+    def __init__(self, backend: ChatBackend) -> None:
         self.backend = backend
         self.is_replay = backend.is_replay
         self.turns: list[str | BaseException] = []
-        self.finished: dict[str, it.TurnFinished] = {}
+        self.session_turns = Turns()
         self.items_seen = 0
         self.start_done = False
         self.start_error: BaseException | None = None
+
+    @property
+    def finished(self) -> dict[str, it.TurnFinished]:
+        return self.session_turns.finished
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.backend, name)
@@ -67,12 +75,16 @@ class TurnWatcher:
         return self.backend.agent_log_path
 
     @property
-    def header(self) -> dict[str, Any]:
-        return dict(self.backend.header)
+    def event_log_path(self) -> Path | None:
+        return self.backend.event_log_path
 
-    async def start(self) -> dict[str, Any]:
+    @property
+    def header(self) -> SessionHeader:
+        return self.backend.header
+
+    async def start(self) -> AgentInfo:
         try:
-            info: dict[str, Any] = await self.backend.start()
+            info = await self.backend.start()
         except BaseException as e:
             self.start_error = e
             raise
@@ -83,8 +95,7 @@ class TurnWatcher:
     async def follow(self) -> AsyncIterator[it.ChatItem]:
         async for item in self.backend.follow():
             self.items_seen += 1
-            if isinstance(item, it.TurnFinished) and item.turn_id:
-                self.finished[item.turn_id] = item
+            self.session_turns.fold(item)
             yield item
 
     async def say(self, text: str) -> str:
@@ -99,14 +110,14 @@ class TurnWatcher:
     async def cancel(self) -> list[str]:
         return list(await self.backend.cancel())
 
-    async def agent_info(self) -> dict[str, Any]:
-        return dict(await self.backend.agent_info())
+    async def agent_info(self) -> AgentInfo:
+        return await self.backend.agent_info()
 
     async def agent_alive(self) -> bool:
         return bool(await self.backend.agent_alive())
 
-    async def restart(self) -> dict[str, Any]:
-        return dict(await self.backend.restart())
+    async def restart(self) -> AgentInfo:
+        return await self.backend.restart()
 
     async def close(self) -> None:
         await self.backend.close()

@@ -1,6 +1,7 @@
 """The status bar: agent state with a spinner while it thinks, the last turn's
 latency and metrics (time to first token, tool durations), queued turns, replay
-progress, and the session's token usage.
+progress, and the session's token usage (all from the view's
+:class:`parley.app.view.Turns`).
 
 The spinner is a two-cell widget of its own, advanced by a timer only while it
 spins, so it never triggers a layout refresh; ``frozen`` stops it (snapshots). The
@@ -9,7 +10,6 @@ narrow terminal never runs the parts together."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from textual.app import ComposeResult
@@ -18,8 +18,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from parley.app.protocol import items as it
-from parley.widgets.rows import clean_text, format_ms
+from parley.app.view import format_ms
 
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 SPINNING = frozenset({"starting", "thinking", "restarting", "stopping"})
@@ -29,85 +28,6 @@ STATE_LABEL = {
     "stopping": "stopping agent…",
 }
 STATE_CLASSES = ("listening", "thinking", "speaking", "disconnected", "initializing")
-
-
-def usage_tokens(usage: it.Usage) -> tuple[int, int]:
-    """``(input, output)`` LLM tokens of one agent process (livekit-agents'
-    ``session_usage_updated`` is cumulative for the process that sends it)."""
-    return usage.input_tokens, usage.output_tokens
-
-
-class UsageTotals:
-    """Token usage of the whole session across agent restarts.
-
-    Each agent process counts from zero. A new process is noticed by
-    :meth:`new_process` (the first agent's handoff, a restart) or by its counters
-    going down; the old process's last counts are then kept in ``banked``.
-    """
-
-    def __init__(self) -> None:
-        self.banked = (0, 0)
-        self.current = (0, 0)
-
-    def new_process(self) -> None:
-        self.banked = (self.banked[0] + self.current[0], self.banked[1] + self.current[1])
-        self.current = (0, 0)
-
-    def update(self, usage: it.Usage) -> None:
-        tokens = usage_tokens(usage)
-        if sum(tokens) < sum(self.current):
-            self.new_process()
-        self.current = tokens
-
-    @property
-    def session(self) -> tuple[int, int]:
-        """``(input, output)`` tokens of the session."""
-        return self.banked[0] + self.current[0], self.banked[1] + self.current[1]
-
-
-@dataclass
-class _Turn:
-    ttft_s: float | None = None
-    tools: list[tuple[str, float | None]] = field(default_factory=list)
-
-
-class TurnMetrics:
-    """Per-turn metrics, as LiveKit's console shows them: the time to first token of
-    the turn's first reply (``llm_node_ttft``, seconds, of the ``MetricsReport`` on
-    the agent's ``ChatMessage``) and the duration of each tool call that ended in
-    the turn."""
-
-    def __init__(self) -> None:
-        self._turns: dict[str, _Turn] = {}
-
-    def message(self, msg: it.AgentMessage) -> None:
-        if not msg.turn_id:
-            return
-        turn = self._turns.setdefault(msg.turn_id, _Turn())
-        ttft = (msg.metrics or {}).get("llm_node_ttft")
-        if turn.ttft_s is None and isinstance(ttft, (int, float)):
-            turn.ttft_s = float(ttft)
-
-    def tool(self, call: it.ToolCall) -> None:
-        if call.turn_id and call.finished:
-            self._turns.setdefault(call.turn_id, _Turn()).tools.append(
-                (call.name, call.duration_ms)
-            )
-
-    def summary(self, turn_id: str, max_tools: int = 3) -> str:
-        """``ttft 0.9 ms · lookup_weather 1.2 ms`` for the turn ('' when it has none);
-        the turn is forgotten."""
-        turn = self._turns.pop(turn_id, None)
-        if turn is None:
-            return ""
-        parts = []
-        if turn.ttft_s is not None:
-            parts.append(f"ttft {format_ms(turn.ttft_s * 1000)}")
-        for name, ms in turn.tools[:max_tools]:
-            parts.append(f"{clean_text(name)} {format_ms(ms)}")
-        if len(turn.tools) > max_tools:
-            parts.append(f"+{len(turn.tools) - max_tools} tools")
-        return " · ".join(parts)
 
 
 class Spinner(Static):

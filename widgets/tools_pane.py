@@ -1,5 +1,6 @@
-"""The tool calls pane: every function tool call of the session, and the full detail
-of the selected one (name, status, duration, pretty-printed arguments, output)."""
+"""The tool calls pane: every function tool call of the session (the view's tool
+blocks), and the full detail of the selected one (name, status, duration,
+pretty-printed arguments, output; its progress while it runs)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
+from textual.geometry import Size
 from textual.reactive import reactive
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from parley.app.protocol import items as it
+from parley.app.view import Block, format_ms
 from parley.headless.export import pretty_args
-from parley.widgets.rows import TOOL_ICONS, args_summary, clean_text, format_ms
+from parley.widgets.rows import clean_text
 
 STATUS_STYLE = {
     "running": "$text-warning",
@@ -24,31 +26,32 @@ STATUS_STYLE = {
 }
 
 
-def tool_summary(call: it.ToolCall) -> Content:
-    """The one-line list entry: status icon, duration (``—`` while unknown), name and
-    an argument summary, so calls of one tool can be told apart."""
-    style = STATUS_STYLE.get(call.status, "")
-    duration = "" if call.status == "running" else format_ms(call.duration_ms)
+def tool_summary(block: Block) -> Content:
+    """The one-line list entry of a tool call's block: glyph, duration (``—`` while
+    unknown), name and the arguments summary, so calls of one tool can be told
+    apart."""
+    style = STATUS_STYLE.get(block.status, "")
+    duration = "" if block.running else format_ms(block.duration_ms)
     return Content.assemble(
-        (TOOL_ICONS.get(call.status, "?") + " ", f"bold {style}"),
+        (block.glyph + " ", f"bold {style}"),
         Content.styled(f"{duration:>8} ", "$text-muted"),
-        Content.styled(clean_text(call.name), "bold"),
-        Content.styled(f" {args_summary(call.arguments, 40)}".rstrip(), "$text-muted"),
+        Content.styled(clean_text(block.title), "bold"),
+        Content.styled(f" {clean_text(block.args)}".rstrip(), "$text-muted"),
     )
 
 
-def tool_detail(call: it.ToolCall) -> Content:
+def tool_detail(block: Block) -> Content:
     """Everything about one call: name, status line, output, then arguments and ids
     (the output first, so it shows without scrolling)."""
-    style = STATUS_STYLE.get(call.status, "")
-    status: str = call.status
-    if call.status != "running":
-        status += f" in {format_ms(call.duration_ms)}"
+    style = STATUS_STYLE.get(block.status, "")
+    status = block.status
+    if not block.running:
+        status += f" in {format_ms(block.duration_ms)}"
     where = " · ".join(
-        clean_text(x) for x in (call.agent_id, call.turn_id and f"turn {call.turn_id}") if x
+        clean_text(x) for x in (block.agent, block.turn_id and f"turn {block.turn_id}") if x
     )
     lines: list[Any] = [
-        Content.styled(clean_text(call.name), "bold"),
+        Content.styled(clean_text(block.title), "bold"),
         "  ",
         Content.styled(status, f"bold {style}"),
         Content.styled(f"  {where}" if where else "", "$text-muted"),
@@ -56,15 +59,37 @@ def tool_detail(call: it.ToolCall) -> Content:
         ("Output", "bold underline"),
         "\n",
     ]
-    if call.status == "running":
-        lines.append(Content.styled("(still running)", "italic"))
+    if block.running:
+        progress = "\n".join(clean_text(p) for p in block.progress)
+        lines.append(Content.styled(progress or "(still running)", "italic"))
     else:
-        output = clean_text(call.output) if call.output else "(empty)"
-        lines.append(Content.styled(output, "$text-error" if call.is_error else ""))
+        output = clean_text(block.output) if block.output else "(empty)"
+        lines.append(Content.styled(output, "$text-error" if block.failed else ""))
     lines += ["\n\n", ("Arguments", "bold underline"), "\n"]
-    lines.append(Content(clean_text(pretty_args(call.arguments)[0]) or "(none)"))
-    lines += ["\n\n", Content.styled(f"call {clean_text(call.call_id)}", "$text-muted")]
+    lines.append(Content(clean_text(pretty_args(block.arguments)[0]) or "(none)"))
+    lines += ["\n\n", Content.styled(f"call {clean_text(block.call_id)}", "$text-muted")]
     return Content.assemble(*lines)
+
+
+class ToolList(OptionList):
+    """The list of calls. On every layout pass Textual's ``ScrollView`` compares the
+    virtual size the compositor passes with the list's own (never equal for a list),
+    and refreshes its scrollbars: the scrollbar is repainted in the next frame, which
+    widens that frame's update to the whole screen width (and, through a stale flag of
+    the compositor, see :mod:`parley.widgets.main_screen`, arranged the screen twice).
+    Here the pass is skipped while the list's size and container size are unchanged:
+    the list updates its scrollbars itself when options are added
+    (``OptionList._update_lines``)."""
+
+    _sizes: tuple[Size, Size] | None = None
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        if (size, container_size) == self._sizes:
+            return False
+        self._sizes = (size, container_size)
+        return super()._size_updated(size, virtual_size, container_size, layout)
 
 
 class ToolsPane(Vertical):
@@ -76,11 +101,11 @@ class ToolsPane(Vertical):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.calls: dict[str, it.ToolCall] = {}
+        self.calls: dict[str, Block] = {}  # call id -> its block
         self._pending: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield OptionList(id="tool-list")
+        yield ToolList(id="tool-list")
         with VerticalScroll(id="tool-detail-scroll"):
             yield Static(
                 Content.styled("Select a tool call to see its detail.", "italic"),
@@ -90,7 +115,7 @@ class ToolsPane(Vertical):
     def on_mount(self) -> None:
         self.border_title = "Tool calls"
 
-    def upsert(self, call: it.ToolCall) -> None:
+    def upsert(self, call: Block) -> None:
         known = call.call_id in self.calls
         self.calls[call.call_id] = call
         if not known:
@@ -135,7 +160,7 @@ class ToolsPane(Vertical):
         if call_id is not None and call_id in self.calls:
             self._show(self.calls[call_id])
 
-    def _show(self, call: it.ToolCall) -> None:
+    def _show(self, call: Block) -> None:
         self.query_one("#tool-detail", Static).update(tool_detail(call))
 
     def clear(self) -> None:

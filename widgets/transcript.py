@@ -28,25 +28,29 @@ from textual.widget import Widget
 from textual.widgets import Button
 
 from parley.app.protocol import items as it
+from parley.app.view import Block
 from parley.widgets.rows import NoticeRow, Row
 
 
 @dataclass
 class Entry:
-    """One transcript line: the item (replaced in place for a tool call's updates),
-    the row class that shows it, its note (see :class:`widgets.rows.Row`) and other
-    row attributes; ``row`` is set while it is mounted."""
+    """One transcript line: the view's block (replaced in place as it changes: a tool
+    call's progress and result, a failed turn joining its error) and the row class
+    that shows it; ``row`` is set while it is mounted."""
 
-    item: it.ChatItem
+    block: Block
     cls: type[Row]
-    note: str = ""
-    attrs: dict[str, Any] | None = None
     row: Row | None = None
+
+    @property
+    def item(self) -> it.ChatItem:
+        """The newest chat item folded into the block."""
+        return self.block.item
 
 
 class Transcript(VerticalScroll, can_focus=True):
-    """See the module docstring. Call :meth:`add` / :meth:`update_tool` for each item,
-    then ``await flush()`` once per batch."""
+    """See the module docstring. Call :meth:`show` for each update of the view, then
+    ``await flush()`` once per batch."""
 
     BINDINGS = [
         Binding("up", "cursor(-1)", "Previous row", id="row_up", show=False),
@@ -68,7 +72,7 @@ class Transcript(VerticalScroll, can_focus=True):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.entries: list[Entry] = []
-        self._tools: dict[str, Entry] = {}
+        self._keys: dict[str, Entry] = {}  # block key -> its entry
         self._start = 0  # index of the first mounted entry
         self._mounted_upto = 0  # entries before this index have been mounted
         self._earlier = Button("", id="earlier", compact=True)
@@ -95,33 +99,18 @@ class Transcript(VerticalScroll, can_focus=True):
 
     # -- the model ------------------------------------------------------------------
 
-    def add(self, item: it.ChatItem, cls: type[Row], note: str = "") -> Entry:
-        entry = Entry(item, cls, note)
-        self.entries.append(entry)
-        if isinstance(item, it.ToolCall):
-            self._tools[item.call_id] = entry
-        return entry
-
-    def update_tool(self, call: it.ToolCall, cls: type[Row], note: str = "") -> None:
-        """Show ``call`` in its row (by ``call_id``), or add it if it is new."""
-        entry = self._tools.get(call.call_id)
+    def show(self, block: Block, cls: type[Row]) -> Entry:
+        """Show ``block`` in its row (by its key), or add a row of ``cls`` for it if it
+        is new here."""
+        entry = self._keys.get(block.key)
         if entry is None:
-            self.add(call, cls, note)
-            return
-        entry.item = call
-        if note:
-            entry.note = note
+            entry = self._keys[block.key] = Entry(block, cls)
+            self.entries.append(entry)
+            return entry
+        entry.block = block
         if entry.row is not None:
-            entry.row.item = call
-            if note:
-                entry.row.note = note
-
-    def update(self, entry: Entry, **attrs: Any) -> None:
-        """Set row attributes (reactives) of ``entry``, mounted or not."""
-        entry.attrs = {**(entry.attrs or {}), **attrs}
-        if entry.row is not None:
-            for name, value in attrs.items():
-                setattr(entry.row, name, value)
+            entry.row.block = block
+        return entry
 
     @property
     def rows(self) -> list[Row]:
@@ -153,7 +142,7 @@ class Transcript(VerticalScroll, can_focus=True):
             spare = self._spare.get(e.cls)
             if spare and last is not None:
                 row = spare.pop()
-                row.recycle(e.item, e.note, e.attrs)
+                row.recycle(e.block)
                 self.move_child(row, after=last)
                 row.display = True
                 e.row = last = row
@@ -221,10 +210,7 @@ class Transcript(VerticalScroll, can_focus=True):
             await self.remove_children(hidden)
 
     def _make_row(self, entry: Entry) -> Row:
-        row = entry.cls(entry.item, entry.note)
-        for name, value in (entry.attrs or {}).items():
-            row.set_reactive(getattr(type(row), name), value)
-        entry.row = row
+        row = entry.row = entry.cls(entry.block)
         return row
 
     def _unmount(self, entries: list[Entry]) -> AwaitRemove | None:
@@ -330,7 +316,7 @@ class Transcript(VerticalScroll, can_focus=True):
         self._hidden = []
         self._spare = {}
         self.entries.clear()
-        self._tools.clear()
+        self._keys.clear()
         self._start = self._mounted_upto = 0
         children: list[Widget] = list(self.children)
         await self.remove_children(children)

@@ -31,6 +31,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from parley.app.protocol.sanitize import escape_controls
+
 #: a log line longer than this (visible characters) is cut, with how much was left out
 LINE_CAP = 500
 #: how far back :func:`tail` reads, bytes
@@ -49,8 +51,6 @@ _ESCAPE = re.compile(
     re.VERBOSE,
 )
 _SGR_PARAMS = re.compile(r"[0-9;:]*")
-# control characters other than tab (C0, DEL, C1); a line never holds \n
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 _LINE_BREAK = re.compile(r"\r?\n\r?|\r")
 _RESET = "\x1b[0m"
 
@@ -106,21 +106,18 @@ class LineSplitter:
         return lines
 
 
-def _escape_control(match: re.Match[str]) -> str:
-    return f"\\x{ord(match.group()):02x}"
-
-
 def strip_ansi(line: str) -> str:
     """``line`` without any escape sequence (other characters untouched)."""
     return _ESCAPE.sub("", line)
 
 
 def clean_line(line: str, *, color: bool = False, width: int | None = LINE_CAP) -> str:
-    """One log line made safe to print.
+    """One log line (no line break in it: :func:`split_lines`) made safe to print.
 
     Escape sequences are dropped, except SGR colour codes when ``color`` (then the line
     ends with a reset, so a colour never bleeds into the next line); tabs become spaces
-    (to 8-column stops); other control characters are shown as ``\\xNN``. A line of
+    (to 8-column stops); other control characters are shown as ``\\xNN``
+    (:func:`parley.app.protocol.sanitize.escape_controls`). A line of
     more than ``width`` visible characters is cut and ends ``… (+N chars)``
     (``width=None``: never cut).
     """
@@ -132,7 +129,7 @@ def clean_line(line: str, *, color: bool = False, width: int | None = LINE_CAP) 
     for m in [*_ESCAPE.finditer(line), None]:
         text = line[pos : m.start() if m else len(line)]
         if text:
-            text = _CONTROL.sub(_escape_control, text)
+            text = escape_controls(text)
             if "\t" in text:
                 parts = text.split("\t")
                 expanded = parts[0]

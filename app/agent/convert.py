@@ -83,7 +83,7 @@ def history_items(chat_items: Any) -> list[it.ChatItem]:
     """Convert ``ChatContext.ChatItem``\\ s (``get_chat_history``) to unnumbered chat
     items; function calls are paired with their outputs by ``call_id``."""
     result: list[it.ChatItem] = []
-    calls: dict[str, int] = {}
+    calls: dict[str, tuple[int, it.ToolCall]] = {}  # call_id -> (index in result, call)
     agent: str | None = None
     for ci in chat_items:
         kind = ci.WhichOneof("item")
@@ -96,12 +96,11 @@ def history_items(chat_items: Any) -> list[it.ChatItem]:
                 result.append(it.AgentMessage(text=text, agent_id=agent, interrupted=m.interrupted))
         elif kind == "function_call":
             fc = ci.function_call
-            calls[fc.call_id] = len(result)
-            result.append(
-                it.ToolCall(
-                    call_id=fc.call_id, name=fc.name, arguments=fc.arguments, agent_id=agent
-                )
+            call = it.ToolCall(
+                call_id=fc.call_id, name=fc.name, arguments=fc.arguments, agent_id=agent
             )
+            calls[fc.call_id] = (len(result), call)
+            result.append(call)
         elif kind == "function_call_output":
             out = ci.function_call_output
             done = it.ToolCall(
@@ -113,10 +112,9 @@ def history_items(chat_items: Any) -> list[it.ChatItem]:
                 agent_id=agent,
             )
             if out.call_id in calls:
-                start = result[calls[out.call_id]]
-                assert isinstance(start, it.ToolCall)
+                index, start = calls[out.call_id]
                 done = dataclasses.replace(done, arguments=start.arguments, name=start.name)
-                result[calls[out.call_id]] = done
+                result[index] = done
             else:
                 result.append(done)
         elif kind == "agent_handoff":

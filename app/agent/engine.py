@@ -34,7 +34,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 from livekit.protocol.agent_pb import agent_session as pb
@@ -53,12 +53,12 @@ from parley.app.daemon.state import tail
 from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
 from parley.app.protocol.latency import message_latency
+from parley.app.protocol.shapes import AgentInfo
 from parley.app.protocol.wire import FrameError, SkippedFrame, encode_frame, read_frame
 
 log = logging.getLogger("parley.engine")
 
 #: any chat item type: :meth:`SessionEngine.emit` returns the type it was given
-ItemT = TypeVar("ItemT", bound=it.ChatItem)
 
 ItemSink = Callable[[it.ChatItem], None]
 
@@ -328,8 +328,8 @@ class SessionEngine:
             raise EngineError(f"{next(iter(kind))} failed: {resp.error}")
         return resp
 
-    async def agent_info(self) -> dict[str, Any]:
-        """The current agent (``get_agent_info``): ``{"id", "instructions", "tools"}``.
+    async def agent_info(self) -> AgentInfo:
+        """The current agent (``get_agent_info``): its id, instructions and tools.
 
         ``tools`` are the names the model can call: the agent's own tools
         (``GetAgentInfoResponse.tools``, which livekit-agents 1.8.9 builds from
@@ -458,7 +458,7 @@ class SessionEngine:
         self.turn_id = None
         return item
 
-    def emit(self, item: ItemT, ts: float | None = None) -> ItemT:
+    def emit(self, item: it.ItemT, ts: float | None = None) -> it.ItemT:
         """Number and stamp ``item`` and hand it to the sink. Unless it names its turn,
         it belongs to the oldest unanswered ``run_input`` (or to none)."""
         item = dataclasses.replace(

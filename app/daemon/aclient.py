@@ -17,6 +17,7 @@ from parley.app.daemon.client import ControlError, request_lines
 from parley.app.daemon.state import SessionState
 from parley.app.protocol import items as it
 from parley.app.protocol.limits import CONTROL_LINE_LIMIT
+from parley.app.protocol.shapes import AgentInfo, agent_info
 
 
 class AsyncControlClient:
@@ -74,20 +75,18 @@ class AsyncControlClient:
         """Cancel the running and queued turns (or ``turn_id`` only)."""
         return list((await self.call("cancel", turn_id=turn_id)).get("turns", []))
 
-    async def agent_info(self) -> dict[str, Any]:
-        """``{"id", "instructions", "tools"}`` of the current agent."""
-        msg = await self.call("agent_info")
-        msg.pop("event", None)
-        return msg
+    async def agent_info(self) -> AgentInfo:
+        """The current agent (the daemon's ``agent_info`` answer)."""
+        return agent_info(await self.call("agent_info"))
 
     async def status(self) -> dict[str, Any]:
         msg = await self.call("status")
         msg.pop("event", None)
         return msg
 
-    async def restart(self) -> dict[str, Any]:
+    async def restart(self) -> AgentInfo:
         """Restart the agent in place; returns its new agent info."""
-        return dict((await self.call("restart")).get("agent_info", {}))
+        return agent_info((await self.call("restart")).get("agent_info") or {})
 
     async def stop(self) -> None:
         """Ask the daemon to stop the agent and exit (returns once it said so)."""

@@ -79,6 +79,7 @@ from parley.app.daemon.state import STATE_FILE, SessionState, session_dir, tail
 from parley.app.protocol import items as it
 from parley.app.protocol.latency import format_duration
 from parley.app.protocol.limits import CONTROL_LINE_LIMIT, InputError
+from parley.app.protocol.shapes import agent_id
 from parley.app.session.session import Session, Turn
 
 log = logging.getLogger("parley.daemon")
@@ -191,7 +192,7 @@ class Daemon:
             daemon_log=str(data_dir / "daemon.log"),
             event_log=str(session.event_log_path),
             started_at=session.started_at,
-            agent_id=session.agent_info.get("id"),
+            agent_id=agent_id(session.agent_info),
         )
         self.state.save(self.sdir)
         boot = [i.to_dict() for i in session.items]
@@ -266,7 +267,7 @@ class Daemon:
         return {
             "turns": sum(isinstance(i, it.TurnFinished) for i in session.items),
             "seconds": round(time.time() - session.started_at, 3),
-            "agent_id": session.engine.agent_id or session.agent_info.get("id"),
+            "agent_id": session.engine.agent_id or agent_id(session.agent_info),
             "agent_log": str(session.agent_log),
             "event_log": str(session.event_log_path),
             "session_id": session.session_id,
@@ -573,7 +574,7 @@ class Daemon:
             writer,
             {
                 "event": "restarted",
-                "agent_info": self.session.agent_info,
+                "agent_info": self.session.agent_info or {},
                 "runtime": self.session.spec.runtime_line,
                 "items": [i.to_dict() for i in items],
             },
@@ -585,7 +586,7 @@ class Daemon:
         assert self.session.proc is not None
         self.state.agent_pid = self.session.proc.pid
         self.state.agent_port = self.session.engine.port
-        self.state.agent_id = self.session.agent_info.get("id")
+        self.state.agent_id = agent_id(self.session.agent_info)
         self.state.save(self.sdir)
 
     async def _op_stop(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:

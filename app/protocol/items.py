@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from parley.app.errors import ParleyError
 
@@ -251,6 +251,10 @@ class Reload(ChatItem):
     warm: bool = False
     error: str | None = None
 
+
+#: one item type, kept through a function that returns what it was given (``emit``
+#: numbers an item and returns the same type, so ``emit(it.Reload(...))`` is a ``Reload``)
+ItemT = TypeVar("ItemT", bound=ChatItem)
 
 ITEM_TYPES: dict[str, type[ChatItem]] = {
     cls.type: cls

@@ -22,6 +22,7 @@ from typing import Any
 
 from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
+from parley.app.protocol.shapes import SessionHeader, session_header
 
 EVENTS_FILE = "events.jsonl"
 
@@ -41,10 +42,10 @@ class LogFormatError(ParleyError, ValueError):
 
 @dataclass
 class Recording:
-    """A parsed event log: its header dict and its items in order. ``truncated`` is
+    """A parsed event log: its header and its items in order. ``truncated`` is
     true when a partial last line (a crash mid-write) was skipped."""
 
-    header: dict[str, Any]
+    header: SessionHeader
     items: list[it.ChatItem]
     truncated: bool = False
 
@@ -132,10 +133,10 @@ def read_log(path: Path | str) -> Recording:
     if not complete:
         raise LogFormatError(f"{path} has no session header (empty or truncated)")
     try:
-        header = json.loads(complete[0])
+        header = session_header(json.loads(complete[0]))
     except ValueError:
         raise LogFormatError(f"{path} is not a parley event log (bad header)") from None
-    if not isinstance(header, dict) or header.get("type") != "session":
+    if header is None:
         raise LogFormatError(f"{path} is not a parley event log (no session header)")
     schema = header.get("schema")
     if not isinstance(schema, int) or schema > it.SCHEMA_VERSION:
@@ -161,3 +162,13 @@ def read_log(path: Path | str) -> Recording:
         except it.ItemFormatError:
             pass
     return Recording(header, items, truncated)
+
+
+def read_header(path: Path | str) -> SessionHeader | None:
+    """The header line of the event log at ``path`` (only that line is read), or ``None``
+    when the file cannot be read or does not start with a session header."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return session_header(json.loads(f.readline()))
+    except (OSError, ValueError):
+        return None

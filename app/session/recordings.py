@@ -17,7 +17,8 @@ from typing import Any
 
 from parley.app.daemon.state import data_root
 from parley.app.errors import ParleyError
-from parley.app.session.eventlog import EVENTS_FILE
+from parley.app.protocol.shapes import SessionHeader
+from parley.app.session.eventlog import EVENTS_FILE, read_header
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class SessionRecord:
     """
 
     path: Path
-    header: dict[str, Any]
+    header: SessionHeader
     log: Path | None = None
 
     @property
@@ -83,20 +84,11 @@ class RecordingNotFound(ParleyError, LookupError):
     """No recording matches what the user named (the message says why)."""
 
 
-def _header(path: Path) -> dict[str, Any] | None:
-    try:
-        with open(path, encoding="utf-8") as f:
-            head = json.loads(f.readline())
-    except (OSError, ValueError):
-        return None
-    return head if isinstance(head, dict) and head.get("type") == "session" else None
-
-
 def list_sessions() -> list[SessionRecord]:
     """Every recorded session with a readable header, oldest first (by start time)."""
     out = []
     for d in (data_root() / "sessions").glob("*"):
-        head = _header(d / EVENTS_FILE)
+        head = read_header(d / EVENTS_FILE)
         if head is not None:
             out.append(SessionRecord(d, head))
     out.sort(key=lambda r: (r.header.get("started_at") or 0, r.session_id))
@@ -179,7 +171,7 @@ def resolve(ref: str | None, cwd: Path) -> SessionRecord:
 
 
 def _from_file(path: Path) -> SessionRecord:
-    head = _header(path) or {}
+    head = read_header(path) or {}
     sessions = data_root() / "sessions"
     if path.name == EVENTS_FILE and path.parent.parent == sessions.resolve():
         return SessionRecord(path.parent, head)

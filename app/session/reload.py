@@ -35,6 +35,7 @@ from parley.app.agent.launcher import spawn_agent, stop_process_group
 from parley.app.agent.spare import Spare, interpreter, supports
 from parley.app.daemon.state import tail
 from parley.app.protocol import items as it
+from parley.app.protocol.shapes import AgentInfo
 from parley.app.session.session import Session
 
 log = logging.getLogger("parley.reload")
@@ -133,15 +134,13 @@ class Reloader:
     def _failed(self, files: list[str], error: str) -> it.Reload:
         self.last_error = error
         log.warning("reload failed: %s", error)
-        item = self.session.engine.emit(it.Reload(files=files, error=error))
-        assert isinstance(item, it.Reload)
-        return item
+        return self.session.engine.emit(it.Reload(files=files, error=error))
 
     def _swap(
         self,
         new: SessionEngine,
         proc: subprocess.Popen[bytes],
-        info: dict,
+        info: AgentInfo,
         files: list[str],
         buffer: list[it.ChatItem],
         t0: float,
@@ -162,11 +161,9 @@ class Reloader:
                     turn_id=running.turn_id,
                 )
             )
-            assert isinstance(end, it.TurnFinished)
             running.done.set_result(end)
         ms = round((time.monotonic() - t0) * 1000, 1)
         item = new.emit(it.Reload(files=files, agent_pid=proc.pid, duration_ms=ms, warm=warm))
-        assert isinstance(item, it.Reload)
         for early in buffer:  # what the new agent said before the swap, renumbered
             new.emit(dataclasses.replace(early, seq=0, turn_id=None), early.ts)
         s.engine, s.proc, s.agent_info = new, proc, info

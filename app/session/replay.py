@@ -7,18 +7,16 @@ gaps count as 0). So ``speed`` 2 plays twice as fast, ``speed`` 0 plays instantl
 and an idle stretch (the person thinking between turns, a coffee break) is shortened
 to ``max_gap`` seconds (:data:`MAX_GAP` by default, ``inf`` keeps it).
 
-No agent runs during a replay. :class:`ReplayBackend` plays a recording in the chat
-UI (the :class:`parley.app.backend.ChatBackend` protocol). This module never imports
-textual, and asyncio only when a backend is made.
+No agent runs during a replay. :func:`play` writes a recording to a terminal (``parley
+replay``); :class:`parley.app.backend.ReplayBackend` plays one in the chat UI with the same
+:func:`schedule`. Standard library only: this module never imports textual or asyncio.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
 
 from parley.app.protocol import items as it
 
@@ -87,115 +85,3 @@ def timed_text(
         text = render(item)
         if text:
             yield at, text
-
-
-class ReplayBackend:
-    """A recorded session played back at its recorded pace, for the chat UI.
-
-    Implements :class:`parley.app.backend.ChatBackend`: :meth:`follow` yields the recording's
-    items at their :func:`schedule` offsets from the moment it is first iterated
-    (resuming after the last item it yielded when called again) and then stays open,
-    without an end, until :meth:`close`, so the screen keeps the finished replay.
-    ``done`` is set once every item has been yielded. The agent info follows the
-    handoffs played so far (tools: those the agent was seen calling anywhere in the
-    recording). No agent runs: :meth:`say` and :meth:`restart` raise
-    :class:`parley.app.backend.BackendError`.
-    """
-
-    is_replay = True
-
-    def __init__(
-        self,
-        items: Sequence[it.ChatItem],
-        *,
-        speed: float = 1.0,
-        max_gap: float = MAX_GAP,
-        header: dict[str, Any] | None = None,
-        agent_log: Path | None = None,
-        event_log: Path | None = None,
-    ) -> None:
-        import asyncio
-
-        self.items = list(items)
-        self.header = header or {}
-        self.speed = speed
-        self.offsets = schedule(self.items, speed, max_gap)
-        self.done = asyncio.Event()
-        self._agent_log = agent_log
-        self._event_log = event_log
-        self._cursor = 0
-        self._closed = asyncio.Event()
-
-    @classmethod
-    def from_log(cls, path: Path | str, **kwargs: Any) -> ReplayBackend:
-        """Replay an event log and the agent log recorded with it; raises
-        :class:`parley.app.session.eventlog.LogFormatError`."""
-        from parley.app.session.eventlog import read_log
-        from parley.app.session.recordings import recorded_agent_log
-
-        rec = read_log(path)
-        if "agent_log" not in kwargs:
-            kwargs["agent_log"] = recorded_agent_log(path)
-        kwargs.setdefault("event_log", Path(path))
-        return cls(rec.items, header=rec.header, **kwargs)
-
-    @property
-    def agent_log_path(self) -> Path | None:
-        return self._agent_log
-
-    @property
-    def event_log_path(self) -> Path | None:
-        """The replayed file (exports of the replay are exports of it)."""
-        return self._event_log
-
-    @property
-    def played(self) -> int:
-        """How many items :meth:`follow` has yielded."""
-        return self._cursor
-
-    async def start(self) -> dict[str, Any]:
-        return await self.agent_info()
-
-    async def follow(self) -> AsyncIterator[it.ChatItem]:
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        first = self._cursor
-        # resuming: the next item keeps its gap to the last one yielded
-        base = self.offsets[first - 1] if 0 < first <= len(self.items) else 0.0
-        t0 = loop.time()
-        while self._cursor < len(self.items):
-            n = self._cursor
-            delay = t0 + self.offsets[n] - base - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self._cursor += 1
-            yield self.items[n]
-        self.done.set()
-        await self._closed.wait()
-
-    async def say(self, text: str) -> str:
-        from parley.app.backend import BackendError
-
-        raise BackendError("this is a replay of a recorded session: it cannot take new turns")
-
-    async def cancel(self) -> list[str]:
-        return []
-
-    async def agent_info(self) -> dict[str, Any]:
-        from parley.app.backend import derive_agent_info
-
-        return derive_agent_info(
-            self.items[: self._cursor], agent=self.header.get("agent_id"), calls=self.items
-        )
-
-    async def agent_alive(self) -> bool:
-        return True
-
-    async def restart(self) -> dict[str, Any]:
-        from parley.app.backend import BackendError
-
-        raise BackendError("this is a replay of a recorded session: there is no agent")
-
-    async def close(self) -> None:
-        self._closed.set()

@@ -35,6 +35,7 @@ from parley.app.agent.launcher import AgentSpec, spawn_agent, stop_process_group
 from parley.app.daemon.state import command_hint, tail
 from parley.app.protocol import items as it
 from parley.app.protocol.limits import check_text
+from parley.app.protocol.shapes import AgentInfo, agent_id
 from parley.app.session.eventlog import EVENTS_FILE, EventLog, parley_version
 
 log = logging.getLogger("parley.session")
@@ -101,7 +102,8 @@ class Session:
         self.agent_log = data_dir / "agent.log"
         self.event_log_path = data_dir / EVENTS_FILE
         self.items: list[it.ChatItem] = []
-        self.agent_info: dict[str, Any] = {}
+        #: the agent at boot (or restart, or reload), ``get_agent_info``; ``None`` before
+        self.agent_info: AgentInfo | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_at = time.time()
         #: spawn to connected in text mode, milliseconds (the agent's own boot)
@@ -145,7 +147,7 @@ class Session:
                 "session_id": self.session_id,
                 "project": str(self.spec.project),
                 "agent_file": str(self.spec.agent_file),
-                "agent_id": self.agent_info.get("id"),
+                "agent_id": agent_id(self.agent_info),
                 "started_at": self.started_at,
                 "agent_args": list(self.spec.extra_args),
                 **self.header_extra,
@@ -425,7 +427,7 @@ class Session:
             "runtime": self.spec.runtime_line,
             "framework": self.engine.framework,
             "background_errors": self.engine.background_errors,
-            "agent_id": self.engine.agent_id or self.agent_info.get("id"),
+            "agent_id": self.engine.agent_id or agent_id(self.agent_info),
             "agent_state": self.engine.agent_state if self.agent_alive else "disconnected",
             "agent_connected": self.agent_alive,
             # the agent closed the session itself (end_call): not a crash
