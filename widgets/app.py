@@ -373,14 +373,27 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
 
     def _show_banner(self, title: str, detail: str, keys: str = CRASH_KEYS, *,
                      log_tail: bool = True, ended: bool = False) -> None:  # fmt: skip
-        path = self.backend.agent_log_path
-        if log_tail and path is not None:
-            lines = tail(path, 12)
+        """Show the banner; with ``log_tail``, once the agent log's tail has been read
+        (in a thread: no file I/O on the UI loop). A later banner replaces one still
+        reading; :meth:`_hide_banner` cancels it."""
+        path = self.backend.agent_log_path if log_tail else None
+        self._banner_worker(title, detail, keys, path, ended)
+
+    @work(group="banner", exclusive=True, exit_on_error=False)
+    async def _banner_worker(
+        self, title: str, detail: str, keys: str, path: Path | None, ended: bool
+    ) -> None:
+        if path is not None:
+            lines = await asyncio.to_thread(tail, path, 12)
             if lines:
                 detail = f"{detail}\n\nLast lines of the agent log (F4 shows it live):\n{lines}"
         self.banner.set_class(ended, "-ended")
         self.banner.show(title, detail, keys)
         self.refresh_bindings()
+
+    def _hide_banner(self) -> None:
+        self.workers.cancel_group(self, "banner")
+        self.banner.hide()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that failed unexpectedly: say so, keep the app running."""
@@ -476,7 +489,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         if self.backend.is_replay:
             return
         if not self.started:
-            self.banner.hide()
+            self._hide_banner()
             self.boot()
         else:
             self.restart_agent()
@@ -491,7 +504,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
             self.status.state = "disconnected"
             self._show_banner("The agent could not restart", _message(e))
             return
-        self.banner.hide()
+        self._hide_banner()
         self.call_ended = False
         self.agents.info = info
         self.status.state = "listening"
