@@ -20,8 +20,8 @@ import click
 from parley.app.cli import exitcodes
 from parley.app.cli.common import (
     CONTEXT,
-    exit_code_for,
     fail,
+    fail_with,
     idle_timeout_option,
     locate_or_fail,
     session_option,
@@ -31,7 +31,7 @@ from parley.app.cli.record import register as register_record_commands
 from parley.app.cli.rerun import register as register_rerun_command
 from parley.app.cli.skill import register as register_skill_command
 from parley.app.cli.tui import register as register_tui_commands
-from parley.app.daemon.state import StateDirError, command_hint
+from parley.app.daemon.state import command_hint
 from parley.app.errors import ParleyError
 from parley.app.protocol.sanitize import escape_controls
 
@@ -43,7 +43,7 @@ def _call(state: Any, op: str, timeout: float = 30.0, **args: Any) -> dict[str, 
     try:
         return ControlClient(state).call(op, timeout=timeout, **args)
     except ControlError as e:
-        fail(str(e))
+        fail_with(e)
     except TimeoutError:
         fail(f"the daemon (pid {state.daemon_pid}) did not answer within {timeout:g} s")
     except OSError as e:
@@ -131,9 +131,11 @@ SECTIONS = {
 
 
 class _Group(click.Group):
-    """Ctrl+C in any command exits 130 (not click's "Aborted!" and 1); a state or
-    data directory parley cannot use is one line naming it and ``PARLEY_HOME`` (exit
-    1); ``--help`` lists the commands by :data:`SECTIONS` (any other under "Other")."""
+    """Ctrl+C in any command exits 130 (not click's "Aborted!" and 1); one of parley's
+    errors that a command lets through is its message and exit code
+    (:func:`parley.app.cli.common.fail_with`: the one place, never a traceback; a state
+    or data directory parley cannot use is one line naming it and ``PARLEY_HOME``);
+    ``--help`` lists the commands by :data:`SECTIONS` (any other under "Other")."""
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         names = self.list_commands(ctx)
@@ -156,8 +158,8 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("", err=True)
             sys.exit(exitcodes.INTERRUPTED)
-        except StateDirError as e:
-            fail(str(e))
+        except ParleyError as e:
+            fail_with(e)
 
 
 @click.group(cls=_Group, context_settings=CONTEXT)
@@ -390,7 +392,7 @@ def say(
     """
     from parley.app.daemon.client import ControlClient, ControlError
     from parley.app.protocol.items import TurnFinished, item_from_dict
-    from parley.app.protocol.limits import InputError, check_text
+    from parley.app.protocol.limits import check_text
 
     if text is None or text == "-":
         if sys.stdin.isatty():
@@ -404,10 +406,7 @@ def say(
                 f"{e.start}); nothing was sent",
                 exitcodes.USAGE,
             )
-    try:
-        check_text(text)
-    except InputError as e:
-        fail(str(e), exitcodes.USAGE)
+    check_text(text)  # an InputError ends the command: usage error, nothing sent
     state = locate_or_fail(name)
     print_item = _printer(as_json, metrics=metrics, full_output=full_output)
     print_log = _log_printer(as_json)
@@ -442,8 +441,6 @@ def say(
             f"(see `{command_hint('status', name)}`, `{command_hint('history', name)}`)",
             exitcodes.TIMEOUT,
         )
-    except ControlError as e:
-        fail(str(e), exitcodes.USAGE if e.kind == "input" else exitcodes.FAILURE)
     except KeyboardInterrupt:
         if turn_id is not None:  # Ctrl+C cancels this turn only
             with contextlib.suppress(OSError, ControlError):
@@ -626,7 +623,7 @@ def history(
         try:
             items = read_log(path).items
         except LogFormatError as e:
-            fail(str(e))
+            fail_with(e)
     print_item = _printer(as_json, full_output=full_output)
     try:
         for item in items:
@@ -760,12 +757,9 @@ register_tui_commands(cli)
 
 
 def main() -> None:
-    """The ``parley`` console script. The one place a :class:`ParleyError` that no
-    command handled becomes a message on stderr and an exit code (never a traceback)."""
-    try:
-        cli(prog_name="parley")
-    except ParleyError as e:
-        fail(str(e), exit_code_for(e))
+    """The ``parley`` console script (a :class:`ParleyError` no command handled is
+    reported by the command group, :class:`_Group`)."""
+    cli(prog_name="parley")
 
 
 if __name__ == "__main__":

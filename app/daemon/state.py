@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from parley.app.errors import ParleyError
+
 STATE_FILE = "state.json"
 LOCK_FILE = "daemon.lock"
 #: what makes a directory a project root (see :func:`project_root`): Python and Node
@@ -71,7 +73,7 @@ def data_root() -> Path:
     return _private_dir(root)
 
 
-class StateDirError(Exception):
+class StateDirError(ParleyError):
     """A directory parley keeps its state or recordings in cannot be made or written;
     the message names it and ``PARLEY_HOME``."""
 
