@@ -230,6 +230,16 @@ def reload_files(files: list[str], cap: int = 3) -> str:
     return shown + (f" and {len(files) - cap} more" if len(files) > cap else "")
 
 
+def shows(item: it.ChatItem) -> bool:
+    """Whether a reader sees ``item`` on its own as something said: the view makes a
+    block of it, and it is not a tool call still running (its start, its progress
+    lines). An agent state change, usage, a config update, an empty agent message, a
+    background error or an ok turn's end say nothing. (The daemon's ``listen`` and its
+    count of unseen items use it: :func:`parley.app.daemon.seen.noteworthy`.)"""
+    update = View().feed(item)
+    return update is not None and not update.block.running
+
+
 # -- blocks ---------------------------------------------------------------------------
 
 
