@@ -75,6 +75,8 @@ update replaces a block by one with the same ``key``. Fields:
 - ``late``: for an item of a turn already cancelled (a tool still running when the
   turn was cancelled, a reply that came anyway), the note ``late, from the cancelled
   turn “<quote>”``; ``""`` otherwise.
+- ``label`` (property): who a message is from as the exports label it: ``You``, or the
+  agent's id for a reply (``Agent`` when unknown); ``say`` keeps ``● Agent``.
 
 Changes
 -------
@@ -281,6 +283,16 @@ class Block:
         """A tool call not finished yet."""
         return self.kind == "tool" and self.status == "running"
 
+    @property
+    def label(self) -> str:
+        """Who a message is from, as every export labels it: ``You``, or the id of the
+        agent that spoke the reply (``Agent`` when the item does not say), so a reply
+        after a handoff says who is talking. The text form of ``say`` keeps LiveKit's
+        ``● Agent`` (:mod:`parley.headless.render`). Other kinds: their ``title``."""
+        if self.kind == "agent":
+            return self.agent or "Agent"
+        return self.title
+
 
 @dataclass(frozen=True)
 class Update:
@@ -455,7 +467,8 @@ class View:
             title=title,
             glyph=GLYPHS[kind],
             turn_id=item.turn_id,
-            late=self.turns.late_note(item.turn_id),
+            # the end of a cancelled turn is not one of its late items
+            late="" if isinstance(item, it.TurnFinished) else self.turns.late_note(item.turn_id),
             **fields,  # type: ignore[arg-type]
         )
         return Update(block, True, "shown")

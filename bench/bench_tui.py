@@ -4,13 +4,18 @@ Loads a recorded session stretched to N chat items (default 2,000: the demo reco
 in testdata/recordings repeated, with seq, turn ids and call ids renumbered) into the
 app through the same backend protocol the CLI uses, headless at 120x40, and reports:
 
-- time to first paint: from starting the app to the whole session shown (last row
-  mounted, screen refreshed); target < 1 s
-- time for a new item to appear at the bottom: push one agent message (and, in a
-  second series, a tool call) and wait until its row is mounted and painted; target:
-  p99 < 33 ms (two frames at 60 Hz) over both series. Reported as p50 / p99 / max of
-  the wall time, and of this process's CPU time over the same span (the wall time
-  of a loaded machine, shared with other work, is mostly waiting for a core)
+- time to first paint: from starting the app to the first frame that shows the
+  session's last row; target < 1 s
+- time for a new item to appear at the bottom: from pushing one item (agent messages
+  and tool calls in turn) to the first frame drawn that shows its row (the row is
+  among the widgets that frame puts on screen: what a user sees, not merely "mounted").
+  Two series: ``burst``, each item pushed as soon as the previous one is on screen
+  (items streaming in; every frame waits for Textual's 60 fps frame slot), and
+  ``spaced``, each pushed 20-100 ms after the previous one (items of a live session
+  arriving at any phase of the frame clock). Target: p99 < 33 ms (two frames at
+  60 Hz) in each. Reported as p50 / p99 / max of the wall time, and of this
+  process's CPU time over the same span (the wall time of a loaded machine, shared
+  with other work, is mostly waiting for a core; report the load average with it)
 - memory: RSS growth of this process across the load, and the mounted widget count
 
 The app is built as the CLI builds it (``make_app(..., freeze_gc=True)``).
@@ -26,6 +31,7 @@ import dataclasses
 import json
 import math
 import os
+import random
 import sys
 import time
 from collections.abc import Callable
@@ -91,7 +97,9 @@ async def wait_until(
         await asyncio.sleep(step)
 
 
-async def run(n_items: int, n_new: int) -> dict[str, object]:
+async def run(n_items: int, n_new: int, seed: int = 1) -> dict[str, object]:
+    from textual._compositor import CompositorUpdate
+
     from parley.app.backend import ItemsBackend
     from parley.widgets.app import make_app
     from parley.widgets.rows import Row
@@ -101,82 +109,100 @@ async def run(n_items: int, n_new: int) -> dict[str, object]:
     rss0 = rss_mb()
     t0 = time.perf_counter()
     app = make_app(backend, frozen=True, freeze_gc=True)
-    paints: list[float] = []
     display = app._display
+    # the item whose row we wait for, and when the first frame showing it was drawn
+    pending: list[it.ChatItem] = []
+    shown_at: list[float] = []
+    first_paint: list[float] = []
 
     def painting(screen: Screen[object], renderable: RenderableType | None) -> None:
         # headless Textual computes the screen update but writes nothing: render the
         # update to terminal text here too, so the cost of a real paint is counted
         display(screen, renderable)
-        if renderable is not None:
-            from textual._compositor import CompositorUpdate
-
-            if isinstance(renderable, CompositorUpdate):
-                renderable.render_segments(app.console)
-            paints.append(time.perf_counter())
+        if renderable is None:
+            return
+        if isinstance(renderable, CompositorUpdate):
+            renderable.render_segments(app.console)
+        now = time.perf_counter()
+        entries = app.transcript.entries
+        row = entries[-1].row if entries else None
+        if row is None or row not in screen._compositor.visible_widgets:
+            return  # this frame does not show the newest row (yet)
+        if not first_paint and app.loaded.is_set():
+            first_paint.append(now)
+        if pending and entries[-1].item is pending[0]:
+            pending.clear()
+            shown_at.append(now)
 
     app._display = painting  # type: ignore[method-assign]
 
-    async def painted_after(t: float) -> float:
-        await wait_until(lambda: bool(paints) and paints[-1] > t)
-        return paints[-1]
-
     async with app.run_test(size=(120, 40)):
-        await asyncio.wait_for(app.loaded.wait(), 30)
-        first_paint = await painted_after(time.perf_counter()) - t0
+        await wait_until(lambda: bool(first_paint))
         rss1 = rss_mb()
         mounted = len(app.transcript.rows)
         widgets = len(list(app.screen.walk_children()))
 
-        cpu_ms: list[float] = []
-
-        async def appear(item: it.ChatItem) -> float:
+        async def appear(item: it.ChatItem, cpu_ms: list[float]) -> float:
+            """Push ``item``; the time until the first frame that shows its row."""
+            shown_at.clear()
+            pending[:] = [item]
             start, cpu0 = time.perf_counter(), time.process_time()
             backend.push(item)
-
-            def shown() -> bool:
-                rows = app.transcript.rows
-                return bool(rows) and rows[-1].item is item
-
-            await wait_until(shown)
-            wall = (await painted_after(time.perf_counter()) - start) * 1000
+            await wait_until(lambda: bool(shown_at))
             cpu_ms.append((time.process_time() - cpu0) * 1000)
-            return wall
+            return (shown_at[0] - start) * 1000
 
+        rng = random.Random(seed)
         seq = items[-1].seq
         ts = items[-1].ts
-        msg_ms, tool_ms = [], []
-        for i in range(n_new):
-            seq += 1
-            text = f"New reply number {i}: the **weather** is fine."
-            msg_ms.append(await appear(it.AgentMessage(seq=seq, ts=ts + i, text=text,
-                                                       agent_id="concierge")))  # fmt: skip
-            seq += 1
-            call = it.ToolCall(seq=seq, ts=ts + i, call_id=f"bench-{i}", name="lookup_weather",
-                               arguments='{"location": "Paris"}', status="done",
-                               output="sunny", duration_ms=1.0)  # fmt: skip
-            tool_ms.append(await appear(call))
+        series: dict[str, dict[str, list[float]]] = {}
+        for name in ("burst", "spaced"):
+            wall: dict[str, list[float]] = {"message": [], "tool call": [], "cpu": []}
+            series[name] = wall
+            for i in range(n_new):
+                for kind in ("message", "tool call"):
+                    if name == "spaced":
+                        await asyncio.sleep(rng.uniform(0.02, 0.1))
+                    seq += 1
+                    item: it.ChatItem
+                    if kind == "message":
+                        text = f"New reply number {i}: the **weather** is fine."
+                        item = it.AgentMessage(seq=seq, ts=ts + seq, text=text,
+                                               agent_id="concierge")  # fmt: skip
+                    else:
+                        item = it.ToolCall(seq=seq, ts=ts + seq, call_id=f"bench-{seq}",
+                                           name="lookup_weather",
+                                           arguments='{"location": "Paris"}', status="done",
+                                           output="sunny", duration_ms=1.0)  # fmt: skip
+                    wall[kind].append(await appear(item, wall["cpu"]))
         mounted_after = len(app.query(Row))
-    both = msg_ms + tool_ms
-    return {
+    result: dict[str, object] = {
         "items": n_items,
-        "first_paint_s": round(first_paint, 3),
-        "append_ms_p50": pct(both, 50),
-        "append_ms_p99": pct(both, 99),
-        "append_ms_max": round(max(both), 1),
-        "append_cpu_ms_p50": pct(cpu_ms, 50),
-        "append_cpu_ms_p99": pct(cpu_ms, 99),
-        "append_cpu_ms_max": round(max(cpu_ms), 1),
-        "new_message_ms_p50": pct(msg_ms, 50),
-        "new_message_ms_p99": pct(msg_ms, 99),
-        "new_tool_call_ms_p50": pct(tool_ms, 50),
-        "new_tool_call_ms_p99": pct(tool_ms, 99),
+        "first_paint_s": round(first_paint[0] - t0, 3),
+    }
+    for name, wall in series.items():
+        both = wall["message"] + wall["tool call"]
+        prefix = "append" if name == "burst" else "spaced_append"
+        result.update({
+            f"{prefix}_ms_p50": pct(both, 50),
+            f"{prefix}_ms_p99": pct(both, 99),
+            f"{prefix}_ms_max": round(max(both), 1),
+            f"{prefix}_cpu_ms_p50": pct(wall["cpu"], 50),
+            f"{prefix}_cpu_ms_p99": pct(wall["cpu"], 99),
+            f"{prefix}_cpu_ms_max": round(max(wall["cpu"]), 1),
+            f"{prefix}_message_ms_p50": pct(wall["message"], 50),
+            f"{prefix}_message_ms_p99": pct(wall["message"], 99),
+            f"{prefix}_tool_call_ms_p50": pct(wall["tool call"], 50),
+            f"{prefix}_tool_call_ms_p99": pct(wall["tool call"], 99),
+        })  # fmt: skip
+    result.update({
         "load_average_1m": round(os.getloadavg()[0], 2),
         "rss_growth_mb": round(rss1 - rss0, 1),
         "rows_mounted": mounted,
         "rows_mounted_after_new_items": mounted_after,
         "widgets_on_screen": widgets,
-    }
+    })  # fmt: skip
+    return result
 
 
 def main() -> int:
@@ -194,8 +220,13 @@ def main() -> int:
     ok = (
         float(result["first_paint_s"]) < 1.0  # type: ignore[arg-type]
         and float(result["append_ms_p99"]) < 33  # type: ignore[arg-type]
+        and float(result["spaced_append_ms_p99"]) < 33  # type: ignore[arg-type]
     )
-    print("targets (first paint < 1 s, append p99 < 33 ms):", "met" if ok else "MISSED")
+    print(
+        "targets (first paint < 1 s, append p99 < 33 ms in both series):",
+        "met" if ok else "MISSED",
+        file=sys.stderr if args.json else sys.stdout,
+    )
     return 0 if ok else 1
 
 

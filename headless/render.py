@@ -97,14 +97,24 @@ class TextRenderer:
     ``full_output``: show tool outputs in full. Stateful: feed it one stream's items in
     ``seq`` order (one renderer per stream), as it names running tools lazily.
     ``view`` is the fold it reads (its ``turns`` say which turns are open).
+    ``labels``: the exports' labels (the cast): a reply is labelled with
+    :attr:`parley.app.view.Block.label` (the agent's id) instead of LiveKit's ``Agent``,
+    and a block of a cancelled turn's late item carries its note
+    (:attr:`parley.app.view.Block.late`) after its title.
     """
 
     def __init__(
-        self, color: bool = False, *, metrics: bool = False, full_output: bool = False
+        self,
+        color: bool = False,
+        *,
+        metrics: bool = False,
+        full_output: bool = False,
+        labels: bool = False,
     ) -> None:
         self.color = color
         self.metrics = metrics
         self.full_output = full_output
+        self.labels = labels
         self.view = View()
         self._unnamed: dict[str, Block] = {}  # running tools not printed yet
         self._named: set[str] = set()  # running tools whose ● line is printed
@@ -113,8 +123,9 @@ class TextRenderer:
     def _c(self, role: str, text: str) -> str:
         return f"\x1b[{_STYLE[role]}m{text}\x1b[0m" if self.color else text
 
-    def _block(self, role: str, title: str, body: str | None = None) -> str:
-        out = f"\n  {self._c(role, '● ' + title)}\n"
+    def _block(self, role: str, title: str, body: str | None = None, late: str = "") -> str:
+        note = f" ({late})" if late and self.labels else ""
+        out = f"\n  {self._c(role, '● ' + title)}{note}\n"
         if body is not None:
             out += _indent(body) + "\n"
         return out
@@ -143,7 +154,7 @@ class TextRenderer:
             if call_id != but:
                 del self._unnamed[call_id]
                 self._named.add(call_id)
-                out += self._block("tool", f"function_tool: {block.title}")
+                out += self._block("tool", f"function_tool: {block.title}", late=block.late)
                 self._last = call_id
         return out
 
@@ -161,7 +172,7 @@ class TextRenderer:
             glyph = self._c("dim", GLYPHS["progress"])
             line = _indent(f"{glyph} {block.progress[-1]}")
             if self._last != call_id:
-                out += self._block("tool", title)
+                out += self._block("tool", title, late=block.late)
             self._named.add(call_id)
             self._last = call_id
             return out + line + "\n"
@@ -169,11 +180,11 @@ class TextRenderer:
         body = self._tool_body(block)
         if not named:  # the plain case: one block
             self._last = call_id
-            return out + self._block("tool", title, body)
+            return out + self._block("tool", title, body, block.late)
         if body is None:
             return out
         if self._last != call_id:
-            out += self._block("tool", title)
+            out += self._block("tool", title, late=block.late)
         self._last = call_id
         return out + _indent(body) + "\n"
 
@@ -182,13 +193,15 @@ class TextRenderer:
         match block.kind:
             case "user" | "agent" | "handoff" | "ended":
                 title = {"user": "You", "agent": "Agent"}.get(block.kind, block.title)
+                if self.labels:
+                    title = block.label
                 body = block.body if block.kind != "handoff" else None
-                out = self._block(_ROLE[block.kind], title, body or None)
+                out = self._block(_ROLE[block.kind], title, body or None, block.late)
                 return out + self._latency(block) if block.kind == "agent" else out
             case "error" if update.change == "turn_error":
-                return self._error(block.messages[-1])
+                return self._error(block.messages[-1], block.late)
             case "error" | "turn_end":
-                return self._error(block.title)
+                return self._error(block.title, block.late)
             case "reload" if block.status == "ok":
                 return self._block("handoff", block.title, block.body)
             case "reload":
@@ -235,9 +248,10 @@ class TextRenderer:
             shown = "\n".join([lines[0], *rest])
         return self._c(role, block.glyph) + " " + shown
 
-    def _error(self, message: str) -> str:
+    def _error(self, message: str, late: str = "") -> str:
         lines = message.strip().splitlines() or [""]
-        head = f"\n  {self._c('error', GLYPHS['error'])} {lines[0]}\n"
+        note = f" ({late})" if late and self.labels else ""
+        head = f"\n  {self._c('error', GLYPHS['error'])} {lines[0]}{note}\n"
         return head + "".join(f"    {ln}\n" if ln.strip() else "\n" for ln in lines[1:])
 
 

@@ -8,6 +8,7 @@ and export it with no agent running.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -112,7 +113,7 @@ def test_exports_of_the_recording(recorded: tuple[Parley, str], tmp_path: Path) 
     md = p("export", "--format", "md", check=True).stdout
     html_file, cast_file = tmp_path / "s.html", tmp_path / "s.cast"
     p("export", "-o", str(html_file), check=True)
-    p("export", "-o", str(cast_file), "--no-color", check=True)
+    p("export", "-o", str(cast_file), "--no-color", "--cols", "200", check=True)
     page = _Text()
     page.feed(html_file.read_text())
     text = "".join(page.parts)
@@ -121,13 +122,17 @@ def test_exports_of_the_recording(recorded: tuple[Parley, str], tmp_path: Path) 
         if "<" not in turn:
             assert turn in md
     for tool in ("lookup_weather", "lookup_booking", "transfer_to_billing", "check_balance"):
-        assert f"🔧 {tool}" in md and f"🔧 {tool}" in text
+        assert re.search(rf"<summary>[✓✗] {tool}\b", md) and f"{tool}" in text
     assert md.count("<details>") == page.tags.count("details") == 6
     assert "handoff: concierge → billing" in md and "handoff: concierge → billing" in text
     lines = cast_file.read_text().splitlines()
     assert json.loads(lines[0])["version"] == 2
     events = [json.loads(ln) for ln in lines[1:]]
     assert [e[0] for e in events] == sorted(e[0] for e in events)
-    assert "".join(e[2] for e in events).replace("\r\n", "\n") == said
+    # what `say` printed, with each reply labelled by the agent that spoke it (at 200
+    # columns nothing wraps)
+    cast = "".join(e[2] for e in events).replace("\r\n", "\n")
+    assert "● concierge\n" in cast and "● billing\n" in cast
+    assert re.sub(r"● (concierge|billing)\n", "● Agent\n", cast) == said
     stored = p("export", "--format", "json", check=True).stdout.splitlines()
     assert json.loads(stored[0])["type"] == "session" and len(stored) > len(TURNS) * 5

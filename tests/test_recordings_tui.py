@@ -72,7 +72,7 @@ async def test_the_ui_markdown_export_is_parley_export_md(tmp_path: Path) -> Non
     async with app.run_test(size=(140, 60)) as pilot:
         await wait_for(lambda: backend.done.is_set() and app.items_seen == len(rec.items))
         await pilot.pause()
-        paths = {fmt: app.action_export(fmt) for fmt in FORMATS}
+        paths = {fmt: await app.action_export(fmt) for fmt in FORMATS}
     # the same files as `parley export --format FMT`, one naming scheme
     sid = rec.header["session_id"]
     written: dict[str, Path] = {}

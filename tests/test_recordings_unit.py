@@ -29,6 +29,7 @@ from parley.app.session.recordings import (
     summarize,
 )
 from parley.app.session.replay import play, schedule
+from parley.headless.cast import wrap
 from parley.headless.export import to_cast, to_html, to_jsonl, to_markdown
 from parley.headless.render import TextRenderer
 
@@ -277,14 +278,18 @@ def test_markdown_has_every_turn_and_tool_call(demo: object) -> None:
             assert item.text in md
         if isinstance(item, it.AgentMessage):
             assert item.text in md
-    assert "please &lt;b&gt;help&lt;/b&gt; &amp; [bold]me[/bold]" in md
+    # user text is shown as typed: rendered, the Markdown reads exactly what was typed
+    from markdown_it import MarkdownIt
+
+    rendered = MarkdownIt("commonmark").enable("table").render(md)
+    assert "<p>please &lt;b&gt;help&lt;/b&gt; &amp; [bold]me[/bold]</p>" in rendered
     calls = _calls(demo)
     assert md.count("<details>") == len(calls) == 6
     for call in calls:
-        assert f"🔧 {call.name} — " in md
-    assert "✗ error" in md and "No booking found with number ZZZ999." in md
+        assert f"<summary>{'✗' if call.is_error else '✓'} {call.name}" in md
+    assert "✗ lookup_booking booking_id=ZZZ999 → No booking found with number ZZZ999." in md
     assert '"location": "San Francisco"' in md
-    assert "*→ handoff: concierge → billing*" in md and "*→ handoff: billing → concierge*" in md
+    assert "*⇄ handoff: concierge → billing*" in md and "*⇄ handoff: billing → concierge*" in md
 
 
 class _Page(HTMLParser):
@@ -324,7 +329,7 @@ def test_html_is_standalone_and_shows_the_conversation(demo: object) -> None:
             assert item.text in text
     assert names.count("details") == len(_calls(demo)) == 6
     for call in _calls(demo):
-        assert f"🔧 {call.name}" in text
+        assert ("span", {"class": "name"}) in page.tags and call.name in text
         assert (call.output or "") in text
     assert "handoff: concierge → billing" in text and "handoff: billing → concierge" in text
     assert "agent: concierge" in text
@@ -346,7 +351,9 @@ def test_html_escapes_hostile_tool_text() -> None:
     page.feed(to_html(rec))
     names = [t for t, _ in page.tags]
     assert "script" not in names and "img" not in names and "i" not in names
-    assert "".join(page.text).count(evil) == 3
+    # as text: in the summary (arguments, result) and in the body (arguments, output),
+    # and the error
+    assert "".join(page.text).count(evil) == 5
     md = to_markdown(rec)
     assert "<script>" not in md.replace("```", "").split("</details>")[-1]
 
@@ -365,7 +372,10 @@ def test_cast_is_asciicast_v2_with_monotonic_time(demo: object) -> None:
     assert times[0] == 0 and times == sorted(times) and times[-1] > 0
     out = "".join(e[2] for e in events)
     assert "\n" not in out.replace("\r\n", "")
-    assert out.replace("\r\n", "\n") == _text(demo)
+    # the headless rendering, with the exports' labels, wrapped at the cast's width
+    shown = "".join(map(TextRenderer(labels=True).render, demo.items))  # type: ignore[attr-defined]
+    assert out.replace("\r\n", "\n") == wrap(shown, header["width"])
+    assert "● concierge" in shown and "● billing" in shown and "● Agent" not in shown
 
 
 def test_cast_loads_in_asciinema(tmp_path: Path, demo: object) -> None:

@@ -97,10 +97,10 @@ async def test_log_pane_one_row_per_log_line_with_colours(tmp_path: Path) -> Non
         # appended lines arrive one per line too, also when a write splits \n and \r
         with open(log, "ab") as f:
             f.write(b"\r00:45:05 \x1b[32mINFO\x1b[0m livekit.agents later\n")
-        pane.poll()
+        await pane.poll()
         with open(log, "ab") as f:
             f.write(b"\r00:45:06 \x1b[32mINFO\x1b[0m livekit.agents latest\n")
-        pane.poll()
+        await pane.poll()
         assert pane.plain_lines[-2:] == [
             "00:45:05 INFO livekit.agents later",
             "00:45:06 INFO livekit.agents latest",

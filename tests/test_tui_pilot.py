@@ -259,8 +259,8 @@ async def test_command_palette_actions(tmp_path) -> None:
                       "Toggle tool calls pane", "Toggle agents pane", "Toggle agent log",
                       "Restart agent"):  # fmt: skip
             assert title in titles
-        app.action_export("md")
-        app.action_export("json")
+        await app.action_export("md")
+        await app.action_export("json")
         md = next(tmp_path.glob("*.md")).read_text()
         assert GREETING in md
         js = next(tmp_path.glob("*.jsonl")).read_text().splitlines()

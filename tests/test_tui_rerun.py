@@ -45,7 +45,7 @@ async def rerun_in_app(recording: Path) -> Seen:
         await wait_until(pilot, lambda: app.started, what="started")
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Rerun this conversation" in titles
-        app.action_rerun_conversation()
+        await app.action_rerun_conversation()
         screen = await wait_until(
             pilot, lambda: isinstance(app.screen, RerunScreen) and app.screen, what="screen"
         )

@@ -329,7 +329,7 @@ async def test_notifications_show_untrusted_text_as_text(tmp_path: Path) -> None
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         app = await loaded(pilot)
         app.cancel_turn()
-        app.action_export("md")
+        await app.action_export("md")
         app.action_save_svg()  # an OSError is reported, not raised
         toasts = await wait_until(pilot, lambda: len(app.query(Toast)) == 3 and app.query(Toast))
         await pilot.pause()

@@ -118,6 +118,7 @@ def test_cancelled_turns_and_their_late_items() -> None:
         "✗",
         "“book a room please”",
     )
+    assert b.late == ""  # the end of the turn is not one of its late items
     assert v.turns.open == set() and v.turns.cancelled == {"t1"}
     late = v.feed(it.ToolCall(seq=4, turn_id="t1", call_id="c", name="slow", status="done"))
     reply = v.feed(it.AgentMessage(seq=5, turn_id="t1", text="Booked."))

@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
@@ -35,6 +36,7 @@ from parley.widgets.agents_pane import AgentsPane
 from parley.widgets.banner import Banner
 from parley.widgets.commands import CommandsMixin
 from parley.widgets.log_pane import AgentLogPane
+from parley.widgets.main_screen import MainScreen
 from parley.widgets.panes import PanesMixin
 from parley.widgets.prompt import PromptInput
 from parley.widgets.replay import ReplayMixin
@@ -142,6 +144,9 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         self.overlay: str | None = None
 
     # -- layout ---------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[Any]:
+        return MainScreen(id="_default")
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
@@ -258,6 +263,14 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
             reader.cancel()
 
     async def on_items_arrived(self, message: ItemsArrived) -> None:
+        # One frame shows the whole batch: without this, a frame drawn while new
+        # rows mount shows the panes' changes without them, and the rows come a
+        # frame (16.7 ms) later.
+        with self.batch_update():
+            await self._show_items(message)
+        self.screen.check_idle()  # the screen skipped its refresh during the batch
+
+    async def _show_items(self, message: ItemsArrived) -> None:
         if self.items_seen == 0 and message.items:
             self.agents.set_origin(message.items[0].ts)
         self.items_seen += len(message.items)
@@ -360,14 +373,27 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
 
     def _show_banner(self, title: str, detail: str, keys: str = CRASH_KEYS, *,
                      log_tail: bool = True, ended: bool = False) -> None:  # fmt: skip
-        path = self.backend.agent_log_path
-        if log_tail and path is not None:
-            lines = tail(path, 12)
+        """Show the banner; with ``log_tail``, once the agent log's tail has been read
+        (in a thread: no file I/O on the UI loop). A later banner replaces one still
+        reading; :meth:`_hide_banner` cancels it."""
+        path = self.backend.agent_log_path if log_tail else None
+        self._banner_worker(title, detail, keys, path, ended)
+
+    @work(group="banner", exclusive=True, exit_on_error=False)
+    async def _banner_worker(
+        self, title: str, detail: str, keys: str, path: Path | None, ended: bool
+    ) -> None:
+        if path is not None:
+            lines = await asyncio.to_thread(tail, path, 12)
             if lines:
                 detail = f"{detail}\n\nLast lines of the agent log (F4 shows it live):\n{lines}"
         self.banner.set_class(ended, "-ended")
         self.banner.show(title, detail, keys)
         self.refresh_bindings()
+
+    def _hide_banner(self) -> None:
+        self.workers.cancel_group(self, "banner")
+        self.banner.hide()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that failed unexpectedly: say so, keep the app running."""
@@ -463,7 +489,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         if self.backend.is_replay:
             return
         if not self.started:
-            self.banner.hide()
+            self._hide_banner()
             self.boot()
         else:
             self.restart_agent()
@@ -478,7 +504,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
             self.status.state = "disconnected"
             self._show_banner("The agent could not restart", _message(e))
             return
-        self.banner.hide()
+        self._hide_banner()
         self.call_ended = False
         self.agents.info = info
         self.status.state = "listening"

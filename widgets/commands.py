@@ -6,11 +6,13 @@ Exports are ``parley export``'s own formats (:func:`app.export.export`, no secon
 implementation): ``md``, ``json`` (the event log's lines as stored), ``html`` and
 ``cast``, of the whole session as recorded. Every file the app writes, exports and
 screenshots alike, is named ``parley-<session id>-<YYYYmmdd-HHMMSS>.<ext>`` in
-``export_dir``, and the notification gives its path.
+``export_dir``, and the notification gives its path. Files are read and written in
+a thread, never on the UI loop (a long session's event log takes a while).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Iterable
@@ -44,17 +46,49 @@ def output_name(session_id: str | None, suffix: str, when: float | None = None) 
     return f"parley-{sid or 'session'}-{stamp}.{suffix}"
 
 
-def session_recording(app: Any) -> tuple[Recording, Path | None]:
-    """The session as recorded: its event log when the backend has one (the daemon's
-    ``events.jsonl``, the replayed file), else the header and items the app has seen."""
+def session_sources(app: Any) -> tuple[Path | None, Recording]:
+    """What :func:`read_session` needs, taken on the UI loop: the backend's event log
+    path (or ``None``) and the recording made of the header and items the app has."""
     path = getattr(app.backend, "event_log_path", None)
-    if path is not None and Path(path).is_file():
+    items = list(getattr(app.backend, "items", None) or [e.item for e in app.transcript.entries])
+    return (Path(path) if path is not None else None), Recording(
+        {"type": "session", **app.backend.header}, items
+    )
+
+
+def read_session(path: Path | None, fallback: Recording) -> tuple[Recording, Path | None]:
+    """The event log at ``path`` if it is a readable one, else ``fallback``."""
+    if path is not None and path.is_file():
         try:
-            return read_log(path), Path(path)
+            return read_log(path), path
         except LogFormatError:
             pass
-    items = list(getattr(app.backend, "items", None) or [e.item for e in app.transcript.entries])
-    return Recording({"type": "session", **app.backend.header}, items), None
+    return fallback, None
+
+
+def free_path(directory: Path, name: str) -> Path:
+    """``directory/name``, or ``name~2``, ``name~3``... if it is taken."""
+    path = directory / name
+    n = 2
+    while path.exists():
+        path = path.with_name(f"{path.stem.rsplit('~', 1)[0]}~{n}{path.suffix}")
+        n += 1
+    return path
+
+
+def write_export(
+    directory: Path, name: str, fmt: str, log: Path | None, fallback: Recording
+) -> tuple[Path, BaseException | None]:
+    """Write the session in ``fmt`` to a free path in ``directory`` (in a thread):
+    the path, and the ``OSError``/``LogFormatError`` that stopped it, if any."""
+    path = directory / name
+    try:
+        path = free_path(directory, name)
+        rec, log = read_session(log, fallback)
+        path.write_text(render_export(rec, fmt, log), encoding="utf-8")
+    except (OSError, LogFormatError) as e:
+        return path, e
+    return path, None
 
 
 def render_export(rec: Recording, fmt: str, path: Path | None) -> str:
@@ -78,13 +112,8 @@ class CommandsMixin:
     """The palette commands of :class:`parley.widgets.app.ParleyApp` (mixed into it;
     ``self`` is that app)."""
 
-    def _out_path(self: Any, suffix: str) -> Path:
-        path: Path = self.export_dir / output_name(self.backend.header.get("session_id"), suffix)
-        n = 2
-        while path.exists():
-            path = path.with_name(f"{path.stem.rsplit('~', 1)[0]}~{n}{path.suffix}")
-            n += 1
-        return path
+    def _out_name(self: Any, suffix: str) -> str:
+        return output_name(self.backend.header.get("session_id"), suffix)
 
     async def action_clear_view(self: Any) -> None:
         """Clear what shows the session's history: the transcript, the tool calls
@@ -101,16 +130,16 @@ class CommandsMixin:
         self.copy_to_clipboard(self.last_reply)
         self.notify("Copied the last reply to the clipboard.", markup=False)
 
-    def action_export(self: Any, fmt: str) -> Path | None:
+    async def action_export(self: Any, fmt: str) -> Path | None:
         """Write the session in ``fmt`` (one of :data:`app.export.FORMATS`), as
-        ``parley export --format FMT`` would; returns the path written."""
+        ``parley export --format FMT`` would (in a thread); returns the path written."""
         suffix = {"md": "md", "json": "jsonl", "html": "html", "cast": "cast"}[fmt]
-        path = self._out_path(suffix)
-        try:
-            rec, log = session_recording(self)
-            path.write_text(render_export(rec, fmt, log), encoding="utf-8")
-        except (OSError, LogFormatError) as e:
-            self.notify(f"Could not write {path}: {e}", severity="error", markup=False)
+        log, fallback = session_sources(self)
+        path, error = await asyncio.to_thread(
+            write_export, self.export_dir, self._out_name(suffix), fmt, log, fallback
+        )
+        if error is not None:
+            self.notify(f"Could not write {path}: {error}", severity="error", markup=False)
             return None
         self.notify(f"Exported the session ({fmt}) to {path}", markup=False)
         return path
@@ -120,27 +149,33 @@ class CommandsMixin:
         is in it, as Textual's own screenshot command does)."""
         self.set_timer(0.1, self.save_svg_now)
 
-    def save_svg_now(self: Any) -> Path | None:
-        path = self._out_path("svg")
+    async def save_svg_now(self: Any) -> Path | None:
+        svg = self.export_screenshot()  # on the loop: it reads the screen
+
+        def write() -> Path:
+            path = free_path(self.export_dir, self._out_name("svg"))
+            path.write_text(svg, encoding="utf-8")
+            return path
+
         try:
-            written = self.save_screenshot(filename=path.name, path=str(path.parent))
+            path = await asyncio.to_thread(write)
         except OSError as e:
-            self.notify(f"Could not save a screenshot to {path.parent}: {e}",
+            self.notify(f"Could not save a screenshot to {self.export_dir}: {e}",
                         severity="error", markup=False)  # fmt: skip
             return None
-        self.notify(f"Saved a screenshot to {written}", markup=False)
-        return Path(written)
+        self.notify(f"Saved a screenshot to {path}", markup=False)
+        return path
 
     def action_show_agent_info(self: Any) -> None:
         self.push_screen(AgentInfoScreen(self.agents.info))
 
-    def action_rerun_conversation(self: Any) -> None:
+    async def action_rerun_conversation(self: Any) -> None:
         """Open the rerun screen on the session as recorded so far."""
         from parley.app.protocol import items as it
         from parley.widgets.rerun_screen import RerunScreen
 
         try:
-            rec, log = session_recording(self)
+            rec, log = await asyncio.to_thread(read_session, *session_sources(self))
         except OSError as e:
             self.notify(f"Could not read the session: {e}", severity="error", markup=False)
             return

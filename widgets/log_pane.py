@@ -8,6 +8,7 @@ control characters made harmless, long lines cut).
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,23 @@ POLL_S = 0.3
 MAX_LINES = 5000
 
 
+def read_from(path: Path, offset: int | None) -> tuple[int, list[str] | bytes]:
+    """What a log file gained since byte ``offset``: ``(size, bytes after offset)``;
+    or, the first time (``offset`` is ``None``) and after the file shrank (a new
+    log), ``(size, its last lines)``. Raises ``OSError``."""
+    size = os.path.getsize(path)
+    if offset is None or size < offset:
+        return size, read_tail(path, TAIL_BYTES, end=size)
+    if size == offset:
+        return size, b""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return size, f.read(size - offset)
+
+
 class AgentLogPane(RichLog):
-    """Tails ``path`` (polling while displayed). No markup is parsed."""
+    """Tails ``path`` (polling while displayed; the file is read in a thread, never on
+    the UI loop). No markup is parsed."""
 
     def __init__(self, path: Path | None = None, **kwargs: Any) -> None:
         super().__init__(max_lines=MAX_LINES, wrap=False, highlight=False, markup=False, **kwargs)
@@ -32,6 +48,7 @@ class AgentLogPane(RichLog):
         self._offset: int | None = None
         self._splitter = LineSplitter()
         self._timer: Any = None
+        self._polling = asyncio.Lock()  # one read at a time (the timer, on_show)
         #: the plain text of every line written (for tests and copying), oldest first
         self.plain_lines: list[str] = []
 
@@ -43,8 +60,8 @@ class AgentLogPane(RichLog):
         self.border_title = "Agent log"
         self._timer = self.set_interval(POLL_S, self.poll, pause=not self.display)
 
-    def on_show(self) -> None:
-        self.poll()
+    async def on_show(self) -> None:
+        await self.poll()
         if self._timer is not None:
             self._timer.resume()
 
@@ -59,32 +76,29 @@ class AgentLogPane(RichLog):
             self.plain_lines = []
             self.clear()
 
-    def poll(self) -> None:
+    async def poll(self) -> None:
         """Append what the log gained since the last poll (its tail, the first time)."""
-        if self.path is None:
-            if self._offset is None:
-                self._write_lines(["(no agent log for this session)"])
-                self._offset = 0
-            return
-        try:
-            size = os.path.getsize(self.path)
-        except OSError:
-            return
-        if self._offset is None or size < self._offset:
-            self._offset = size
-            self._splitter = LineSplitter()
-            self._write_lines(read_tail(self.path, TAIL_BYTES, end=size))
-            return
-        if size == self._offset:
-            return
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self._offset)
-                data = f.read(size - self._offset)
-        except OSError:
-            return
-        self._offset += len(data)
-        self._write_lines(self._splitter.feed_bytes(data))
+        async with self._polling:
+            path, offset = self.path, self._offset
+            if path is None:
+                if offset is None:
+                    self._write_lines(["(no agent log for this session)"])
+                    self._offset = 0
+                return
+            try:
+                size, new = await asyncio.to_thread(read_from, path, offset)
+            except OSError:
+                return
+            if path != self.path or offset != self._offset:
+                return  # set_path switched files while reading
+            if isinstance(new, list):  # the first read, or a new file
+                self._offset = size
+                self._splitter = LineSplitter()
+                self._write_lines(new)
+                return
+            assert offset is not None  # bytes come only after a first read
+            self._offset = offset + len(new)
+            self._write_lines(self._splitter.feed_bytes(new))
 
     def _write_lines(self, lines: list[str]) -> None:
         if not lines:

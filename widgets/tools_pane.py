@@ -9,6 +9,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
+from textual.geometry import Size
 from textual.reactive import reactive
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -70,6 +71,27 @@ def tool_detail(block: Block) -> Content:
     return Content.assemble(*lines)
 
 
+class ToolList(OptionList):
+    """The list of calls. On every layout pass Textual's ``ScrollView`` compares the
+    virtual size the compositor passes with the list's own (never equal for a list),
+    and refreshes its scrollbars: the scrollbar is repainted in the next frame, which
+    widens that frame's update to the whole screen width (and, through a stale flag of
+    the compositor, see :mod:`parley.widgets.main_screen`, arranged the screen twice).
+    Here the pass is skipped while the list's size and container size are unchanged:
+    the list updates its scrollbars itself when options are added
+    (``OptionList._update_lines``)."""
+
+    _sizes: tuple[Size, Size] | None = None
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        if (size, container_size) == self._sizes:
+            return False
+        self._sizes = (size, container_size)
+        return super()._size_updated(size, virtual_size, container_size, layout)
+
+
 class ToolsPane(Vertical):
     """The list of calls (an :class:`OptionList`, cheap for long sessions) above the
     detail of the highlighted one. :meth:`upsert` per tool item, :meth:`flush` per
@@ -83,7 +105,7 @@ class ToolsPane(Vertical):
         self._pending: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield OptionList(id="tool-list")
+        yield ToolList(id="tool-list")
         with VerticalScroll(id="tool-detail-scroll"):
             yield Static(
                 Content.styled("Select a tool call to see its detail.", "italic"),

@@ -195,15 +195,56 @@ def _replay_tui(rec: Any, recorded: Any, speed: float, max_gap: float) -> None:
     help="Write to this file instead of stdout.",
 )
 @click.option("--no-color", is_flag=True, help="cast: no ANSI colours.")
-def export(session: str | None, fmt: str | None, output: Path | None, no_color: bool) -> None:
+@click.option(
+    "--speed",
+    type=SPEED,
+    default=1.0,
+    show_default=True,
+    help="cast: playback speed, as on `replay` (0: everything at once).",
+)
+@click.option("--max-gap", type=SPEED, default=2.0, show_default=True, help="cast: " + MAX_GAP_HELP)
+@click.option(
+    "--pause",
+    type=SPEED,
+    default=1.0,
+    show_default=True,
+    help="cast: least pause before each turn, in seconds.",
+)
+@click.option(
+    "--type-delay",
+    type=SPEED,
+    default=0.0,
+    show_default=True,
+    help="cast: type your messages, one character every SECONDS (0.04 types as "
+    "`chat --script` does; 0 shows them at once).",
+)
+@click.option(
+    "--cols",
+    type=click.IntRange(min=20),
+    default=100,
+    show_default=True,
+    help="cast: terminal width; longer lines wrap, keeping their indent.",
+)
+def export(
+    session: str | None,
+    fmt: str | None,
+    output: Path | None,
+    no_color: bool,
+    speed: float,
+    max_gap: float,
+    pause: float,
+    type_delay: float,
+    cols: int,
+) -> None:
     """Export SESSION as Markdown, JSON lines, a standalone HTML page or an asciicast.
 
     \b
     md    transcript; tool calls as collapsible <details>
     json  the event log's JSON lines as stored (header line first)
     html  one self-contained page (inline CSS, no external assets)
-    cast  asciinema v2 recording of the headless rendering, recorded
-          timing (pauses capped at 2 s); play it with `asciinema play`
+    cast  asciinema v2 recording of the headless rendering, paced to be
+          read (pauses capped at --max-gap, at least --pause before each
+          turn, --speed); play it with `asciinema play`
 
     SESSION is a session id, a unique prefix of one, or an events.jsonl file;
     by default the newest session of this project.
@@ -217,7 +258,8 @@ def export(session: str | None, fmt: str | None, output: Path | None, no_color: 
         fmt = SUFFIXES.get(output.suffix.lower(), "md") if output else "md"
     rec, recorded = load_recording(session)
     color = not no_color and "NO_COLOR" not in os.environ
-    text = render_export(recorded, fmt, rec.event_log, color=color)
+    cast = {"speed": speed, "max_gap": max_gap, "pause": pause, "type_delay": type_delay}
+    text = render_export(recorded, fmt, rec.event_log, color=color, width=cols, **cast)
     if output is None:
         sys.stdout.write(text)
         return
