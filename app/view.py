@@ -64,8 +64,8 @@ update replaces a block by one with the same ``key``. Fields:
                 user typed, cut at :data:`QUOTE_CAP`
   ``reload``    watch mode reloaded the agent (``status`` ``ok``: ``title``
                 ``"agent reloaded: <files>"``, ``body`` ``"agent pid N, 12 ms, warm"``) or could
-                not (``status`` ``error``: ``title`` ``"reload failed (<files>); the
-                previous agent keeps running"``, ``body`` the error)
+                not (``status`` ``error``, glyph ``✗``: ``title`` ``"reload failed
+                (<files>); the previous agent keeps running"``, ``body`` the error)
   ============  ===========================================================================
 
 - ``seq``: the seq of the block's first item (where it stands in the stream);
@@ -465,7 +465,7 @@ class View:
             seq=item.seq,
             item=item,
             title=title,
-            glyph=GLYPHS[kind],
+            glyph=str(fields.pop("glyph", GLYPHS[kind])),
             turn_id=item.turn_id,
             # the end of a cancelled turn is not one of its late items
             late="" if isinstance(item, it.TurnFinished) else self.turns.late_note(item.turn_id),
@@ -521,7 +521,9 @@ class View:
                 return self._new(item, "reload", title, status="ok", body=", ".join(parts))
             case it.Reload() as r:
                 title = f"reload failed ({reload_files(r.files)}); the previous agent keeps running"
-                return self._new(item, "reload", title, status="error", body=r.error or "")
+                return self._new(
+                    item, "reload", title, status="error", body=r.error or "", glyph=GLYPHS["error"]
+                )
         return None
 
     def _turn_end(self, fin: it.TurnFinished) -> Update | None:

@@ -184,6 +184,7 @@ def test_handoffs_reloads_and_escaping() -> None:
     assert ok.block.body == "agent pid 7, 12 ms"
     bad = v.feed(it.Reload(files=["a.py"], error="SyntaxError"))
     assert bad is not None and bad.block.status == "error" and bad.block.body == "SyntaxError"
+    assert (ok.block.glyph, bad.block.glyph) == ("↻", "✗")
     assert bad.block.title == "reload failed (a.py); the previous agent keeps running"
 
 
