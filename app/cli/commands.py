@@ -20,8 +20,8 @@ import click
 from parley.app.cli import exitcodes
 from parley.app.cli.common import (
     CONTEXT,
-    exit_code_for,
     fail,
+    fail_with,
     idle_timeout_option,
     locate_or_fail,
     session_option,
@@ -42,7 +42,7 @@ def _call(state: Any, op: str, timeout: float = 30.0, **args: Any) -> dict[str, 
     try:
         return ControlClient(state).call(op, timeout=timeout, **args)
     except ControlError as e:
-        fail(str(e))
+        fail_with(e)
     except TimeoutError:
         fail(f"the daemon (pid {state.daemon_pid}) did not answer within {timeout:g} s")
     except OSError as e:
@@ -130,7 +130,9 @@ SECTIONS = {
 
 
 class _Group(click.Group):
-    """Ctrl+C in any command exits 130 (not click's "Aborted!" and 1); ``--help``
+    """Ctrl+C in any command exits 130 (not click's "Aborted!" and 1); one of parley's
+    errors that a command lets through is its message and exit code
+    (:func:`parley.app.cli.common.fail_with`: the one place, never a traceback); ``--help``
     lists the commands by :data:`SECTIONS` (any other under "Other")."""
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -154,6 +156,8 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("", err=True)
             sys.exit(exitcodes.INTERRUPTED)
+        except ParleyError as e:
+            fail_with(e)
 
 
 @click.group(cls=_Group, context_settings=CONTEXT)
@@ -336,16 +340,13 @@ def say(
     """
     from parley.app.daemon.client import ControlClient, ControlError
     from parley.app.protocol.items import TurnFinished, item_from_dict
-    from parley.app.protocol.limits import InputError, check_text
+    from parley.app.protocol.limits import check_text
 
     if text is None or text == "-":
         if sys.stdin.isatty():
             raise click.UsageError("give the TEXT to say, or pipe it on stdin")
         text = sys.stdin.read()
-    try:
-        check_text(text)
-    except InputError as e:
-        fail(str(e), exitcodes.USAGE)
+    check_text(text)  # an InputError ends the command: usage error, nothing sent
     state = locate_or_fail(name)
     print_item = _printer(as_json, metrics=metrics, full_output=full_output)
     print_log = _log_printer(as_json)
@@ -377,8 +378,6 @@ def say(
             "(see `parley status`, `parley history`)",
             exitcodes.TIMEOUT,
         )
-    except ControlError as e:
-        fail(str(e), exitcodes.USAGE if e.kind == "input" else exitcodes.FAILURE)
     except KeyboardInterrupt:
         if turn_id is not None:  # Ctrl+C cancels this turn only
             with contextlib.suppress(OSError, ControlError):
@@ -554,7 +553,7 @@ def history(
         try:
             items = read_log(path).items
         except LogFormatError as e:
-            fail(str(e))
+            fail_with(e)
     print_item = _printer(as_json, full_output=full_output)
     try:
         for item in items:
@@ -678,12 +677,9 @@ register_tui_commands(cli)
 
 
 def main() -> None:
-    """The ``parley`` console script. The one place a :class:`ParleyError` that no
-    command handled becomes a message on stderr and an exit code (never a traceback)."""
-    try:
-        cli(prog_name="parley")
-    except ParleyError as e:
-        fail(str(e), exit_code_for(e))
+    """The ``parley`` console script (a :class:`ParleyError` no command handled is
+    reported by the command group, :class:`_Group`)."""
+    cli(prog_name="parley")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,13 @@ from typing import Any
 import click
 
 from parley.app.cli import exitcodes
-from parley.app.cli.common import CONTEXT, fail, idle_timeout_option, locate_or_fail, session_option
+from parley.app.cli.common import (
+    CONTEXT,
+    fail_with,
+    idle_timeout_option,
+    locate_or_fail,
+    session_option,
+)
 
 
 def _timeout_option(f: Any) -> Any:
@@ -105,7 +111,7 @@ def _spec_or_fail(agent: str | None, extra: tuple[str, ...]) -> Any:
     try:
         return AgentSpec.resolve(agent, Path.cwd(), extra)
     except LaunchError as e:
-        fail(str(e))
+        fail_with(e)
 
 
 @click.command(context_settings={**CONTEXT, "ignore_unknown_options": True})
@@ -205,7 +211,7 @@ def demo(name: str | None, connect_timeout: float) -> None:
     try:
         spec = demo_spec(Path.cwd())
     except LaunchError as e:
-        fail(str(e))
+        fail_with(e)
     backend = DaemonBackend(spec, name=name, connect_timeout=connect_timeout)
     run_chat(backend, title="demo")
 

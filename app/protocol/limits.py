@@ -20,6 +20,8 @@ MAX_TEXT_BYTES = MAX_FRAME_BYTES - 1024
 class InputError(ParleyError, ValueError):
     """Text that cannot be sent as a turn (empty or oversized); nothing was sent."""
 
+    bad_input = True
+
 
 def check_text(text: str) -> None:
     """Raise :class:`InputError` for empty (all-whitespace) or oversized text."""

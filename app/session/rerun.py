@@ -79,10 +79,16 @@ class RerunError(ParleyError):
     """A recording named on the command line cannot be found or read."""
 
 
+class RecordingsNotFound(RerunError):
+    """A recording named on the command line cannot be found or read (a usage error)."""
+
+    bad_input = True
+
+
 def find_recordings(refs: list[str], cwd: Path) -> list[tuple[SessionRecord, Recording]]:
     """Every recording ``refs`` name: a session id (or unique prefix), an event log
     file, a session directory, or a directory of them (its ``*.jsonl`` files and
-    ``*/events.jsonl``, sorted by name). Raises :class:`RerunError`."""
+    ``*/events.jsonl``, sorted by name). Raises :class:`RecordingsNotFound`."""
     out: list[tuple[SessionRecord, Recording]] = []
     for ref in refs:
         path = Path(ref).expanduser()
@@ -90,7 +96,7 @@ def find_recordings(refs: list[str], cwd: Path) -> list[tuple[SessionRecord, Rec
         if path.is_dir() and not (path / EVENTS_FILE).is_file():
             found = sorted([*path.glob("*.jsonl"), *path.glob(f"*/{EVENTS_FILE}")])
             if not found:
-                raise RerunError(f"no recordings (*.jsonl, */{EVENTS_FILE}) in {ref}")
+                raise RecordingsNotFound(f"no recordings (*.jsonl, */{EVENTS_FILE}) in {ref}")
             out.extend(_load(str(p), cwd) for p in found)
         else:
             out.append(_load(ref, cwd))
@@ -102,9 +108,9 @@ def _load(ref: str, cwd: Path) -> tuple[SessionRecord, Recording]:
         rec = resolve(ref, cwd)
         return rec, read_log(rec.event_log)
     except (RecordingNotFound, LogFormatError) as e:
-        raise RerunError(str(e)) from None
+        raise RecordingsNotFound(str(e)) from None
     except OSError as e:
-        raise RerunError(f"cannot read {ref}: {e}") from None
+        raise RecordingsNotFound(f"cannot read {ref}: {e}") from None
 
 
 def rerun_recording(
