@@ -52,6 +52,7 @@ class FakeAgent:
         for m in boot:
             self.send(m)
         while (msg := await read_frame(reader)) is not None:
+            assert isinstance(msg, Msg)  # parley's frames are never skipped
             self.received.append(msg)
             if msg.HasField("request"):
                 req = msg.request
