@@ -253,7 +253,7 @@ def failure_lines(lines: Iterable[str], max_lines: int = 30) -> list[str]:
             out.extend(rec.lines)
         else:
             cut = len(rec.lines) - max_lines + 1
-            out.extend([rec.lines[0], f"… ({cut} lines left out; `parley logs` has them)"])
+            out.extend([rec.lines[0], f"… ({cut} lines left out; the agent log has them)"])
             out.extend(rec.lines[-(max_lines - 2) :])
     return out
 

@@ -79,7 +79,7 @@ def _printer(as_json: bool, metrics: bool = False, full_output: bool = False) ->
     return print_item
 
 
-def _log_printer(as_json: bool) -> Any:
+def _log_printer(as_json: bool, name: str | None = None) -> Any:
     """A function printing one ``log`` message of a ``say`` stream: lines asked for
     with ``--logs`` on stdout (``│ line``, or ``agent_log`` JSON objects), the lines of
     a failure nobody asked for on stderr."""
@@ -92,7 +92,7 @@ def _log_printer(as_json: bool) -> Any:
             return
         if msg.get("failure"):
             color = use_color(sys.stderr)
-            sys.stderr.write(failure_header(color) + render_log_lines(lines, color))
+            sys.stderr.write(failure_header(color, name) + render_log_lines(lines, color))
             sys.stderr.flush()
             return
         if as_json:
@@ -438,7 +438,7 @@ def say(
     check_text(text)  # an InputError ends the command: usage error, nothing sent
     state = locate_or_fail(name)
     print_item = _printer(as_json, metrics=metrics, full_output=full_output)
-    print_log = _log_printer(as_json)
+    print_log = _log_printer(as_json, name)
     status = None
     client = ControlClient(state)
     turn_id = None
