@@ -204,11 +204,12 @@ def args_summary(arguments: str, cap: int = ARGS_CAP) -> str:
 
 
 def format_ms(ms: float | None) -> str:
-    """A duration in milliseconds for a reader: ``0.8 ms``, ``120 ms``, ``3.2 s``;
-    ``<0.1 ms`` for one measured as 0 (parley rounds to 0.1 ms); ``—`` when unknown
-    (``None``)."""
+    """A duration in milliseconds for a reader, the one form every front-end shows
+    (``say --metrics`` latencies and turn durations, the chat UI's tool durations, time
+    to first token and last turn): ``0.8 ms``, ``120 ms``, ``3.2 s``; ``<0.1 ms`` for
+    one measured as 0 (parley rounds to 0.1 ms); ``–`` when unknown (``None``)."""
     if ms is None:
-        return "—"
+        return "–"
     if ms < 0.05:
         return "<0.1 ms"
     if ms < 10:

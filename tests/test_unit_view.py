@@ -190,7 +190,7 @@ def test_handoffs_reloads_and_escaping() -> None:
 
 def test_format_ms() -> None:
     assert [format_ms(x) for x in (None, 0.0, 0.8, 120.4, 3200)] == [
-        "—", "<0.1 ms", "0.8 ms", "120 ms", "3.2 s"]  # fmt: skip
+        "–", "<0.1 ms", "0.8 ms", "120 ms", "3.2 s"]  # fmt: skip
 
 
 def test_shows_says_whether_an_item_says_something() -> None:
