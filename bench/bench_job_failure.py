@@ -32,6 +32,25 @@ AGENT = ROOT / "testdata" / "agents" / "job_fails.py"
 PARLEY = [str(Path(sys.executable).with_name("parley"))]
 
 
+def failed_start(
+    agent: Path, home: Path, connect_timeout: float
+) -> tuple[subprocess.CompletedProcess[str], float, float]:
+    """Run ``parley start`` on ``agent`` (which must fail: exit 1) in the parley home
+    ``home``; returns the process and its start and end times (Unix seconds)."""
+    env = {**os.environ, "PARLEY_HOME": str(home), "NO_COLOR": "1"}
+    t0 = time.time()
+    proc = subprocess.run(
+        [*PARLEY, "start", "--connect-timeout", f"{connect_timeout:g}", str(agent)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    t1 = time.time()
+    assert proc.returncode == 1, proc.stderr
+    return proc, t0, t1
+
+
 def syntax_error_run() -> float:
     """``start``'s wall time on an agent file with a syntax error."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -39,35 +58,17 @@ def syntax_error_run() -> float:
         agent.parent.mkdir()
         echo = (ROOT / "testdata" / "agents" / "echo.py").read_text()
         agent.write_text(echo + "\ndef broken(:\n")
-        env = {**os.environ, "PARLEY_HOME": str(Path(tmp, "home")), "NO_COLOR": "1"}
-        t0 = time.time()
-        proc = subprocess.run(
-            [*PARLEY, "start", "--connect-timeout", "3600", str(agent)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        wall = time.time() - t0
-        assert proc.returncode == 1 and "SyntaxError" in proc.stderr, proc.stderr
-        return wall
+        proc, t0, t1 = failed_start(agent, Path(tmp, "home"), connect_timeout=3600)
+        assert "SyntaxError" in proc.stderr, proc.stderr
+        return t1 - t0
 
 
 def one_run() -> tuple[float, float | None]:
     from parley.app.agent.agentlog import read_tail, strip_ansi
 
     with tempfile.TemporaryDirectory() as home:
-        env = {**os.environ, "PARLEY_HOME": home, "NO_COLOR": "1"}
-        t0 = time.time()
-        proc = subprocess.run(
-            [*PARLEY, "start", "--connect-timeout", "600", str(AGENT)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        t1 = time.time()
-        assert proc.returncode == 1 and "job failed" in proc.stderr, proc.stderr
+        proc, t0, t1 = failed_start(AGENT, Path(home), connect_timeout=600)
+        assert "job failed" in proc.stderr, proc.stderr
         logs = list(Path(home, "data", "sessions").glob("*/agent.log"))
         failed_at = None
         for line in read_tail(logs[0]) if logs else []:
