@@ -89,6 +89,8 @@ details.tool .body { padding:0 .8rem .5rem; }
 .alert { color:var(--err); border:1px solid var(--err); border-radius:6px; padding:.4rem .8rem;
   margin:.6rem 0; white-space:pre-wrap; overflow-wrap:anywhere; }
 footer { color:var(--muted); font-size:.8rem; margin-top:2rem; }
+@media (max-width: 30rem) { main { padding:1rem .6rem 2rem; }
+  details.tool { margin-left:.6rem; } .msg { padding:.4rem .6rem; } }
 """
 
 

@@ -72,9 +72,14 @@ def _escape_line_start(line: str) -> str:
 def md_agent(text: str) -> str:
     """Agent Markdown made safe to embed (see the module docstring): code verbatim,
     raw HTML escaped, soft breaks turned into hard breaks, open fences closed."""
-    lines = text.strip("\n").split("\n")
+    lines = text.split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    while lines and not lines[0].strip():
+        del lines[0]
     code: set[int] = set()
     breaks: set[int] = set()  # lines followed by another line of their paragraph
+    last: dict[int, int] = {}  # line -> the last line of its paragraph, heading or row
     close: str | None = None
     for tok in _PARSER.parse("\n".join(lines)):
         if tok.map is None:
@@ -82,36 +87,49 @@ def md_agent(text: str) -> str:
         a, b = tok.map
         if tok.type in ("fence", "code_block"):
             code.update(range(a, b))
-            if tok.type == "fence" and not _closes(lines[b - 1] if b - 1 > a else "", tok.markup):
+            # a top-level fence running to the end unclosed would swallow the rest
+            # of the transcript (one in a list or quote ends with its container)
+            fence = tok.type == "fence" and tok.level == 0 and b == len(lines)
+            if fence and (b - 1 == a or not _closes(lines[b - 1], tok.markup)):
                 close = lines[a][: len(lines[a]) - len(lines[a].lstrip())] + tok.markup
-        elif tok.type == "paragraph_open":
-            breaks.update(range(a, b - 1))
+        elif tok.type in ("paragraph_open", "heading_open", "tr_open"):
+            last.update(dict.fromkeys(range(a, b), b - 1))
+            if tok.type == "paragraph_open":
+                breaks.update(range(a, b - 1))
     out: list[str] = []
     chunk: list[int] = []
     for i in range(len(lines)):
         if i in code:
-            out.extend(_prose(lines, chunk, breaks))
+            out.extend(_prose(lines, chunk, breaks, last))
             chunk = []
             out.append(lines[i])
         else:
             chunk.append(i)
-    out.extend(_prose(lines, chunk, breaks))
+    out.extend(_prose(lines, chunk, breaks, last))
     if close is not None:
         out.append(close)
     return "\n".join(out)
 
 
 def _closes(line: str, markup: str) -> bool:
+    """Whether ``line`` closes a fence opened with ``markup`` (CommonMark: the same
+    character, at least as many, indented at most 3 spaces)."""
     s = line.strip()
-    return bool(s) and set(s) == {markup[0]} and len(s) >= len(markup)
+    indent = len(line) - len(line.lstrip(" "))
+    return indent <= 3 and bool(s) and set(s) == {markup[0]} and len(s) >= len(markup)
 
 
-def _prose(lines: list[str], chunk: list[int], breaks: set[int]) -> list[str]:
-    """Lines outside code blocks: ``<`` escaped outside code spans and autolinks,
-    trailing spaces dropped, paragraph line ends made hard breaks."""
+def _prose(lines: list[str], chunk: list[int], breaks: set[int], last: dict[int, int]) -> list[str]:
+    """Consecutive lines outside code blocks: ``<`` escaped outside code spans and
+    autolinks, images made links, trailing spaces dropped, paragraph line ends made
+    hard breaks. A code span is looked for only within its paragraph, heading or
+    table row (``last``), as CommonMark parses it."""
     if not chunk:
         return []
-    text = "\n".join(lines[i].rstrip() for i in chunk)
+    text = "\n".join(lines[i] for i in chunk)
+    ends: list[int] = []  # where each line ends in text
+    for ln in (lines[i] for i in chunk):
+        ends.append((ends[-1] + 1 if ends else 0) + len(ln))
     out: list[str] = []
     pos, n, line = 0, len(text), 0
     while pos < n:
@@ -120,7 +138,9 @@ def _prose(lines: list[str], chunk: list[int], breaks: set[int]) -> list[str]:
             out.append(text[pos : pos + 2])
             pos += 2
         elif c == "`":
-            end = _code_span_end(text, pos)
+            src = chunk[line]
+            stop = ends[min(last.get(src, src) - chunk[0], len(chunk) - 1)]
+            end = _code_span_end(text, pos, stop)
             out.append(text[pos:end])
             line += text.count("\n", pos, end)
             pos = end
@@ -136,8 +156,8 @@ def _prose(lines: list[str], chunk: list[int], breaks: set[int]) -> list[str]:
                 out.append("\\<")
                 pos += 1
         elif c == "\n":
-            src = chunk[line]
-            if src in breaks and not out[-1:] == ["\\"] and not text[:pos].endswith("\\"):
+            _drop_trailing_spaces(out)
+            if chunk[line] in breaks and (pos == 0 or text[pos - 1] != "\\"):
                 out.append("\\")
             out.append("\n")
             line += 1
@@ -145,19 +165,27 @@ def _prose(lines: list[str], chunk: list[int], breaks: set[int]) -> list[str]:
         else:
             out.append(c)
             pos += 1
+    _drop_trailing_spaces(out)
     return "".join(out).split("\n")
 
 
-def _code_span_end(text: str, pos: int) -> int:
+def _drop_trailing_spaces(out: list[str]) -> None:
+    """Trailing spaces and tabs of the line ``out`` ends with (outside code: a code
+    span ends with its backticks)."""
+    while out and out[-1] and out[-1][-1] in " \t":
+        out[-1] = out[-1].rstrip(" \t")
+        if not out[-1]:
+            out.pop()
+
+
+def _code_span_end(text: str, pos: int, stop: int) -> int:
     """Where the code span opening at ``pos`` ends (after its closing backticks), or
-    the end of the opening run when it has no closing run (then it is literal)."""
+    the end of the opening run when no run of the same length closes it before
+    ``stop`` (then the backticks are literal)."""
     run_end = pos
     while run_end < len(text) and text[run_end] == "`":
         run_end += 1
     size = run_end - pos
-    blank = re.compile(r"\n[ \t]*\n")
-    stop_m = blank.search(text, run_end)
-    stop = stop_m.start() if stop_m else len(text)
     i = run_end
     while True:
         i = text.find("`", i, stop)

@@ -29,28 +29,50 @@ def test_start_demo_takes_no_agent() -> None:
 
 
 def test_parleys_errors_share_one_root() -> None:
-    from parley.app.agent.engine import EngineError
-    from parley.app.agent.launcher import LaunchError
-    from parley.app.backend import BackendError
-    from parley.app.daemon.client import ControlError, NoSession
-    from parley.app.daemon.control import StartError
-    from parley.app.errors import ParleyError
-    from parley.app.protocol.items import ItemFormatError
-    from parley.app.protocol.limits import InputError
-    from parley.app.protocol.wire import FrameError
-    from parley.app.session.eventlog import LogFormatError
-    from parley.app.session.recordings import RecordingNotFound
-    from parley.app.session.rerun import RerunError
+    """Every exception class parley defines (any module of the installed package but the
+    demo agent, which runs in the agent's process) derives from ParleyError."""
+    import importlib
+    import inspect
+    import pkgutil
 
-    errors = [EngineError, LaunchError, BackendError, ControlError, NoSession, StartError]
-    errors += [ItemFormatError, InputError, FrameError, LogFormatError, RecordingNotFound]
-    errors += [RerunError]
-    assert [e.__name__ for e in errors if not issubclass(e, ParleyError)] == []
+    import parley.app
+    import parley.headless
+    import parley.widgets
+    from parley.app.errors import ParleyError
+
+    defined = []
+    for pkg in (parley.app, parley.widgets, parley.headless):
+        for info in pkgutil.walk_packages(pkg.__path__, f"{pkg.__name__}."):
+            if info.name.startswith("parley.app.demo") or info.name.endswith("__main__"):
+                continue
+            module = importlib.import_module(info.name)
+            defined += [
+                obj
+                for obj in vars(module).values()
+                if inspect.isclass(obj)
+                and issubclass(obj, BaseException)
+                and obj.__module__ == module.__name__
+            ]
+    assert len(defined) > 15  # the walk found the package's errors
+    assert [e.__qualname__ for e in defined if not issubclass(e, ParleyError)] == []
+
+
+def test_exit_codes_come_from_one_mapping() -> None:
+    from parley.app.agent.launcher import LaunchError
+    from parley.app.cli.exitcodes import FAILURE, USAGE, exit_code_for
+    from parley.app.daemon.client import ControlError, NoSession
+    from parley.app.protocol.limits import InputError
+    from parley.app.session.rerun import RecordingsNotFound, RerunError
+
+    usage = [InputError("x"), RecordingsNotFound("x"), ControlError("x", "input")]
+    failure = [LaunchError("x"), NoSession("x"), ControlError("x", "agent"), RerunError("x")]
+    assert [exit_code_for(e) for e in usage] == [USAGE] * len(usage)
+    assert [exit_code_for(e) for e in failure] == [FAILURE] * len(failure)
 
 
 @pytest.mark.parametrize(
     ("error", "code"),
-    [("InputError", 2), ("LaunchError", 1)],
+    [("InputError", 2), ("LaunchError", 1), ("NoSession", 1)],
 )
 def test_main_turns_an_unhandled_parley_error_into_its_message_and_exit_code(
     error: str, code: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -59,9 +81,10 @@ def test_main_turns_an_unhandled_parley_error_into_its_message_and_exit_code(
 
     from parley.app.agent.launcher import LaunchError
     from parley.app.cli.commands import main
+    from parley.app.daemon.client import NoSession
     from parley.app.protocol.limits import InputError
 
-    exc = {"InputError": InputError, "LaunchError": LaunchError}[error]
+    exc = {"InputError": InputError, "LaunchError": LaunchError, "NoSession": NoSession}[error]
 
     @click.command("boom")
     def boom() -> None:
@@ -72,4 +95,6 @@ def test_main_turns_an_unhandled_parley_error_into_its_message_and_exit_code(
     with pytest.raises(SystemExit) as exit_:
         main()
     assert exit_.value.code == code
-    assert capsys.readouterr().err == "parley: what went wrong; what to do\n"
+    # "no session running …" starts its line, as scripts match it; the others say who speaks
+    prefix = "" if error == "NoSession" else "parley: "
+    assert capsys.readouterr().err == f"{prefix}what went wrong; what to do\n"

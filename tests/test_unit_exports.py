@@ -346,6 +346,47 @@ def test_5b_agent_markdown_edge_cases() -> None:
     assert [a.attrs["href"] for a in link] == ["https://example.com/a?b=1&c=2"]
 
 
+def _code(source: str, md: MarkdownIt) -> list[str]:
+    """The contents of every code span and block markdown-it finds in ``source``."""
+    found: list[str] = []
+
+    def walk(tokens: list[Any]) -> None:
+        for tok in tokens:
+            if tok.type in ("code_inline", "fence", "code_block"):
+                found.append(tok.content.rstrip())
+            walk(tok.children or [])
+
+    walk(md.parse(source))
+    return found
+
+
+def test_5c_agent_markdown_keeps_all_code_and_no_raw_html_on_random_text() -> None:
+    """Random text made of Markdown's special pieces: the export keeps every code span
+    and block the agent's Markdown has (as the HTML export parses it: raw HTML off),
+    lets no raw HTML or image through (for a renderer with raw HTML on), and leaves
+    nothing open for the transcript after it."""
+    import random
+
+    from parley.headless.export_md import md_agent
+
+    agent_md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    github = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    pieces = ["`", "``", "```\n", "~~~\n", "\n", "\n\n", "<b>", "</b>", "&amp;", "a", "b c"]
+    pieces += [" ", "  ", "    ", "*", "_", "- ", "> ", "1. ", "|", "\\", "<", ">"]
+    pieces += ["[x](y)", "![i](u)", "<https://e.x>"]
+    rnd = random.Random(14)
+    for _ in range(3000):
+        source = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 30)))
+        if not source.strip():
+            continue
+        out = md_agent(source)
+        assert _code(source.strip("\n"), agent_md) == _code(out, github), source
+        tokens = [t for b in github.parse(out) for t in [b, *(b.children or [])]]
+        assert not [t for t in tokens if t.type in ("html_inline", "html_block", "image")]
+        after = github.render(out + "\n\n**after**").rstrip()
+        assert after.endswith("<p><strong>after</strong></p>"), source
+
+
 def test_6_line_breaks_never_reach_code_or_blank_lines(rec: Recording) -> None:
     md = to_markdown(rec)
     assert not [ln for ln in md.splitlines() if ln != ln.rstrip()]  # no trailing spaces

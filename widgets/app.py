@@ -28,7 +28,7 @@ from textual.worker import Worker, WorkerState
 
 from parley.app.backend import BackendError, ChatBackend
 from parley.app.daemon.state import tail
-from parley.app.errors import ParleyError
+from parley.app.errors import error_message
 from parley.app.protocol import items as it
 from parley.app.protocol.sanitize import escape_controls, escape_fields
 from parley.app.view import View
@@ -219,7 +219,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         except Exception as e:
             self.status.state = "disconnected"
             await self._drop_starting_notice()
-            self._show_banner("The agent failed to start", _message(e), log_tail=False)
+            self._show_banner("The agent failed to start", error_message(e), log_tail=False)
             return
         self.started = True
         self.agents.info = info
@@ -245,7 +245,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
                     queue.put_nowait(item)
                 queue.put_nowait(_End(None))
             except Exception as e:
-                queue.put_nowait(_End(_message(e)))
+                queue.put_nowait(_End(error_message(e)))
 
         reader = asyncio.create_task(read())
         try:
@@ -392,6 +392,14 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         self.banner.show(title, detail, keys)
         self.refresh_bindings()
 
+    def notify_error(self, what: str, error: BaseException | None) -> None:
+        """The one place an error becomes a notification: ``what`` went wrong, then the
+        error's message (:func:`parley.app.errors.error_message`), control characters
+        escaped, never markup."""
+        reason = error_message(error) if error is not None else "unknown error"
+        message = escape_controls(f"{what}: {reason}")
+        self.notify(message, severity="error", timeout=10, markup=False)
+
     def _hide_banner(self) -> None:
         self.workers.cancel_group(self, "banner")
         self.banner.hide()
@@ -400,12 +408,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         """A worker that failed unexpectedly: say so, keep the app running."""
         if event.state == WorkerState.ERROR:
             error = event.worker.error
-            self.notify(
-                f"{event.worker.name} failed: {_message(error) if error else 'unknown error'}",
-                severity="error",
-                timeout=10,
-                markup=False,
-            )
+            self.notify_error(f"{event.worker.name} failed", error)
 
     # -- UI → backend ---------------------------------------------------------------
 
@@ -434,7 +437,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
                 if waiting is not None:
                     await waiting.remove()
                 await self.transcript.add_notice(
-                    f"✗ Not sent: {readable_error(_message(e))}\nCtrl+R restarts the agent; "
+                    f"✗ Not sent: {readable_error(error_message(e))}\nCtrl+R restarts the agent; "
                     "your text is back in the input box.",
                     classes="error",
                 )
@@ -481,7 +484,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         try:
             await self.backend.cancel()
         except BackendError as e:
-            self.notify(f"Could not cancel: {e}", severity="error", markup=False)
+            self.notify_error("Could not cancel", e)
             return
         if texts:  # every cancelled text, one per line, in the order sent
             self.prompt.restore("\n".join(texts))
@@ -503,7 +506,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
             info = await self.backend.restart()
         except Exception as e:
             self.status.state = "disconnected"
-            self._show_banner("The agent could not restart", _message(e))
+            self._show_banner("The agent could not restart", error_message(e))
             return
         self._hide_banner()
         self.call_ended = False
@@ -528,10 +531,6 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         self.exit()
 
     # -- panes, commands ------------------------------------------------------------
-
-
-def _message(e: BaseException) -> str:
-    return str(e) if isinstance(e, ParleyError) else f"{type(e).__name__}: {e}"
 
 
 def make_app(

@@ -139,7 +139,7 @@ class CommandsMixin:
             write_export, self.export_dir, self._out_name(suffix), fmt, log, fallback
         )
         if error is not None:
-            self.notify(f"Could not write {path}: {error}", severity="error", markup=False)
+            self.notify_error(f"Could not write {path}", error)
             return None
         self.notify(f"Exported the session ({fmt}) to {path}", markup=False)
         return path
@@ -160,8 +160,7 @@ class CommandsMixin:
         try:
             path = await in_thread(write)
         except OSError as e:
-            self.notify(f"Could not save a screenshot to {self.export_dir}: {e}",
-                        severity="error", markup=False)  # fmt: skip
+            self.notify_error(f"Could not save a screenshot to {self.export_dir}", e)
             return None
         self.notify(f"Saved a screenshot to {path}", markup=False)
         return path
@@ -177,7 +176,7 @@ class CommandsMixin:
         try:
             rec, log = await in_thread(read_session, *session_sources(self))
         except OSError as e:
-            self.notify(f"Could not read the session: {e}", severity="error", markup=False)
+            self.notify_error("Could not read the session", e)
             return
         if not any(isinstance(i, it.UserMessage) and i.turn_id for i in rec.items):
             self.notify("Nothing to rerun yet: send a message first.", markup=False)

@@ -54,7 +54,7 @@ from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
 from parley.app.protocol.latency import message_latency
 from parley.app.protocol.shapes import AgentInfo
-from parley.app.protocol.wire import FrameError, encode_frame, read_frame
+from parley.app.protocol.wire import FrameError, SkippedFrame, encode_frame, read_frame
 
 log = logging.getLogger("parley.engine")
 
@@ -569,7 +569,10 @@ class SessionEngine:
                 msg = await read_frame(self._reader)
                 if msg is None:
                     break
-                self._dispatch(msg)
+                if isinstance(msg, SkippedFrame):
+                    self._skipped(msg)
+                else:
+                    self._dispatch(msg)
         except (FrameError, ConnectionError, OSError) as e:
             reason = f"the connection to the agent failed: {e}"
         except asyncio.CancelledError:
@@ -580,6 +583,18 @@ class SessionEngine:
             for fut in self._pending.values():
                 if not fut.done():
                     fut.set_exception(EngineError(reason))
+
+    def _skipped(self, frame: SkippedFrame) -> None:
+        """A frame from the agent that could not be used fails the one request it
+        answers (a turn ends with ``error``); one that answers none is reported as an
+        ``agent_error`` item. The connection goes on either way."""
+        log.warning("skipped a frame from the agent: %s", frame.reason)
+        fut = self._pending.get(frame.request_id or "")
+        if fut is not None and not fut.done():
+            self._outstanding.pop(frame.request_id or "", None)
+            fut.set_exception(EngineError(f"the agent's answer could not be read: {frame.reason}"))
+        else:
+            self.emit(it.AgentError(message=f"parley skipped {frame.reason} from the agent"))
 
     def _dispatch(self, msg: pb.AgentSessionMessage) -> None:
         self._last_frame = time.monotonic()

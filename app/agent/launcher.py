@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from parley.app.agent import watchdog
 from parley.app.agent.nodeenv import choose_node, is_node_entry, node_entry
 from parley.app.agent.pyenv import (
     MIN_AGENTS_VERSION,
@@ -162,12 +163,13 @@ class AgentSpec:
 
 def spawn_agent(spec: AgentSpec, port: int, log_path: Path) -> subprocess.Popen[bytes]:
     """Start the agent in its own session and process group, stdout and stderr
-    appended to ``log_path``. The agent dials ``127.0.0.1:port``."""
+    appended to ``log_path``. The agent dials ``127.0.0.1:port``. A watchdog
+    (:func:`parley.app.agent.watchdog.watch`) stops it if this process dies first."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if spec.kind == "node":
         env.setdefault("NO_COLOR", "1")  # pino-pretty: plain log lines
     with open(log_path, "ab") as log:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             spec.command(port),
             cwd=spec.project,
             stdin=subprocess.DEVNULL,
@@ -176,6 +178,12 @@ def spawn_agent(spec: AgentSpec, port: int, log_path: Path) -> subprocess.Popen[
             env=env,
             start_new_session=True,
         )
+    try:
+        watchdog.watch(proc.pid)  # the agent never outlives this process
+    except OSError:
+        stop_process_group(proc.pid)
+        raise
+    return proc
 
 
 def stop_process_group(pid: int, grace: float = 1.0) -> None:

@@ -20,8 +20,8 @@ import click
 from parley.app.cli import exitcodes
 from parley.app.cli.common import (
     CONTEXT,
-    exit_code_for,
     fail,
+    fail_with,
     idle_timeout_option,
     locate_or_fail,
     session_option,
@@ -31,6 +31,7 @@ from parley.app.cli.record import register as register_record_commands
 from parley.app.cli.rerun import register as register_rerun_command
 from parley.app.cli.skill import register as register_skill_command
 from parley.app.cli.tui import register as register_tui_commands
+from parley.app.daemon.state import command_hint
 from parley.app.errors import ParleyError
 from parley.app.protocol.sanitize import escape_controls
 
@@ -42,7 +43,7 @@ def _call(state: Any, op: str, timeout: float = 30.0, **args: Any) -> dict[str, 
     try:
         return ControlClient(state).call(op, timeout=timeout, **args)
     except ControlError as e:
-        fail(str(e))
+        fail_with(e)
     except TimeoutError:
         fail(f"the daemon (pid {state.daemon_pid}) did not answer within {timeout:g} s")
     except OSError as e:
@@ -122,16 +123,19 @@ def _stdout_closed() -> NoReturn:
 SECTIONS = {
     "Chat UI": ("chat", "demo", "attach"),
     "Headless (scripts, AI agents)": (
-        "start", "say", "listen", "cancel", "events", "status", "logs", "history", "stop",
-        "skill",
+        "start", "say", "listen", "cancel", "events", "status", "logs", "history", "restart",
+        "stop", "skill",
     ),
     "Recordings": ("sessions", "replay", "export", "rerun"),
 }  # fmt: skip
 
 
 class _Group(click.Group):
-    """Ctrl+C in any command exits 130 (not click's "Aborted!" and 1); ``--help``
-    lists the commands by :data:`SECTIONS` (any other under "Other")."""
+    """Ctrl+C in any command exits 130 (not click's "Aborted!" and 1); one of parley's
+    errors that a command lets through is its message and exit code
+    (:func:`parley.app.cli.common.fail_with`: the one place, never a traceback; a state
+    or data directory parley cannot use is one line naming it and ``PARLEY_HOME``);
+    ``--help`` lists the commands by :data:`SECTIONS` (any other under "Other")."""
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         names = self.list_commands(ctx)
@@ -154,6 +158,8 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("", err=True)
             sys.exit(exitcodes.INTERRUPTED)
+        except ParleyError as e:
+            fail_with(e)
 
 
 @click.group(cls=_Group, context_settings=CONTEXT)
@@ -206,11 +212,12 @@ def start(
     """
     from parley.app.agent.launcher import AgentSpec, LaunchError
     from parley.app.daemon.control import StartError, running_state, start_daemon
-    from parley.app.protocol.items import item_from_dict
+    from parley.app.daemon.state import check_writable
 
     agent, extra = split_agent_args(args)
     if demo and (agent or extra):
         raise click.UsageError("--demo runs the bundled demo agent: give no AGENT or AGENT_ARGS")
+    check_writable()
     try:
         if demo:
             from parley.app.demo import demo_spec
@@ -221,42 +228,91 @@ def start(
         existing, cleaned = running_state(spec, name)
         if cleaned:
             click.echo("parley: cleaned up a stale session (its daemon had died)", err=True)
-        if existing is not None and _end_if_agent_gone(existing):
-            click.echo(
-                "parley: the previous session's agent had ended the call or exited; "
-                "ended that session",
-                err=True,
-            )
+        if existing is not None:
+            gone = _agent_gone(existing, spec)
+            if gone == "restart":  # the session lives on, its agent crashed: same session
+                click.echo("parley: the session's agent had exited; restarting it", err=True)
+                _print_started(str(spec.agent_file), spec.runtime_line, _restart(existing))
+                click.echo("\nAgent restarted.")
+                return
+            if gone == "ended":
+                click.echo(
+                    "parley: the previous session's agent had ended the call or exited; "
+                    "ended that session",
+                    err=True,
+                )
         ready = start_daemon(spec, name, connect_timeout, idle_timeout, watch=watch)
     except (LaunchError, StartError) as e:
         fail(str(e))
-    info = ready.get("agent_info", {})
-    click.echo(f"Agent file: {spec.agent_file}")
-    click.echo(escape_controls(f"Runtime:    {spec.runtime_line}"))
-    click.echo(escape_controls(f"Agent:      {info.get('id', '?')}"))
-    click.echo(escape_controls(f"Tools:      {', '.join(info.get('tools') or []) or '(none)'}"))
-    print_item = _printer(as_json=False)
-    for raw in ready.get("items", []):
-        print_item(item_from_dict(raw))
+    _print_started(str(spec.agent_file), spec.runtime_line, ready)
     if watch:
         click.echo(f"\nWatching {spec.project} for changes.")
     click.echo("\nSession started.")
 
 
-def _end_if_agent_gone(state: Any) -> bool:
-    """Stop the session of ``state`` if its agent is gone (it ended the call, or
-    exited): ``start`` then starts a new one without a separate ``stop``. Returns
-    whether it did."""
+def _print_started(agent_file: str, runtime: str | None, ready: dict[str, Any]) -> None:
+    """What ``start`` and ``restart`` print: the agent file, the runtime that runs it
+    (its command and why it was chosen), the agent, its tools, its first items."""
+    from parley.app.protocol.items import item_from_dict
+
+    info = ready.get("agent_info", {})
+    click.echo(f"Agent file: {agent_file}")
+    if runtime:
+        click.echo(escape_controls(f"Runtime:    {runtime}"))
+    click.echo(escape_controls(f"Agent:      {info.get('id', '?')}"))
+    click.echo(escape_controls(f"Tools:      {', '.join(info.get('tools') or []) or '(none)'}"))
+    print_item = _printer(as_json=False)
+    for raw in ready.get("items", []):
+        print_item(item_from_dict(raw))
+
+
+def _restart(state: Any) -> dict[str, Any]:
+    """Ask the daemon to restart its agent in place; its ``restarted`` answer. A
+    failed restart exits 1 with the agent log's tail."""
+    from parley.app.daemon.client import ControlClient, ControlError
+
+    try:
+        return ControlClient(state).call("restart", timeout=None)
+    except ControlError as e:
+        fail(f"{e}\n{e.log_tail}".rstrip() if e.log_tail else str(e))
+    except OSError as e:
+        fail(f"could not reach the daemon (pid {state.daemon_pid}): {e}")
+
+
+@cli.command(context_settings=CONTEXT)
+@session_option
+def restart(name: str | None) -> None:
+    """Restart the session's agent in place (same session, same log).
+
+    Running and queued turns are cancelled. Use it after editing the agent, or when
+    it crashed. Prints the agent, its tools and its greeting.
+    """
+    state = locate_or_fail(name)
+    ready = _restart(state)
+    _print_started(state.agent_file, ready.get("runtime"), ready)
+    click.echo("\nAgent restarted.")
+
+
+def _agent_gone(state: Any, spec: Any) -> str | None:
+    """What ``start`` does with the running session of ``state`` when its agent is gone:
+    ``"restart"`` when the agent crashed and ``spec`` is the session's own agent file
+    (restarted in place, same session and log); ``"ended"`` when the agent ended the
+    call, or another agent file is asked for (that session is stopped, and ``start``
+    starts a new one without a separate ``stop``); ``None`` when its agent runs (or the
+    daemon does not answer: ``start_daemon`` reports the running session as it is)."""
     from parley.app.daemon.client import ControlClient, ControlError
 
     client = ControlClient(state)
     try:
-        if client.call("status", timeout=10).get("agent_connected", True):
-            return False
+        status = client.call("status", timeout=10)
+        if status.get("agent_connected", True):
+            return None
+        if not status.get("call_ended") and Path(state.agent_file) == spec.agent_file:
+            return "restart"
         client.call("stop", timeout=10)
     except (ControlError, OSError, TimeoutError):
-        return False  # start_daemon reports the running session as it is
-    return client.wait_gone(timeout=20)
+        return None
+    return "ended" if client.wait_gone(timeout=20) else None
 
 
 @cli.command(context_settings=CONTEXT)
@@ -336,16 +392,21 @@ def say(
     """
     from parley.app.daemon.client import ControlClient, ControlError
     from parley.app.protocol.items import TurnFinished, item_from_dict
-    from parley.app.protocol.limits import InputError, check_text
+    from parley.app.protocol.limits import check_text
 
     if text is None or text == "-":
         if sys.stdin.isatty():
             raise click.UsageError("give the TEXT to say, or pipe it on stdin")
-        text = sys.stdin.read()
-    try:
-        check_text(text)
-    except InputError as e:
-        fail(str(e), exitcodes.USAGE)
+        data = sys.stdin.buffer.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            fail(
+                f"the text on stdin is not valid UTF-8 (byte 0x{data[e.start]:02x} at offset "
+                f"{e.start}); nothing was sent",
+                exitcodes.USAGE,
+            )
+    check_text(text)  # an InputError ends the command: usage error, nothing sent
     state = locate_or_fail(name)
     print_item = _printer(as_json, metrics=metrics, full_output=full_output)
     print_log = _log_printer(as_json)
@@ -364,6 +425,9 @@ def say(
                     click.echo(json.dumps({"turn_id": turn_id}) if as_json else turn_id)
                     sys.exit(exitcodes.OK)
                 continue
+            if msg.get("event") == "warning":
+                click.echo(escape_controls(f"parley: warning: {msg.get('warning')}"), err=True)
+                continue
             if msg.get("event") != "item":
                 continue
             item = item_from_dict(msg["item"])
@@ -374,11 +438,9 @@ def say(
     except TimeoutError:
         fail(
             f"no answer within {timeout:g} s; the turn may still be running "
-            "(see `parley status`, `parley history`)",
+            f"(see `{command_hint('status', name)}`, `{command_hint('history', name)}`)",
             exitcodes.TIMEOUT,
         )
-    except ControlError as e:
-        fail(str(e), exitcodes.USAGE if e.kind == "input" else exitcodes.FAILURE)
     except KeyboardInterrupt:
         if turn_id is not None:  # Ctrl+C cancels this turn only
             with contextlib.suppress(OSError, ControlError):
@@ -429,6 +491,13 @@ def status(as_json: bool, name: str | None) -> None:
         ("agent log", st.get("agent_log")),
         ("event log", st.get("event_log")),
     ]
+    if st.get("event_log_error"):
+        rows.append(
+            (
+                "event log error",
+                f"{st['event_log_error']} ({st.get('event_log_waiting')} lines wait in memory)",
+            )
+        )
     for label, value in rows:
         click.echo(escape_controls(f"{label + ':':<18}{value}"))
     if st.get("reload_error"):
@@ -554,7 +623,7 @@ def history(
         try:
             items = read_log(path).items
         except LogFormatError as e:
-            fail(str(e))
+            fail_with(e)
     print_item = _printer(as_json, full_output=full_output)
     try:
         for item in items:
@@ -593,10 +662,14 @@ def events(follow: bool, since: int, as_json: bool, full_output: bool, name: str
 
     state = locate_or_fail(name)
     print_item = _printer(as_json, full_output=full_output)
+    ended = connected = False
     try:
         for msg in ControlClient(state).stream("events", since=since, follow=follow):
+            connected = True
             if msg.get("event") == "item":
                 print_item(item_from_dict(msg["item"]))
+            elif msg.get("event") == "end":
+                ended = True
     except KeyboardInterrupt:
         sys.exit(exitcodes.INTERRUPTED)
     except BrokenPipeError:
@@ -604,7 +677,13 @@ def events(follow: bool, since: int, as_json: bool, full_output: bool, name: str
     except ControlError as e:
         fail(str(e))
     except OSError as e:
-        fail(f"could not reach the daemon: {e}")
+        if not connected:
+            fail(f"could not reach the daemon: {e}")
+    if not ended:  # the daemon did not end the stream: it is gone
+        fail(
+            f"lost the session: its daemon (pid {state.daemon_pid}) went away without "
+            f"ending the stream (killed or crashed); see `{command_hint('status', name)}`"
+        )
 
 
 @cli.command(context_settings=CONTEXT)
@@ -678,12 +757,9 @@ register_tui_commands(cli)
 
 
 def main() -> None:
-    """The ``parley`` console script. The one place a :class:`ParleyError` that no
-    command handled becomes a message on stderr and an exit code (never a traceback)."""
-    try:
-        cli(prog_name="parley")
-    except ParleyError as e:
-        fail(str(e), exit_code_for(e))
+    """The ``parley`` console script (a :class:`ParleyError` no command handled is
+    reported by the command group, :class:`_Group`)."""
+    cli(prog_name="parley")
 
 
 if __name__ == "__main__":

@@ -5,23 +5,17 @@ only (the ``parley say`` path loads it)."""
 from __future__ import annotations
 
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from parley.app.cli import exitcodes
 from parley.app.errors import ParleyError
 
+if TYPE_CHECKING:
+    from parley.app.daemon.state import SessionState
+
 CONTEXT = {"help_option_names": ["-h", "--help"]}
-
-
-def exit_code_for(error: ParleyError) -> int:
-    """The exit code for one of parley's errors (the table is in
-    :mod:`parley.app.cli.exitcodes`): bad input is a usage error, 2; everything else
-    is a failure, 1."""
-    from parley.app.protocol.limits import InputError
-
-    return exitcodes.USAGE if isinstance(error, InputError) else exitcodes.FAILURE
 
 
 def fail(message: str, code: int = exitcodes.FAILURE, prefix: bool = True) -> NoReturn:
@@ -39,9 +33,19 @@ def fail(message: str, code: int = exitcodes.FAILURE, prefix: bool = True) -> No
     sys.exit(code)
 
 
-def locate_or_fail(name: str | None) -> Any:
-    """The live session of the project around the current directory (an
-    :class:`parley.app.daemon.state.SessionState`); else exit 1 with ``no session running …``."""
+def fail_with(error: ParleyError) -> NoReturn:
+    """End the command on one of parley's errors: its message on stderr (``no session
+    running …`` unprefixed, as scripts match it) and the exit code
+    :func:`parley.app.cli.exitcodes.exit_code_for` gives. The command group calls it for
+    every :class:`ParleyError` a command lets through."""
+    from parley.app.daemon.client import NoSession
+
+    fail(str(error), exitcodes.exit_code_for(error), prefix=not isinstance(error, NoSession))
+
+
+def locate_or_fail(name: str | None) -> SessionState:
+    """The live session of the project around the current directory; else exit 1 with
+    ``no session running …``."""
     from pathlib import Path
 
     from parley.app.daemon.client import NoSession, locate
@@ -49,7 +53,7 @@ def locate_or_fail(name: str | None) -> Any:
     try:
         return locate(Path.cwd(), name)
     except NoSession as e:
-        fail(str(e), prefix=False)
+        fail_with(e)
 
 
 def session_option(f: Any) -> Any:

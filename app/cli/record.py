@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from parley.app.cli import exitcodes
-from parley.app.cli.common import CONTEXT, fail
+from parley.app.cli.common import CONTEXT, fail, fail_with
 from parley.app.protocol.sanitize import escape_controls
 
 SPEED = click.FloatRange(min=0.0)
@@ -32,10 +32,8 @@ def load_recording(ref: str | None) -> tuple[Any, Any]:
     try:
         rec = resolve(ref, Path.cwd())
         recording = read_log(rec.event_log)
-    except RecordingNotFound as e:
-        fail(str(e))
-    except LogFormatError as e:
-        fail(str(e))
+    except (RecordingNotFound, LogFormatError) as e:
+        fail_with(e)
     except OSError as e:
         fail(f"cannot read {ref or 'the recording'}: {e}")
     if recording.truncated:

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from parley.app.cli import exitcodes
-from parley.app.cli.common import CONTEXT, fail
+from parley.app.cli.common import CONTEXT, fail, fail_with
 
 
 @click.command(context_settings=CONTEXT)
@@ -89,7 +89,7 @@ def rerun(
     try:
         targets = find_recordings(list(recordings), Path.cwd())
     except RerunError as e:
-        fail(str(e), exitcodes.USAGE)
+        fail_with(e)
     report = TextReport(color=use_color(sys.stdout), quiet=check)
     results: list[RerunResult] = []
 

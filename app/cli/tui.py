@@ -12,12 +12,24 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from parley.app.cli import exitcodes
-from parley.app.cli.common import CONTEXT, fail, idle_timeout_option, locate_or_fail, session_option
+from parley.app.cli.common import (
+    CONTEXT,
+    fail_with,
+    idle_timeout_option,
+    locate_or_fail,
+    session_option,
+)
+
+if TYPE_CHECKING:  # textual only inside the UI commands, at run time
+    from textual.app import AutopilotCallbackType
+
+    from parley.app.agent.launcher import AgentSpec
+    from parley.app.backend import ChatBackend
 
 
 def _timeout_option(f: Any) -> Any:
@@ -30,7 +42,9 @@ def _timeout_option(f: Any) -> Any:
     )(f)
 
 
-def run_chat(backend: Any, title: str, auto_pilot: Any = None) -> None:
+def run_chat(
+    backend: ChatBackend, title: str, auto_pilot: AutopilotCallbackType | None = None
+) -> None:
     """Run the app on ``backend`` until the user quits; make sure a daemon this
     command started is stopped even if the app ended abnormally. ``auto_pilot``
     drives the app (``chat --script``, see :mod:`parley.widgets.script`)."""
@@ -42,7 +56,7 @@ def run_chat(backend: Any, title: str, auto_pilot: Any = None) -> None:
         release(backend)
 
 
-def release(backend: Any) -> None:
+def release(backend: ChatBackend) -> None:
     """After the app ended: stop the daemon ``backend`` started, or is still starting
     (a second Ctrl+Q during boot ends the app at once), unless it was closed already.
     :meth:`parley.app.backend.DaemonBackend.close` waits for a start in progress."""
@@ -56,7 +70,7 @@ def release(backend: Any) -> None:
 
 
 def run_scripted(
-    backend: Any,
+    backend: ChatBackend,
     script: Path,
     *,
     title: str,
@@ -99,13 +113,13 @@ def run_scripted(
     return exitcodes.OK
 
 
-def _spec_or_fail(agent: str | None, extra: tuple[str, ...]) -> Any:
+def _spec_or_fail(agent: str | None, extra: tuple[str, ...]) -> AgentSpec:
     from parley.app.agent.launcher import AgentSpec, LaunchError
 
     try:
         return AgentSpec.resolve(agent, Path.cwd(), extra)
     except LaunchError as e:
-        fail(str(e))
+        fail_with(e)
 
 
 @click.command(context_settings={**CONTEXT, "ignore_unknown_options": True})
@@ -205,7 +219,7 @@ def demo(name: str | None, connect_timeout: float) -> None:
     try:
         spec = demo_spec(Path.cwd())
     except LaunchError as e:
-        fail(str(e))
+        fail_with(e)
     backend = DaemonBackend(spec, name=name, connect_timeout=connect_timeout)
     run_chat(backend, title="demo")
 

@@ -13,7 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from parley.app.daemon.state import LOCK_FILE, STATE_FILE, SessionState, find_session
+from parley.app.daemon.state import (
+    LOCK_FILE,
+    STATE_FILE,
+    SessionState,
+    command_hint,
+    find_session,
+)
 from parley.app.errors import ParleyError
 
 
@@ -23,11 +29,13 @@ class NoSession(ParleyError):
 
 class ControlError(ParleyError):
     """The daemon answered with an error; ``kind`` is its category (``input``,
-    ``agent``, ``auth``, …) or ``None``."""
+    ``agent``, ``auth``, ``request``, …) or ``None``; ``log_tail`` the agent log's last
+    lines when the agent failed (a restart)."""
 
-    def __init__(self, message: str, kind: str | None = None) -> None:
+    def __init__(self, message: str, kind: str | None = None, log_tail: str = "") -> None:
         super().__init__(message)
         self.kind = kind
+        self.log_tail = log_tail
 
 
 def locate(cwd: Path, name: str | None = None) -> SessionState:
@@ -38,7 +46,8 @@ def locate(cwd: Path, name: str | None = None) -> SessionState:
     """
     found = find_session(cwd, name)
     if found is None:
-        raise NoSession(f"no session running for {cwd} (start one with `parley start`)")
+        start = command_hint("start", name)
+        raise NoSession(f"no session running for {cwd} (start one with `{start}`)")
     sdir, state = found
     if not daemon_alive(state) and cleanup_stale(sdir, state):
         raise NoSession(
@@ -137,7 +146,9 @@ class ControlClient:
                     return
                 msg = json.loads(line)
                 if msg.get("event") == "error":
-                    raise ControlError(msg.get("error", "error"), msg.get("kind"))
+                    raise ControlError(
+                        str(msg.get("error", "error")), msg.get("kind"), msg.get("log_tail") or ""
+                    )
                 yield msg
 
     def call(self, op: str, timeout: float | None = 30.0, **args: Any) -> dict[str, Any]:

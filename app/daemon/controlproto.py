@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from parley.app.errors import ParleyError
+
 #: seconds an unauthenticated connection has to send its token line
 AUTH_TIMEOUT = 2.0
 #: longest token line, bytes
@@ -39,8 +41,11 @@ MAX_CONNECTIONS = 512
 READ_BUFFER = 64 * 1024
 
 
-class RequestError(ValueError):
-    """A request that is not valid; the message says which field and why."""
+class RequestError(ParleyError, ValueError):
+    """A request that is not valid; the message says which field and why (the daemon
+    answers it as an error of kind ``request``)."""
+
+    bad_input = True
 
 
 class LineTooLong(RequestError):

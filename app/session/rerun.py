@@ -19,13 +19,17 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
 from parley.app.session.compare import Conversation, TurnResult, Verdicts, split_turns
 from parley.app.session.eventlog import EVENTS_FILE, LogFormatError, Recording, read_log
 from parley.app.session.recordings import RecordingNotFound, SessionRecord, resolve
+
+if TYPE_CHECKING:
+    from parley.app.agent.launcher import AgentSpec
+    from parley.app.daemon.state import SessionState
 
 
 @dataclass
@@ -79,10 +83,16 @@ class RerunError(ParleyError):
     """A recording named on the command line cannot be found or read."""
 
 
+class RecordingsNotFound(RerunError):
+    """A recording named on the command line cannot be found or read (a usage error)."""
+
+    bad_input = True
+
+
 def find_recordings(refs: list[str], cwd: Path) -> list[tuple[SessionRecord, Recording]]:
     """Every recording ``refs`` name: a session id (or unique prefix), an event log
     file, a session directory, or a directory of them (its ``*.jsonl`` files and
-    ``*/events.jsonl``, sorted by name). Raises :class:`RerunError`."""
+    ``*/events.jsonl``, sorted by name). Raises :class:`RecordingsNotFound`."""
     out: list[tuple[SessionRecord, Recording]] = []
     for ref in refs:
         path = Path(ref).expanduser()
@@ -90,7 +100,7 @@ def find_recordings(refs: list[str], cwd: Path) -> list[tuple[SessionRecord, Rec
         if path.is_dir() and not (path / EVENTS_FILE).is_file():
             found = sorted([*path.glob("*.jsonl"), *path.glob(f"*/{EVENTS_FILE}")])
             if not found:
-                raise RerunError(f"no recordings (*.jsonl, */{EVENTS_FILE}) in {ref}")
+                raise RecordingsNotFound(f"no recordings (*.jsonl, */{EVENTS_FILE}) in {ref}")
             out.extend(_load(str(p), cwd) for p in found)
         else:
             out.append(_load(ref, cwd))
@@ -102,9 +112,9 @@ def _load(ref: str, cwd: Path) -> tuple[SessionRecord, Recording]:
         rec = resolve(ref, cwd)
         return rec, read_log(rec.event_log)
     except (RecordingNotFound, LogFormatError) as e:
-        raise RerunError(str(e)) from None
+        raise RecordingsNotFound(str(e)) from None
     except OSError as e:
-        raise RerunError(f"cannot read {ref}: {e}") from None
+        raise RecordingsNotFound(f"cannot read {ref}: {e}") from None
 
 
 def rerun_recording(
@@ -214,14 +224,14 @@ def _run_turns(
 class _Run:
     """One rerun session in its own daemon: start, say, stop."""
 
-    def __init__(self, spec: Any, record: SessionRecord, connect_timeout: float) -> None:
+    def __init__(self, spec: AgentSpec, record: SessionRecord, connect_timeout: float) -> None:
         self.spec = spec
         self.name = f"rerun-{secrets.token_hex(4)}"
         self.record = record
         self.connect_timeout = connect_timeout
         self.items: list[it.ChatItem] = []
         self._seqs: set[int] = set()
-        self.state: Any = None
+        self.state: SessionState | None = None  # once started
         self.session_id: str | None = None
         self.event_log: str | None = None
 
@@ -256,6 +266,8 @@ class _Run:
         daemon refused it, the connection failed)."""
         from parley.app.daemon.client import ControlClient, ControlError
 
+        if self.state is None:
+            return "the rerun session has not started"
         turn_id = None
         try:
             for msg in ControlClient(self.state).stream("say", timeout=timeout, text=text):
