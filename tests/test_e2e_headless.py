@@ -231,7 +231,8 @@ def test_missing_agent_file(parley: Parley) -> None:
 def test_agent_with_syntax_error_fails_fast(parley: Parley, tmp_path: Path) -> None:
     agent = copy_agent(ECHO, tmp_path / "broken")
     agent.write_text(agent.read_text() + "\ndef broken(:\n")
-    # an hour's connect timeout: only the agent's exit can end the start in time
+    # an hour's connect timeout: only the agent's exit can end the start in time (how
+    # fast: `python bench/bench_job_failure.py --syntax-error`, target < 10 s)
     proc = parley("start", "--connect-timeout", "3600", str(agent))
     assert proc.returncode == 1
     assert "exited with code" in proc.stderr and "SyntaxError" in proc.stderr

@@ -55,7 +55,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 from parley.app.agent.engine import EngineError
 from parley.app.agent.launcher import AgentSpec, LaunchError
@@ -82,6 +82,9 @@ from parley.app.protocol.limits import CONTROL_LINE_LIMIT, InputError
 from parley.app.protocol.shapes import agent_id
 from parley.app.session.session import Session, Turn
 
+if TYPE_CHECKING:
+    from parley.app.session.reload import Reloader
+
 log = logging.getLogger("parley.daemon")
 
 #: how often ``say --logs`` looks for new agent-log lines while it waits for items, s
@@ -103,7 +106,7 @@ class Daemon:
         self.idle_timeout = float(cfg.get("idle_timeout", 0) or 0)
         self.last_activity = time.monotonic()
         self._clients_busy = 0  # connections following or waiting right now
-        self.reloader: Any = None  # parley.app.session.reload.Reloader in watch mode
+        self.reloader: Reloader | None = None  # in watch mode
         # control connections being served, and those still owing their token line
         self._conns: set[asyncio.Task[Any]] = set()
         self._pending: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
@@ -111,7 +114,7 @@ class Daemon:
 
     async def run(
         self,
-        ready: Any,
+        ready: IO[str],
         session_id: str,
         data_dir: Path,
         spec: AgentSpec,
@@ -145,7 +148,7 @@ class Daemon:
 
     async def _serve(
         self,
-        ready: Any,
+        ready: IO[str],
         session: Session,
         agent: tuple[socket.socket, subprocess.Popen[bytes], float],
     ) -> int:
