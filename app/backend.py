@@ -31,7 +31,7 @@ from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
 from parley.app.protocol.shapes import AgentInfo, SessionHeader
 from parley.app.session.eventlog import read_header
-from parley.app.session.replay import MAX_GAP, schedule
+from parley.app.session.replay import MAX_GAP, schedule, waits
 
 if TYPE_CHECKING:
     from parley.app.agent.launcher import AgentSpec
@@ -281,17 +281,11 @@ class ReplayBackend(ItemsBackend):
         return self._cursor
 
     async def follow(self) -> AsyncGenerator[it.ChatItem, None]:
-        loop = asyncio.get_running_loop()
-        first = self._cursor
         # resuming: the next item keeps its gap to the last one yielded
-        base = self.offsets[first - 1] if 0 < first <= len(self.items) else 0.0
-        t0 = loop.time()
-        while self._cursor < len(self.items):
-            n = self._cursor
-            delay = t0 + self.offsets[n] - base - loop.time()
+        for n, delay in waits(self.offsets, self._cursor, asyncio.get_running_loop().time):
             if delay > 0:
                 await asyncio.sleep(delay)
-            self._cursor += 1
+            self._cursor = n + 1
             yield self.items[n]
         self.done.set()
         await self._closed.wait()

@@ -64,8 +64,8 @@ update replaces a block by one with the same ``key``. Fields:
                 user typed, cut at :data:`QUOTE_CAP`
   ``reload``    watch mode reloaded the agent (``status`` ``ok``: ``title``
                 ``"agent reloaded: <files>"``, ``body`` ``"agent pid N, 12 ms, warm"``) or could
-                not (``status`` ``error``: ``title`` ``"reload failed (<files>); the
-                previous agent keeps running"``, ``body`` the error)
+                not (``status`` ``error``, glyph ``✗``: ``title`` ``"reload failed
+                (<files>); the previous agent keeps running"``, ``body`` the error)
   ============  ===========================================================================
 
 - ``seq``: the seq of the block's first item (where it stands in the stream);
@@ -204,11 +204,12 @@ def args_summary(arguments: str, cap: int = ARGS_CAP) -> str:
 
 
 def format_ms(ms: float | None) -> str:
-    """A duration in milliseconds for a reader: ``0.8 ms``, ``120 ms``, ``3.2 s``;
-    ``<0.1 ms`` for one measured as 0 (parley rounds to 0.1 ms); ``—`` when unknown
-    (``None``)."""
+    """A duration in milliseconds for a reader, the one form every front-end shows
+    (``say --metrics`` latencies and turn durations, the chat UI's tool durations, time
+    to first token and last turn): ``0.8 ms``, ``120 ms``, ``3.2 s``; ``<0.1 ms`` for
+    one measured as 0 (parley rounds to 0.1 ms); ``–`` when unknown (``None``)."""
     if ms is None:
-        return "—"
+        return "–"
     if ms < 0.05:
         return "<0.1 ms"
     if ms < 10:
@@ -230,6 +231,16 @@ def reload_files(files: list[str], cap: int = 3) -> str:
     """``a.py, b.py, c.py and 2 more`` (``agent sources`` for none)."""
     shown = ", ".join(files[:cap]) or "agent sources"
     return shown + (f" and {len(files) - cap} more" if len(files) > cap else "")
+
+
+def shows(item: it.ChatItem) -> bool:
+    """Whether a reader sees ``item`` on its own as something said: the view makes a
+    block of it, and it is not a tool call still running (its start, its progress
+    lines). An agent state change, usage, a config update, an empty agent message, a
+    background error or an ok turn's end say nothing. (The daemon's ``listen`` and its
+    count of unseen items use it: :func:`parley.app.daemon.seen.noteworthy`.)"""
+    update = View().feed(item)
+    return update is not None and not update.block.running
 
 
 # -- blocks ---------------------------------------------------------------------------
@@ -455,7 +466,7 @@ class View:
             seq=item.seq,
             item=item,
             title=title,
-            glyph=GLYPHS[kind],
+            glyph=str(fields.pop("glyph", GLYPHS[kind])),
             turn_id=item.turn_id,
             # the end of a cancelled turn is not one of its late items
             late="" if isinstance(item, it.TurnFinished) else self.turns.late_note(item.turn_id),
@@ -511,7 +522,9 @@ class View:
                 return self._new(item, "reload", title, status="ok", body=", ".join(parts))
             case it.Reload() as r:
                 title = f"reload failed ({reload_files(r.files)}); the previous agent keeps running"
-                return self._new(item, "reload", title, status="error", body=r.error or "")
+                return self._new(
+                    item, "reload", title, status="error", body=r.error or "", glyph=GLYPHS["error"]
+                )
         return None
 
     def _turn_end(self, fin: it.TurnFinished) -> Update | None:

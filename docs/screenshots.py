@@ -22,16 +22,7 @@ WIDE, NARROW = (140, 45), (80, 24)
 
 sys.path.insert(0, str(ROOT / "tests"))
 
-from tui_states import (  # noqa: E402  (tests/ on the path first)
-    banner_shown,
-    crashed_app,
-    ended_app,
-    loaded,
-    recorded_app,
-    replay_app,
-    replay_finished,
-    slow_search_detail,
-)
+import tui_states as ui  # noqa: E402  (tests/ on the path first)
 
 from parley.widgets.app import ParleyApp  # noqa: E402
 
@@ -47,11 +38,13 @@ async def shoot(
 
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        await shoot("chat", recorded_app(title="demo.py"), WIDE, loaded)
-        await shoot("tool-detail-narrow", recorded_app(title="demo.py"), NARROW, slow_search_detail)
-        await shoot("end-of-call", ended_app(), WIDE, banner_shown)
-        await shoot("crash", crashed_app(Path(tmp)), WIDE, banner_shown)
-        await shoot("replay-narrow", replay_app(), NARROW, replay_finished)
+        await shoot("chat", ui.recorded_app(title="demo.py"), WIDE, ui.loaded)
+        await shoot(
+            "tool-detail-narrow", ui.recorded_app(title="demo.py"), NARROW, ui.slow_search_detail
+        )
+        await shoot("end-of-call", ui.ended_app(), WIDE, ui.banner_shown)
+        await shoot("crash", ui.crashed_app(Path(tmp)), WIDE, ui.banner_shown)
+        await shoot("replay-narrow", ui.replay_app(), NARROW, ui.replay_finished)
 
 
 if __name__ == "__main__":

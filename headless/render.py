@@ -54,8 +54,17 @@ import os
 from typing import IO
 
 from parley.app.protocol import items as it
-from parley.app.protocol.latency import LATENCY_KEYS, format_seconds
-from parley.app.view import GLYPHS, OUTPUT_CAP, Block, Update, View, cut_size, first_line
+from parley.app.protocol.latency import LATENCY_KEYS
+from parley.app.view import (
+    GLYPHS,
+    OUTPUT_CAP,
+    Block,
+    Update,
+    View,
+    cut_size,
+    first_line,
+    format_ms,
+)
 
 __all__ = ["OUTPUT_CAP", "TextRenderer", "cut_size", "first_line", "render_json", "use_color"]
 
@@ -84,6 +93,10 @@ def use_color(stream: IO[str]) -> bool:
 
 def _indent(text: str) -> str:
     return "\n".join(("    " + ln) if ln.strip() else "" for ln in text.splitlines() or [""])
+
+
+def _seconds(value: float | None) -> str:
+    return format_ms(value * 1000 if value is not None else None)
 
 
 def _thousands(n: int) -> str:
@@ -212,13 +225,13 @@ class TextRenderer:
         if not self.metrics:
             return ""
         lat = block.latency or {}
-        parts = " · ".join(f"{k} {format_seconds(lat.get(k))}" for k in LATENCY_KEYS)
+        parts = " · ".join(f"{k} {_seconds(lat.get(k))}" for k in LATENCY_KEYS)
         return "    " + self._c("dim", parts) + "\n"
 
     def _duration(self, fin: it.TurnFinished) -> str:
         if not self.metrics or fin.duration_ms is None:
             return ""
-        return "\n  " + self._c("dim", f"turn {format_seconds(fin.duration_ms / 1000)}") + "\n"
+        return "\n  " + self._c("dim", f"turn {format_ms(fin.duration_ms)}") + "\n"
 
     def cut_note(self, item: it.ChatItem) -> str | None:
         """For a finished tool call whose output the text form shortened: one line

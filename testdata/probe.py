@@ -72,9 +72,9 @@ def item_str(it: pb.ChatContext.ChatItem) -> str:
         f = it.function_call
         return f"fcall {f.name}({clip(f.arguments, 60)}) call_id={f.call_id}"
     if k == "function_call_output":
-        f = it.function_call_output
-        err = " ERROR" if f.is_error else ""
-        return f"fout {f.name} -> {clip(f.output, 70)!r}{err} call_id={f.call_id}"
+        out = it.function_call_output
+        err = " ERROR" if out.is_error else ""
+        return f"fout {out.name} -> {clip(out.output, 70)!r}{err} call_id={out.call_id}"
     if k == "agent_handoff":
         h = it.agent_handoff
         return f"handoff {h.old_agent_id!r} -> {h.new_agent_id!r}"
@@ -93,56 +93,56 @@ def event_str(ev: pb.AgentSessionEvent) -> tuple[str, str]:
         e = ev.agent_state_changed
         return k, f"{STATE.get(e.old_state)} -> {STATE.get(e.new_state)}"
     if k == "user_state_changed":
-        e = ev.user_state_changed
-        return k, f"{USTATE.get(e.old_state)} -> {USTATE.get(e.new_state)}"
+        us = ev.user_state_changed
+        return k, f"{USTATE.get(us.old_state)} -> {USTATE.get(us.new_state)}"
     if k == "conversation_item_added":
         return k, item_str(ev.conversation_item_added.item)
     if k == "user_input_transcribed":
-        e = ev.user_input_transcribed
-        return k, f"{e.transcript!r} final={e.is_final}"
+        tr = ev.user_input_transcribed
+        return k, f"{tr.transcript!r} final={tr.is_final}"
     if k == "function_tools_started":
         return k, ", ".join(
             f"{f.name}({f.call_id})" for f in ev.function_tools_started.function_calls
         )
     if k == "function_tools_executed":
-        e = ev.function_tools_executed
+        fx = ev.function_tools_executed
         calls = ", ".join(
-            f"{f.name}({clip(f.arguments, 40)}) id={f.call_id}" for f in e.function_calls
+            f"{f.name}({clip(f.arguments, 40)}) id={f.call_id}" for f in fx.function_calls
         )
         outs = ", ".join(
             f"{o.call_id}->{clip(o.output, 50)!r}{' ERROR' if o.is_error else ''}"
-            for o in e.function_call_outputs
+            for o in fx.function_call_outputs
         )
         return k, f"calls=[{calls}] outputs=[{outs}]"
     if k == "tool_execution_updated":
-        e = ev.tool_execution_updated
-        sub = e.WhichOneof("update")
+        tu = ev.tool_execution_updated
+        sub = tu.WhichOneof("update")
         if sub == "started":
-            f = e.started.function_call
+            f = tu.started.function_call
             return f"tool.{sub}", f"{f.name}({clip(f.arguments, 50)}) call_id={f.call_id} id={f.id}"
         if sub == "ended":
-            d = e.ended
+            d = tu.ended
             return (
                 f"tool.{sub}",
                 f"call_id={d.call_id} status={TCS.get(d.status)} "
                 f"msg={clip(d.message, 60)!r} id={d.id}",
             )
         if sub == "call_updated":
-            d = e.call_updated
-            return f"tool.{sub}", f"call_id={d.call_id} msg={clip(d.message, 60)!r}"
+            cu = tu.call_updated
+            return f"tool.{sub}", f"call_id={cu.call_id} msg={clip(cu.message, 60)!r}"
         if sub == "reply_updated":
-            d = e.reply_updated
+            ru = tu.reply_updated
             return (
                 f"tool.{sub}",
-                f"status={TRS.get(d.status)} ids={list(d.update_ids)} speech={d.speech_id}",
+                f"status={TRS.get(ru.status)} ids={list(ru.update_ids)} speech={ru.speech_id}",
             )
-        return "tool.?", str(e)
+        return "tool.?", str(tu)
     if k == "session_usage_updated":
         parts = []
         for mu in ev.session_usage_updated.usage.model_usage:
             name = mu.WhichOneof("usage")
             u = getattr(mu, name) if name else None
-            if name == "llm":
+            if name == "llm" and u is not None:
                 parts.append(
                     f"llm {u.provider}/{u.model} in={u.input_tokens} out={u.output_tokens}"
                 )

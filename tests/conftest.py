@@ -64,6 +64,27 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0, interval:
         time.sleep(interval)
 
 
+def processes_of(home: Path) -> list[int]:
+    """Pids of the live processes started for the parley home ``home`` (daemons, agents
+    and what they spawned: their environment names it as ``PARLEY_HOME``), this test
+    process aside. Unlike a ``pgrep`` of a command line, another test's or another
+    checkout's processes never match."""
+    import psutil
+
+    pids = []
+    for proc in psutil.process_iter():
+        if proc.pid == os.getpid():
+            continue
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if proc.environ().get("PARLEY_HOME") == str(home):
+                pids.append(proc.pid)
+        except psutil.Error:
+            continue  # gone, or another user's
+    return pids
+
+
 @pytest.fixture
 def parley_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private PARLEY_HOME for this test (state, logs and recordings)."""

@@ -8,11 +8,10 @@ format (``\\n\\r`` line ends, ANSI colour) in ``parley logs`` and in error messa
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 
 import pytest
-from conftest import AGENTS, DEMO, ECHO, Parley
+from conftest import AGENTS, DEMO, ECHO, Parley, processes_of
 
 pytestmark = pytest.mark.e2e
 
@@ -40,10 +39,7 @@ def test_job_failing_before_session_start_is_reported_with_its_exception(parley:
     assert "\x1b" not in err and "\r" not in err and "\n\n" not in err.strip()
     assert "(full agent log: " in err
     # nothing left running, and no session
-    leftovers = subprocess.run(
-        ["pgrep", "-f", f"livekit.agents console {JOB_FAILS}"], capture_output=True, text=True
-    )
-    assert leftovers.stdout.strip() == ""
+    assert processes_of(parley.home) == []
     assert parley("status").returncode == 1
 
 

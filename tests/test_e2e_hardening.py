@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import ECHO, Parley, copy_agent
+from conftest import ECHO, Parley, copy_agent, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -217,3 +219,190 @@ def test_accept_errors_from_a_descriptor_shortage_are_logged_rate_limited(echo: 
         daemon.rlimit(psutil.RLIMIT_NOFILE, limits)
     added = daemon_log.read_bytes()[log_before:].decode(errors="replace")
     assert added.count("out of system resource") <= 2, added[-2000:]
+
+
+def test_history_agent_of_a_conversation_over_1_mib_keeps_the_session(echo: Parley) -> None:
+    # each turn adds ~800 KB to the agent's chat context (the text and its echo)
+    words = [f"{n}:" + "x" * 400_000 for n in range(3)]
+    for w in words:
+        out = echo("say", "-", input=w, check=True).stdout
+        assert out.rstrip().endswith(f"echo: {w}")
+    model_view = echo("history", "--agent", check=True).stdout
+    assert len(model_view) > 2 * (1 << 20)
+    for w in words:
+        assert w in model_view and f"echo: {w}" in model_view
+    # the connection to the agent survived the large answer
+    assert echo("say", "still connected?", check=True).stdout.endswith("echo: still connected?\n")
+
+
+@pytest.mark.skipif(not hasattr(psutil.Process, "rlimit"), reason="needs prlimit (Linux)")
+def test_a_full_disk_neither_wedges_the_queue_nor_loses_items(
+    parley_home: Path, tmp_path: Path
+) -> None:
+    """The event log's writes fail (the daemon's file size limit is set below the log's
+    size: EFBIG, as a full disk gives ENOSPC), then space returns."""
+    agent = copy_agent(ECHO, tmp_path / "proj")
+    p = Parley(parley_home, cwd=agent.parent)
+    try:
+        p("start", str(agent), check=True)
+        st = _state(p)
+        daemon = psutil.Process(st["daemon_pid"])
+        events = Path(st["event_log"])
+        limits = daemon.rlimit(psutil.RLIMIT_FSIZE)
+        daemon.rlimit(psutil.RLIMIT_FSIZE, (events.stat().st_size, limits[1]))
+        try:
+            full = p("say", "--timeout", "30", "disk full?")
+            assert full.returncode == 0, full.stderr
+            assert full.stdout.endswith("echo: disk full?\n")
+            assert "parley: warning: cannot write" in full.stderr and str(events) in full.stderr
+            status = p("status", check=True).stdout
+            assert "event log error:" in status and "wait in memory" in status
+            # the queue is not wedged: later turns run
+            assert p("say", "--timeout", "30", "and now?", check=True).stdout.endswith(
+                "echo: and now?\n"
+            )
+            on_disk = events.read_text()
+            assert "disk full?" not in on_disk  # really not written
+        finally:
+            daemon.rlimit(psutil.RLIMIT_FSIZE, limits)  # space returns
+        wait_until(lambda: json.loads(p("status", "--json").stdout)["event_log_error"] is None)
+        assert "event log error" not in p("status", check=True).stdout
+        live = [json.loads(x) for x in p("events", "--json", check=True).stdout.splitlines()]
+        recorded = [json.loads(x) for x in p("history", "--json", check=True).stdout.splitlines()]
+        assert recorded == live  # every item, in order, once
+        assert any(i["type"] == "agent_error" and "cannot write" in i["message"] for i in live)
+    finally:
+        p.stop_quietly()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_start_restarts_a_dead_agent_in_place_and_restart_exists(
+    parley_home: Path, tmp_path: Path
+) -> None:
+    agent = copy_agent(ECHO, tmp_path / "proj")
+    p = Parley(parley_home, cwd=agent.parent)
+    try:
+        p("start", str(agent), check=True)
+        first = _state(p)
+        os.killpg(first["agent_pid"], signal.SIGKILL)
+        wait_until(lambda: not json.loads(p("status", "--json").stdout)["agent_connected"])
+        again = p("start", str(agent))  # one command recovers
+        assert again.returncode == 0, again.stderr
+        assert "restarting it" in again.stderr
+        assert "Agent:      echo" in again.stdout and "Agent restarted." in again.stdout
+        second = _state(p)
+        assert second["daemon_pid"] == first["daemon_pid"]  # the same session
+        assert second["agent_pid"] != first["agent_pid"] and _alive(second["agent_pid"])
+        assert p("say", "back?", check=True).stdout.endswith("echo: back?\n")
+        # `parley restart` on a running session
+        restarted = p("restart", check=True)
+        assert "Agent restarted." in restarted.stdout
+        third = _state(p)
+        assert third["agent_pid"] != second["agent_pid"] and not _alive(second["agent_pid"])
+        assert p("say", "again?", check=True).stdout.endswith("echo: again?\n")
+        # a live session is still refused, naming the session to stop
+        refused = p("start", str(agent))
+        assert refused.returncode == 1 and "already running" in refused.stderr
+    finally:
+        p.stop_quietly()
+
+
+def test_events_follow_tells_a_dead_daemon_from_a_stop(parley_home: Path, tmp_path: Path) -> None:
+    agent = copy_agent(ECHO, tmp_path / "proj")
+    p = Parley(parley_home, cwd=agent.parent)
+    try:
+        p("start", str(agent), check=True)
+        follower = p.popen("events", "-f")
+        wait_until(lambda: len(psutil.Process(_state(p)["daemon_pid"]).net_connections()) > 2)
+        p("stop", check=True)
+        out, err = follower.communicate(timeout=60)
+        assert follower.returncode == 0 and err == ""  # a stop ends the stream normally
+
+        p("start", str(agent), check=True)
+        st = _state(p)
+        follower = p.popen("events", "-f")
+        p("say", "hi", check=True)
+        assert follower.stdout is not None
+        seen = ""
+        while "echo: hi" not in seen:  # the follower is connected: it printed the turn
+            line = follower.stdout.readline()
+            assert line, "events -f ended before the turn"
+            seen += line
+        os.kill(st["daemon_pid"], signal.SIGKILL)
+        out, err = follower.communicate(timeout=60)
+        assert follower.returncode == 1
+        assert "lost the session" in err and str(st["daemon_pid"]) in err
+    finally:
+        p.stop_quietly()
+
+
+def test_every_hint_names_the_session_it_is_about(parley_home: Path, tmp_path: Path) -> None:
+    agent = copy_agent(ECHO, tmp_path / "proj")
+    p = Parley(parley_home, cwd=agent.parent)
+    try:
+        p("start", "-s", "two", str(agent), check=True)
+        again = p("start", "-s", "two", str(agent))
+        assert again.returncode == 1 and "`parley stop -s two`" in again.stderr
+        none = p("say", "-s", "three", "hello")
+        assert none.returncode == 1 and "`parley start -s three`" in none.stderr
+        timeout = p("say", "-s", "two", "--timeout", "0.5", "slow 3 wait")
+        assert timeout.returncode == 124
+        assert "`parley status -s two`" in timeout.stderr
+        assert "`parley history -s two`" in timeout.stderr
+        os.killpg(
+            json.loads(p("status", "-s", "two", "--json").stdout)["agent_pid"], signal.SIGKILL
+        )
+        wait_until(lambda: "parley logs -s two" in p("history", "-s", "two").stdout)
+        hist = p("history", "-s", "two").stdout
+        assert "`parley stop -s two`" in hist and "`parley restart -s two`" in hist
+    finally:
+        p("stop", "-s", "two")
+
+
+def test_readme_tells_where_a_cancelled_turns_late_items_go(echo: Parley) -> None:
+    turn_id = echo("say", "--no-wait", "slow 5 late reply", check=True).stdout.strip()
+    wait_until(lambda: json.loads(echo("status", "--json").stdout)["turn_in_progress"] == turn_id)
+    echo("cancel", check=True)
+
+    def of_turn() -> list[dict]:
+        lines = echo("events", "--json", check=True).stdout.splitlines()
+        return [i for i in map(json.loads, lines) if i["turn_id"] == turn_id]
+
+    items = wait_until(
+        lambda: (x := of_turn()) and any(i["type"] == "agent_message" for i in x) and x
+    )
+    kinds = [i["type"] for i in items]
+    assert kinds.count("turn_finished") == 1
+    # the reply the agent still gave for the cancelled turn follows its turn_finished
+    assert kinds.index("turn_finished") < kinds.index("agent_message")
+    assert items[kinds.index("agent_message")]["text"] == "echo: slow 5 late reply"
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    json_lines = readme[readme.index("### JSON lines") :].split("\n## ")[0]
+    assert "always last" not in json_lines
+    assert "**cancelled** turn" in json_lines and "after its `turn_finished`" in json_lines
+
+
+def test_the_agent_exits_on_its_own_when_its_daemon_is_killed(
+    parley_home: Path, tmp_path: Path
+) -> None:
+    agent = copy_agent(ECHO, tmp_path / "proj")
+    p = Parley(parley_home, cwd=agent.parent)
+    try:
+        p("start", str(agent), check=True)
+        st = _state(p)
+        agent_pid, agent_procs = st["agent_pid"], psutil.Process(st["agent_pid"]).children(True)
+        p("say", "hi", check=True)
+        os.kill(st["daemon_pid"], signal.SIGKILL)
+        # no parley command runs: the agent and every process of it go away by themselves
+        wait_until(
+            lambda: not _alive(agent_pid) and not any(map(_alive, (c.pid for c in agent_procs))),
+            timeout=20,
+        )
+    finally:
+        p.stop_quietly()

@@ -295,9 +295,9 @@ def test_tool_list_entries_tell_calls_apart() -> None:
         for n in (8, 9, 10)
     ]
     assert len(set(entries)) == 3 and "seconds=8" in entries[0]
-    assert "—" in tool_summary(block(call("c", "x", status="done"))).plain  # unknown duration
+    assert "–" in tool_summary(block(call("c", "x", status="done"))).plain  # unknown duration
     assert "0.0 ms" not in tool_summary(block(call("c", "x", status="done", duration_ms=0.0))).plain
-    assert format_ms(None) == "—" and format_ms(0.0) == "<0.1 ms"
+    assert format_ms(None) == "–" and format_ms(0.0) == "<0.1 ms"
     weather = tool_summary(block(call("c", "lookup_weather", status="done", duration_ms=2.6))).plain
     assert "lookup_weather2.6" not in weather and "2.6 ms lookup_weather" in weather
 

@@ -11,7 +11,8 @@ from parley.app.cli.commands import end_summary
 from parley.app.cli.common import parse_duration
 from parley.app.daemon.seen import SeenItems, noteworthy
 from parley.app.protocol import items as it
-from parley.app.protocol.latency import format_duration, format_seconds, message_latency
+from parley.app.protocol.latency import format_duration, message_latency
+from parley.app.view import format_ms
 from parley.headless.render import TextRenderer, cut_size, mark_before_turn, render_json
 
 
@@ -44,10 +45,10 @@ def test_latency_from_the_metrics_report() -> None:
     assert message_latency(report(started=5.0), None) is None
 
 
-def test_format_seconds_and_durations() -> None:
-    assert format_seconds(None) == "–"
-    assert format_seconds(0.2123) == "212 ms"
-    assert format_seconds(1.234) == "1.23 s"
+def test_format_ms_and_durations() -> None:
+    assert format_ms(None) == "–"
+    assert format_ms(212.3) == "212 ms"
+    assert format_ms(1234) == "1.2 s"
     assert [format_duration(s) for s in (0.4, 45, 62, 3723)] == ["0s", "45s", "1m2s", "1h2m3s"]
     assert [parse_duration(t) for t in ("90", "90s", "30m", "1h", "1h30m", "0", "2.5")] == [
         90,
@@ -69,9 +70,9 @@ def test_metrics_lines_only_with_the_option() -> None:
     plain = TextRenderer()
     assert plain.render(msg) == "\n  ● Agent\n    hi\n" and plain.render(fin) == ""
     r = TextRenderer(metrics=True)
-    assert r.render(msg) == "\n  ● Agent\n    hi\n    llm_ttft 200 ms · tts_ttfb – · e2e 1.50 s\n"
+    assert r.render(msg) == "\n  ● Agent\n    hi\n    llm_ttft 200 ms · tts_ttfb – · e2e 1.5 s\n"
     assert r.render(it.AgentMessage(text="x")).endswith("llm_ttft – · tts_ttfb – · e2e –\n")
-    assert r.render(fin) == "\n  turn 1.60 s\n"
+    assert r.render(fin) == "\n  turn 1.6 s\n"
     err = it.TurnFinished(status="error", error="boom", duration_ms=12.0)
     assert r.render(err) == "\n  ✗ boom\n\n  turn 12 ms\n"
 

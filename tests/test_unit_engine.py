@@ -11,7 +11,7 @@ from livekit.protocol.agent_pb import agent_session as pb
 
 from parley.app.agent.engine import AgentDied, EngineError, SessionEngine
 from parley.app.protocol import items as it
-from parley.app.protocol.wire import encode_frame, read_frame
+from parley.app.protocol.wire import SkippedFrame, encode_frame, read_frame
 
 Msg = pb.AgentSessionMessage
 
@@ -52,6 +52,7 @@ class FakeAgent:
         for m in boot:
             self.send(m)
         while (msg := await read_frame(reader)) is not None:
+            assert not isinstance(msg, SkippedFrame), f"parley sent a bad frame: {msg}"
             self.received.append(msg)
             if msg.HasField("request"):
                 req = msg.request
@@ -320,3 +321,32 @@ async def test_a_turn_cancelled_before_it_is_sent_never_reaches_the_agent() -> N
     assert engine.cancel_turn("t1") is None and engine.cancel_turn("t9") is None
     await engine.close()
     await task
+
+
+async def test_a_malformed_answer_fails_its_request_and_the_connection_goes_on() -> None:
+    import struct
+
+    engine, agent, got, task = await connected(lambda text, rid: [])
+    # answer get_chat_history with a frame that names its request but does not parse
+    original = agent.send
+
+    def send(m: Msg) -> None:
+        last = agent.received[-1]
+        if m.HasField("response") and last.request.HasField("get_chat_history"):
+            data = m.SerializeToString() + b"\xff\xff\xff"
+            assert agent.writer is not None
+            agent.writer.write(struct.pack(">I", len(data)) + data)
+        else:
+            original(m)
+
+    agent.send = send  # type: ignore[method-assign]
+    try:
+        await engine.chat_history()
+    except EngineError as e:
+        assert "could not be read" in str(e) and "malformed" in str(e)
+    else:
+        raise AssertionError("a malformed answer must fail its request")
+    assert not engine.disconnected.is_set()
+    assert (await engine.agent_info())["id"] == "fake"  # the session goes on
+    await engine.close()
+    task.cancel()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from parley.app.protocol import items as it
-from parley.app.view import OUTPUT_CAP, View, format_ms
+from parley.app.view import OUTPUT_CAP, View, format_ms, shows
 
 
 def feed(view: View, *items: it.ChatItem) -> list[tuple[str, str, bool] | None]:
@@ -184,9 +184,32 @@ def test_handoffs_reloads_and_escaping() -> None:
     assert ok.block.body == "agent pid 7, 12 ms"
     bad = v.feed(it.Reload(files=["a.py"], error="SyntaxError"))
     assert bad is not None and bad.block.status == "error" and bad.block.body == "SyntaxError"
+    assert (ok.block.glyph, bad.block.glyph) == ("↻", "✗")
     assert bad.block.title == "reload failed (a.py); the previous agent keeps running"
 
 
 def test_format_ms() -> None:
     assert [format_ms(x) for x in (None, 0.0, 0.8, 120.4, 3200)] == [
-        "—", "<0.1 ms", "0.8 ms", "120 ms", "3.2 s"]  # fmt: skip
+        "–", "<0.1 ms", "0.8 ms", "120 ms", "3.2 s"]  # fmt: skip
+
+
+def test_shows_says_whether_an_item_says_something() -> None:
+    said = [
+        it.UserMessage(text="hi"),
+        it.AgentMessage(text="hello"),
+        it.ToolCall(call_id="c", name="f", status="done"),
+        it.AgentError(message="boom"),
+        it.TurnFinished(status="cancelled"),
+        it.Handoff(from_agent=None, to_agent="a"),
+    ]
+    quiet = [
+        it.AgentState(old_state="listening", new_state="speaking"),
+        it.Usage(),
+        it.ConfigUpdate(),
+        it.AgentMessage(text=" "),
+        it.AgentError(message="stt unreachable", background=True),
+        it.TurnFinished(status="ok"),
+        it.ToolCall(call_id="c", name="f"),
+        it.ToolCall(call_id="c", name="f", progress="working…"),
+    ]
+    assert all(shows(i) for i in said) and not any(shows(i) for i in quiet)

@@ -9,7 +9,13 @@ import pytest
 from livekit.protocol.agent_pb import agent_session as pb
 
 from parley.app.protocol.limits import MAX_FRAME_BYTES
-from parley.app.protocol.wire import FrameTooLarge, TruncatedFrame, encode_frame, read_frame
+from parley.app.protocol.wire import (
+    FrameTooLarge,
+    SkippedFrame,
+    TruncatedFrame,
+    encode_frame,
+    read_frame,
+)
 
 
 def run_input(text: str) -> pb.AgentSessionMessage:
@@ -59,10 +65,41 @@ def test_frame_at_the_limit_is_allowed_and_one_byte_more_is_refused() -> None:
     assert e.value.size == MAX_FRAME_BYTES + 1
 
 
-async def test_oversized_header_is_refused_before_reading_the_payload() -> None:
-    r = reader_with(struct.pack(">I", MAX_FRAME_BYTES + 1) + b"\0" * 10)
-    with pytest.raises(FrameTooLarge):
-        await read_frame(r)
+async def test_frames_from_the_agent_may_pass_the_limit_on_what_we_send() -> None:
+    # the agent's 1 MiB limit is on what it reads; it sends any size (get_chat_history)
+    big = pb.AgentSessionMessage(
+        response=pb.SessionResponse(request_id="parley-7", error="x" * (2 * MAX_FRAME_BYTES))
+    )
+    data = big.SerializeToString()
+    r = reader_with(struct.pack(">I", len(data)) + data + encode_frame(run_input("next")))
+    assert await read_frame(r) == big
+    assert await read_frame(r) == run_input("next")
+
+
+async def test_an_oversized_frame_is_skipped_and_names_its_request() -> None:
+    big = pb.AgentSessionMessage(
+        response=pb.SessionResponse(request_id="parley-42", error="x" * 5000)
+    ).SerializeToString()
+    r = reader_with(struct.pack(">I", len(big)) + big + encode_frame(run_input("next")))
+    skipped = await read_frame(r, max_size=1000)
+    assert isinstance(skipped, SkippedFrame)
+    assert skipped.request_id == "parley-42" and skipped.size == len(big)
+    assert "over parley's limit of 1000 bytes" in skipped.reason
+    assert await read_frame(r) == run_input("next")  # the stream is still in step
+
+
+async def test_a_malformed_frame_is_skipped_and_the_stream_goes_on() -> None:
+    good = pb.AgentSessionMessage(response=pb.SessionResponse(request_id="parley-3"))
+    bad = good.SerializeToString() + b"\xff\xff\xff"  # a broken field after the id
+    event = pb.AgentSessionMessage(event=pb.AgentSessionEvent())
+    r = reader_with(struct.pack(">I", len(bad)) + bad + encode_frame(event))
+    skipped = await read_frame(r)
+    assert isinstance(skipped, SkippedFrame) and skipped.request_id == "parley-3"
+    assert "malformed" in skipped.reason
+    assert await read_frame(r) == event
+    garbage = b"\x00\x01garbage"
+    skipped = await read_frame(reader_with(struct.pack(">I", len(garbage)) + garbage))
+    assert isinstance(skipped, SkippedFrame) and skipped.request_id is None
 
 
 @pytest.mark.parametrize("cut", [1, 3])

@@ -42,6 +42,7 @@ from parley.widgets.prompt import PromptInput
 from parley.widgets.replay import ReplayMixin
 from parley.widgets.rows import ROW_CLASSES, NoticeRow, clean_text, readable_error
 from parley.widgets.status_bar import StatusBar
+from parley.widgets.threads import in_thread
 from parley.widgets.tools_pane import ToolsPane
 from parley.widgets.transcript import Transcript
 
@@ -384,7 +385,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         self, title: str, detail: str, keys: str, path: Path | None, ended: bool
     ) -> None:
         if path is not None:
-            lines = await asyncio.to_thread(tail, path, 12)
+            lines = await in_thread(tail, path, 12)
             if lines:
                 detail = f"{detail}\n\nLast lines of the agent log (F4 shows it live):\n{lines}"
         self.banner.set_class(ended, "-ended")

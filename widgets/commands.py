@@ -12,7 +12,6 @@ a thread, never on the UI loop (a long session's event log takes a while).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import Iterable
@@ -25,6 +24,7 @@ from textual.screen import Screen
 from parley.app.session.eventlog import LogFormatError, Recording, read_log
 from parley.headless.export import export, to_markdown
 from parley.widgets.screens import AgentInfoScreen
+from parley.widgets.threads import in_thread
 
 #: palette entry → (format, file suffix)
 EXPORTS = {
@@ -135,7 +135,7 @@ class CommandsMixin:
         ``parley export --format FMT`` would (in a thread); returns the path written."""
         suffix = {"md": "md", "json": "jsonl", "html": "html", "cast": "cast"}[fmt]
         log, fallback = session_sources(self)
-        path, error = await asyncio.to_thread(
+        path, error = await in_thread(
             write_export, self.export_dir, self._out_name(suffix), fmt, log, fallback
         )
         if error is not None:
@@ -158,7 +158,7 @@ class CommandsMixin:
             return path
 
         try:
-            path = await asyncio.to_thread(write)
+            path = await in_thread(write)
         except OSError as e:
             self.notify_error(f"Could not save a screenshot to {self.export_dir}", e)
             return None
@@ -174,7 +174,7 @@ class CommandsMixin:
         from parley.widgets.rerun_screen import RerunScreen
 
         try:
-            rec, log = await asyncio.to_thread(read_session, *session_sources(self))
+            rec, log = await in_thread(read_session, *session_sources(self))
         except OSError as e:
             self.notify_error("Could not read the session", e)
             return

@@ -18,6 +18,7 @@ from textual.widgets import RichLog
 
 from parley.app.agent.agentlog import LineSplitter, read_tail
 from parley.widgets.ansi import ansi_text
+from parley.widgets.threads import in_thread
 
 TAIL_BYTES = 64 * 1024
 POLL_S = 0.3
@@ -86,7 +87,7 @@ class AgentLogPane(RichLog):
                     self._offset = 0
                 return
             try:
-                size, new = await asyncio.to_thread(read_from, path, offset)
+                size, new = await in_thread(read_from, path, offset)
             except OSError:
                 return
             if path != self.path or offset != self._offset:

@@ -159,7 +159,7 @@ class AgentRow(Row):
 
     def _header(self) -> Content:
         b = self.block
-        head = Content.styled(clean_text(b.agent or b.title), "bold $text-success")
+        head = Content.styled(clean_text(b.label), "bold $text-success")
         if b.interrupted:
             head = head + Content.styled(" (interrupted)", "italic $text-muted")
         if b.ttft_ms is not None:
@@ -244,7 +244,7 @@ class ReloadRow(Row):
         b = self.block
         if b.status == "error":
             return Content.assemble(
-                (f"{GLYPHS['error']} ", "bold"),
+                (f"{b.glyph} ", "bold"),
                 Content(clean_text(b.title)),
                 "\n",
                 Content(clean_text(b.body.strip())),

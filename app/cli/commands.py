@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -31,6 +32,7 @@ from parley.app.cli.record import register as register_record_commands
 from parley.app.cli.rerun import register as register_rerun_command
 from parley.app.cli.skill import register as register_skill_command
 from parley.app.cli.tui import register as register_tui_commands
+from parley.app.daemon.state import command_hint
 from parley.app.errors import ParleyError
 from parley.app.protocol.sanitize import escape_controls
 
@@ -77,7 +79,7 @@ def _printer(as_json: bool, metrics: bool = False, full_output: bool = False) ->
     return print_item
 
 
-def _log_printer(as_json: bool) -> Any:
+def _log_printer(as_json: bool, name: str | None = None) -> Any:
     """A function printing one ``log`` message of a ``say`` stream: lines asked for
     with ``--logs`` on stdout (``│ line``, or ``agent_log`` JSON objects), the lines of
     a failure nobody asked for on stderr."""
@@ -90,7 +92,7 @@ def _log_printer(as_json: bool) -> Any:
             return
         if msg.get("failure"):
             color = use_color(sys.stderr)
-            sys.stderr.write(failure_header(color) + render_log_lines(lines, color))
+            sys.stderr.write(failure_header(color, name) + render_log_lines(lines, color))
             sys.stderr.flush()
             return
         if as_json:
@@ -118,12 +120,40 @@ def _stdout_closed() -> NoReturn:
     sys.exit(exitcodes.FAILURE)
 
 
+class _Stream:
+    """A command's view of the daemon stream it reads (see :func:`_daemon_stream`)."""
+
+    #: set once the daemon answered: a connection lost after that is the command's to
+    #: report (``events -f``: the daemon died)
+    connected = False
+
+
+@contextlib.contextmanager
+def _daemon_stream() -> Iterator[_Stream]:
+    """Around a command's loop over a daemon stream (``events``, ``listen``): Ctrl+C
+    exits 130; a closed stdout (``… | head``) ends quietly; a daemon that cannot be
+    reached exits 1 saying why, and so does one lost before ``stream.connected`` is set
+    (after it, the block just ends and the command tells what the loss means). The
+    daemon's own errors (:class:`parley.app.daemon.client.ControlError`) go on to the
+    command group, which prints them (:func:`parley.app.cli.common.fail_with`)."""
+    stream = _Stream()
+    try:
+        yield stream
+    except KeyboardInterrupt:
+        sys.exit(exitcodes.INTERRUPTED)
+    except BrokenPipeError:
+        _stdout_closed()
+    except OSError as e:
+        if not stream.connected:
+            fail(f"could not reach the daemon: {e}")
+
+
 #: ``parley --help`` lists the commands in these sections, in this order
 SECTIONS = {
     "Chat UI": ("chat", "demo", "attach"),
     "Headless (scripts, AI agents)": (
-        "start", "say", "listen", "cancel", "events", "status", "logs", "history", "stop",
-        "skill",
+        "start", "say", "listen", "cancel", "events", "status", "logs", "history", "restart",
+        "stop", "skill",
     ),
     "Recordings": ("sessions", "replay", "export", "rerun"),
 }  # fmt: skip
@@ -132,8 +162,9 @@ SECTIONS = {
 class _Group(click.Group):
     """Ctrl+C in any command exits 130 (not click's "Aborted!" and 1); one of parley's
     errors that a command lets through is its message and exit code
-    (:func:`parley.app.cli.common.fail_with`: the one place, never a traceback); ``--help``
-    lists the commands by :data:`SECTIONS` (any other under "Other")."""
+    (:func:`parley.app.cli.common.fail_with`: the one place, never a traceback; a state
+    or data directory parley cannot use is one line naming it and ``PARLEY_HOME``);
+    ``--help`` lists the commands by :data:`SECTIONS` (any other under "Other")."""
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         names = self.list_commands(ctx)
@@ -210,11 +241,12 @@ def start(
     """
     from parley.app.agent.launcher import AgentSpec, LaunchError
     from parley.app.daemon.control import StartError, running_state, start_daemon
-    from parley.app.protocol.items import item_from_dict
+    from parley.app.daemon.state import check_writable
 
     agent, extra = split_agent_args(args)
     if demo and (agent or extra):
         raise click.UsageError("--demo runs the bundled demo agent: give no AGENT or AGENT_ARGS")
+    check_writable()
     try:
         if demo:
             from parley.app.demo import demo_spec
@@ -225,42 +257,91 @@ def start(
         existing, cleaned = running_state(spec, name)
         if cleaned:
             click.echo("parley: cleaned up a stale session (its daemon had died)", err=True)
-        if existing is not None and _end_if_agent_gone(existing):
-            click.echo(
-                "parley: the previous session's agent had ended the call or exited; "
-                "ended that session",
-                err=True,
-            )
+        if existing is not None:
+            gone = _agent_gone(existing, spec)
+            if gone == "restart":  # the session lives on, its agent crashed: same session
+                click.echo("parley: the session's agent had exited; restarting it", err=True)
+                _print_started(str(spec.agent_file), spec.runtime_line, _restart(existing))
+                click.echo("\nAgent restarted.")
+                return
+            if gone == "ended":
+                click.echo(
+                    "parley: the previous session's agent had ended the call or exited; "
+                    "ended that session",
+                    err=True,
+                )
         ready = start_daemon(spec, name, connect_timeout, idle_timeout, watch=watch)
     except (LaunchError, StartError) as e:
         fail(str(e))
-    info = ready.get("agent_info", {})
-    click.echo(f"Agent file: {spec.agent_file}")
-    click.echo(escape_controls(f"Runtime:    {spec.runtime_line}"))
-    click.echo(escape_controls(f"Agent:      {info.get('id', '?')}"))
-    click.echo(escape_controls(f"Tools:      {', '.join(info.get('tools') or []) or '(none)'}"))
-    print_item = _printer(as_json=False)
-    for raw in ready.get("items", []):
-        print_item(item_from_dict(raw))
+    _print_started(str(spec.agent_file), spec.runtime_line, ready)
     if watch:
         click.echo(f"\nWatching {spec.project} for changes.")
     click.echo("\nSession started.")
 
 
-def _end_if_agent_gone(state: Any) -> bool:
-    """Stop the session of ``state`` if its agent is gone (it ended the call, or
-    exited): ``start`` then starts a new one without a separate ``stop``. Returns
-    whether it did."""
+def _print_started(agent_file: str, runtime: str | None, ready: dict[str, Any]) -> None:
+    """What ``start`` and ``restart`` print: the agent file, the runtime that runs it
+    (its command and why it was chosen), the agent, its tools, its first items."""
+    from parley.app.protocol.items import item_from_dict
+
+    info = ready.get("agent_info", {})
+    click.echo(f"Agent file: {agent_file}")
+    if runtime:
+        click.echo(escape_controls(f"Runtime:    {runtime}"))
+    click.echo(escape_controls(f"Agent:      {info.get('id', '?')}"))
+    click.echo(escape_controls(f"Tools:      {', '.join(info.get('tools') or []) or '(none)'}"))
+    print_item = _printer(as_json=False)
+    for raw in ready.get("items", []):
+        print_item(item_from_dict(raw))
+
+
+def _restart(state: Any) -> dict[str, Any]:
+    """Ask the daemon to restart its agent in place; its ``restarted`` answer. A
+    failed restart exits 1 with the agent log's tail."""
+    from parley.app.daemon.client import ControlClient, ControlError
+
+    try:
+        return ControlClient(state).call("restart", timeout=None)
+    except ControlError as e:
+        fail(f"{e}\n{e.log_tail}".rstrip() if e.log_tail else str(e))
+    except OSError as e:
+        fail(f"could not reach the daemon (pid {state.daemon_pid}): {e}")
+
+
+@cli.command(context_settings=CONTEXT)
+@session_option
+def restart(name: str | None) -> None:
+    """Restart the session's agent in place (same session, same log).
+
+    Running and queued turns are cancelled. Use it after editing the agent, or when
+    it crashed. Prints the agent, its tools and its greeting.
+    """
+    state = locate_or_fail(name)
+    ready = _restart(state)
+    _print_started(state.agent_file, ready.get("runtime"), ready)
+    click.echo("\nAgent restarted.")
+
+
+def _agent_gone(state: Any, spec: Any) -> str | None:
+    """What ``start`` does with the running session of ``state`` when its agent is gone:
+    ``"restart"`` when the agent crashed and ``spec`` is the session's own agent file
+    (restarted in place, same session and log); ``"ended"`` when the agent ended the
+    call, or another agent file is asked for (that session is stopped, and ``start``
+    starts a new one without a separate ``stop``); ``None`` when its agent runs (or the
+    daemon does not answer: ``start_daemon`` reports the running session as it is)."""
     from parley.app.daemon.client import ControlClient, ControlError
 
     client = ControlClient(state)
     try:
-        if client.call("status", timeout=10).get("agent_connected", True):
-            return False
+        status = client.call("status", timeout=10)
+        if status.get("agent_connected", True):
+            return None
+        if not status.get("call_ended") and Path(state.agent_file) == spec.agent_file:
+            return "restart"
         client.call("stop", timeout=10)
     except (ControlError, OSError, TimeoutError):
-        return False  # start_daemon reports the running session as it is
-    return client.wait_gone(timeout=20)
+        return None
+    return "ended" if client.wait_gone(timeout=20) else None
 
 
 @cli.command(context_settings=CONTEXT)
@@ -345,11 +426,19 @@ def say(
     if text is None or text == "-":
         if sys.stdin.isatty():
             raise click.UsageError("give the TEXT to say, or pipe it on stdin")
-        text = sys.stdin.read()
+        data = sys.stdin.buffer.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            fail(
+                f"the text on stdin is not valid UTF-8 (byte 0x{data[e.start]:02x} at offset "
+                f"{e.start}); nothing was sent",
+                exitcodes.USAGE,
+            )
     check_text(text)  # an InputError ends the command: usage error, nothing sent
     state = locate_or_fail(name)
     print_item = _printer(as_json, metrics=metrics, full_output=full_output)
-    print_log = _log_printer(as_json)
+    print_log = _log_printer(as_json, name)
     status = None
     client = ControlClient(state)
     turn_id = None
@@ -365,6 +454,9 @@ def say(
                     click.echo(json.dumps({"turn_id": turn_id}) if as_json else turn_id)
                     sys.exit(exitcodes.OK)
                 continue
+            if msg.get("event") == "warning":
+                click.echo(escape_controls(f"parley: warning: {msg.get('warning')}"), err=True)
+                continue
             if msg.get("event") != "item":
                 continue
             item = item_from_dict(msg["item"])
@@ -375,7 +467,7 @@ def say(
     except TimeoutError:
         fail(
             f"no answer within {timeout:g} s; the turn may still be running "
-            "(see `parley status`, `parley history`)",
+            f"(see `{command_hint('status', name)}`, `{command_hint('history', name)}`)",
             exitcodes.TIMEOUT,
         )
     except KeyboardInterrupt:
@@ -428,6 +520,13 @@ def status(as_json: bool, name: str | None) -> None:
         ("agent log", st.get("agent_log")),
         ("event log", st.get("event_log")),
     ]
+    if st.get("event_log_error"):
+        rows.append(
+            (
+                "event log error",
+                f"{st['event_log_error']} ({st.get('event_log_waiting')} lines wait in memory)",
+            )
+        )
     for label, value in rows:
         click.echo(escape_controls(f"{label + ':':<18}{value}"))
     if st.get("reload_error"):
@@ -587,23 +686,24 @@ def events(follow: bool, since: int, as_json: bool, full_output: bool, name: str
 
     Reconnecting with --since <last seq seen> loses nothing and repeats nothing.
     """
-    from parley.app.daemon.client import ControlClient, ControlError
+    from parley.app.daemon.client import ControlClient
     from parley.app.protocol.items import item_from_dict
 
     state = locate_or_fail(name)
     print_item = _printer(as_json, full_output=full_output)
-    try:
+    ended = False
+    with _daemon_stream() as stream:
         for msg in ControlClient(state).stream("events", since=since, follow=follow):
+            stream.connected = True
             if msg.get("event") == "item":
                 print_item(item_from_dict(msg["item"]))
-    except KeyboardInterrupt:
-        sys.exit(exitcodes.INTERRUPTED)
-    except BrokenPipeError:
-        _stdout_closed()
-    except ControlError as e:
-        fail(str(e))
-    except OSError as e:
-        fail(f"could not reach the daemon: {e}")
+            elif msg.get("event") == "end":
+                ended = True
+    if not ended:  # the daemon did not end the stream: it is gone
+        fail(
+            f"lost the session: its daemon (pid {state.daemon_pid}) went away without "
+            f"ending the stream (killed or crashed); see `{command_hint('status', name)}`"
+        )
 
 
 @cli.command(context_settings=CONTEXT)
@@ -640,33 +740,26 @@ def listen(
     said something and went quiet (idle, no turn or tool running, --quiet seconds
     without a new item), 124 at --timeout, 1 if the session ends.
     """
-    from parley.app.daemon.client import ControlClient, ControlError
+    from parley.app.daemon.client import ControlClient
     from parley.app.daemon.seen import noteworthy
     from parley.app.protocol.items import item_from_dict
 
     state = locate_or_fail(name)
     print_item = _printer(as_json, metrics=metrics, full_output=full_output)
     heard = False
-    try:
-        for msg in ControlClient(state).stream("listen", timeout=timeout, quiet=quiet):
-            if msg.get("event") == "item":
-                item = item_from_dict(msg["item"])
-                heard = heard or noteworthy(item)
-                print_item(item)
-            elif msg.get("event") == "quiet":
-                sys.exit(exitcodes.OK)
-    except TimeoutError:
-        if heard:
-            fail(f"the agent was still busy after {timeout:g} s", exitcodes.TIMEOUT)
-        fail(f"the agent said nothing within {timeout:g} s", exitcodes.TIMEOUT)
-    except KeyboardInterrupt:
-        sys.exit(exitcodes.INTERRUPTED)
-    except BrokenPipeError:
-        _stdout_closed()
-    except ControlError as e:
-        fail(str(e))
-    except OSError as e:
-        fail(f"could not reach the daemon: {e}")
+    with _daemon_stream():  # any lost connection: could not reach the daemon
+        try:
+            for msg in ControlClient(state).stream("listen", timeout=timeout, quiet=quiet):
+                if msg.get("event") == "item":
+                    item = item_from_dict(msg["item"])
+                    heard = heard or noteworthy(item)
+                    print_item(item)
+                elif msg.get("event") == "quiet":
+                    sys.exit(exitcodes.OK)
+        except TimeoutError:
+            if heard:
+                fail(f"the agent was still busy after {timeout:g} s", exitcodes.TIMEOUT)
+            fail(f"the agent said nothing within {timeout:g} s", exitcodes.TIMEOUT)
     fail("the daemon closed the connection")
 
 

@@ -5,12 +5,15 @@ only (the ``parley say`` path loads it)."""
 from __future__ import annotations
 
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from parley.app.cli import exitcodes
 from parley.app.errors import ParleyError
+
+if TYPE_CHECKING:
+    from parley.app.daemon.state import SessionState
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -40,9 +43,9 @@ def fail_with(error: ParleyError) -> NoReturn:
     fail(str(error), exitcodes.exit_code_for(error), prefix=not isinstance(error, NoSession))
 
 
-def locate_or_fail(name: str | None) -> Any:
-    """The live session of the project around the current directory (an
-    :class:`parley.app.daemon.state.SessionState`); else exit 1 with ``no session running …``."""
+def locate_or_fail(name: str | None) -> SessionState:
+    """The live session of the project around the current directory; else exit 1 with
+    ``no session running …``."""
     from pathlib import Path
 
     from parley.app.daemon.client import NoSession, locate

@@ -10,7 +10,8 @@ code  meaning
 1     failure: the turn ended with an agent error, no session is running, the
       agent crashed or never connected, the daemon could not be reached
 2     usage error (unknown option, missing argument; click's own convention) and bad
-      input: empty text, or text over the agent's 1 MiB message limit (nothing sent)
+      input: empty text, text that is not UTF-8, or text over the agent's 1 MiB
+      message limit (nothing sent)
 124   ``say --timeout`` expired; the turn may still be running in the daemon
 130   interrupted: Ctrl+C, or the turn was cancelled (``parley cancel``)
 ====  ===========================================================================

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,6 +25,12 @@ from parley.app.cli.common import (
     session_option,
 )
 
+if TYPE_CHECKING:  # textual only inside the UI commands, at run time
+    from textual.app import AutopilotCallbackType
+
+    from parley.app.agent.launcher import AgentSpec
+    from parley.app.backend import ChatBackend
+
 
 def _timeout_option(f: Any) -> Any:
     return click.option(
@@ -36,7 +42,9 @@ def _timeout_option(f: Any) -> Any:
     )(f)
 
 
-def run_chat(backend: Any, title: str, auto_pilot: Any = None) -> None:
+def run_chat(
+    backend: ChatBackend, title: str, auto_pilot: AutopilotCallbackType | None = None
+) -> None:
     """Run the app on ``backend`` until the user quits; make sure a daemon this
     command started is stopped even if the app ended abnormally. ``auto_pilot``
     drives the app (``chat --script``, see :mod:`parley.widgets.script`)."""
@@ -48,7 +56,7 @@ def run_chat(backend: Any, title: str, auto_pilot: Any = None) -> None:
         release(backend)
 
 
-def release(backend: Any) -> None:
+def release(backend: ChatBackend) -> None:
     """After the app ended: stop the daemon ``backend`` started, or is still starting
     (a second Ctrl+Q during boot ends the app at once), unless it was closed already.
     :meth:`parley.app.backend.DaemonBackend.close` waits for a start in progress."""
@@ -62,7 +70,7 @@ def release(backend: Any) -> None:
 
 
 def run_scripted(
-    backend: Any,
+    backend: ChatBackend,
     script: Path,
     *,
     title: str,
@@ -105,7 +113,7 @@ def run_scripted(
     return exitcodes.OK
 
 
-def _spec_or_fail(agent: str | None, extra: tuple[str, ...]) -> Any:
+def _spec_or_fail(agent: str | None, extra: tuple[str, ...]) -> AgentSpec:
     from parley.app.agent.launcher import AgentSpec, LaunchError
 
     try:

@@ -52,10 +52,16 @@ class AsyncControlClient:
         raise ConnectionError("the daemon closed the connection without answering")
 
     async def follow(self, since: int = 0) -> AsyncIterator[it.ChatItem]:
-        """Every item with ``seq > since``, then each new one until the session ends."""
+        """Every item with ``seq > since``, then each new one until the session ends.
+
+        Raises ``ConnectionError`` when the daemon closes the stream without ending it
+        (it was killed or crashed)."""
         async for msg in self.stream("events", since=since, follow=True):
             if msg.get("event") == "item":
                 yield it.item_from_dict(msg["item"])
+            elif msg.get("event") == "end":
+                return
+        raise ConnectionError("the daemon went away without ending the session (it died)")
 
     async def say(self, text: str) -> str:
         """Queue a turn without waiting for it; returns its ``turn_id``.

@@ -13,7 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from parley.app.daemon.state import LOCK_FILE, STATE_FILE, SessionState, find_session
+from parley.app.daemon.state import (
+    LOCK_FILE,
+    STATE_FILE,
+    SessionState,
+    command_hint,
+    find_session,
+)
 from parley.app.errors import ParleyError
 
 
@@ -23,11 +29,13 @@ class NoSession(ParleyError):
 
 class ControlError(ParleyError):
     """The daemon answered with an error; ``kind`` is its category (``input``,
-    ``agent``, ``auth``, …) or ``None``."""
+    ``agent``, ``auth``, ``request``, …) or ``None``; ``log_tail`` the agent log's last
+    lines when the agent failed (a restart)."""
 
-    def __init__(self, message: str, kind: str | None = None) -> None:
+    def __init__(self, message: str, kind: str | None = None, log_tail: str = "") -> None:
         super().__init__(message)
         self.kind = kind
+        self.log_tail = log_tail
 
 
 def locate(cwd: Path, name: str | None = None) -> SessionState:
@@ -38,7 +46,8 @@ def locate(cwd: Path, name: str | None = None) -> SessionState:
     """
     found = find_session(cwd, name)
     if found is None:
-        raise NoSession(f"no session running for {cwd} (start one with `parley start`)")
+        start = command_hint("start", name)
+        raise NoSession(f"no session running for {cwd} (start one with `{start}`)")
     sdir, state = found
     if not daemon_alive(state) and cleanup_stale(sdir, state):
         raise NoSession(
@@ -137,7 +146,9 @@ class ControlClient:
                     return
                 msg = json.loads(line)
                 if msg.get("event") == "error":
-                    raise ControlError(msg.get("error", "error"), msg.get("kind"))
+                    raise ControlError(
+                        str(msg.get("error", "error")), msg.get("kind"), msg.get("log_tail") or ""
+                    )
                 yield msg
 
     def call(self, op: str, timeout: float | None = 30.0, **args: Any) -> dict[str, Any]:
@@ -147,17 +158,16 @@ class ControlClient:
         raise ConnectionError("the daemon closed the connection without answering")
 
     def wait_gone(self, timeout: float = 15.0) -> bool:
-        """Wait until the daemon process has exited and its control port is closed."""
-        import psutil
+        """Wait until the daemon process has exited and its control port is closed;
+        whether it did within ``timeout`` seconds. The exit is awaited
+        (:func:`parley.app.agent.procwait.wait_exit`: a pidfd on Linux), not polled."""
+        from parley.app.agent.procwait import wait_exit
 
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                p = psutil.Process(self.state.daemon_pid)
-                gone = p.status() == psutil.STATUS_ZOMBIE
-            except psutil.NoSuchProcess:
-                gone = True
-            if gone and not daemon_alive(self.state):
-                return True
+        if wait_exit([self.state.daemon_pid], timeout):
+            return False
+        while daemon_alive(self.state):  # its port closes as it exits: a moment at most
+            if time.monotonic() >= deadline:
+                return False
             time.sleep(0.02)
-        return False
+        return True

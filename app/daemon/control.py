@@ -13,7 +13,7 @@ from typing import Any
 
 from parley.app.agent.launcher import AgentSpec
 from parley.app.daemon.client import cleanup_stale, daemon_alive
-from parley.app.daemon.state import SessionState, session_dir, session_key, tail
+from parley.app.daemon.state import SessionState, command_hint, session_dir, session_key, tail
 from parley.app.errors import ParleyError
 
 
@@ -27,7 +27,7 @@ class AlreadyRunning(StartError):
     def __init__(self, state: SessionState) -> None:
         super().__init__(
             f"a session is already running for {state.project}: agent {state.agent_file} "
-            f"(daemon pid {state.daemon_pid}); stop it with `parley stop`"
+            f"(daemon pid {state.daemon_pid}); stop it with `{command_hint('stop', state.name)}`"
         )
         self.state = state
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Any
+from typing import IO, Any
 
 
-def report(ready: Any, **obj: Any) -> None:
+def report(ready: IO[str], **obj: Any) -> None:
     """Write the one readiness line to ``parley start`` and close the pipe (later
     calls do nothing)."""
     with contextlib.suppress(OSError, ValueError):

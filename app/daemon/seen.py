@@ -8,7 +8,7 @@ was shown (the rest of a turn whose ``say`` timed out or ran ``--no-wait``, a la
 a background tool's result) are *unseen*: the next ``say`` prints them first, marked
 ``(before this turn)``, and ``listen`` prints them before waiting.
 
-Standard library and :mod:`parley.app.protocol.items` only.
+Standard library, :mod:`parley.app.protocol.items` and :mod:`parley.app.view` only.
 """
 
 from __future__ import annotations
@@ -16,17 +16,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from parley.app.protocol import items as it
-
-#: item types that show something to a reader (the rest render as nothing in text)
-_QUIET_TYPES = (it.AgentState, it.Usage)
+from parley.app.view import shows
 
 
 def noteworthy(item: it.ChatItem) -> bool:
-    """Whether the text form shows ``item``: not an agent state change, not a usage
-    update, not a tool call still running."""
-    if isinstance(item, _QUIET_TYPES):
-        return False
-    return not (isinstance(item, it.ToolCall) and not item.finished)
+    """Whether the text form shows ``item`` as something said
+    (:func:`parley.app.view.shows`): not an agent state change, a usage or config
+    update, an empty message, a background error or an ok turn's end, nor a tool
+    call still running."""
+    return shows(item)
 
 
 class SeenItems:

@@ -55,7 +55,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 from parley.app.agent.engine import EngineError
 from parley.app.agent.launcher import AgentSpec, LaunchError
@@ -82,6 +82,9 @@ from parley.app.protocol.limits import CONTROL_LINE_LIMIT, InputError
 from parley.app.protocol.shapes import agent_id
 from parley.app.session.session import Session, Turn
 
+if TYPE_CHECKING:
+    from parley.app.session.reload import Reloader
+
 log = logging.getLogger("parley.daemon")
 
 #: how often ``say --logs`` looks for new agent-log lines while it waits for items, s
@@ -103,7 +106,7 @@ class Daemon:
         self.idle_timeout = float(cfg.get("idle_timeout", 0) or 0)
         self.last_activity = time.monotonic()
         self._clients_busy = 0  # connections following or waiting right now
-        self.reloader: Any = None  # parley.app.session.reload.Reloader in watch mode
+        self.reloader: Reloader | None = None  # in watch mode
         # control connections being served, and those still owing their token line
         self._conns: set[asyncio.Task[Any]] = set()
         self._pending: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
@@ -111,7 +114,7 @@ class Daemon:
 
     async def run(
         self,
-        ready: Any,
+        ready: IO[str],
         session_id: str,
         data_dir: Path,
         spec: AgentSpec,
@@ -123,7 +126,7 @@ class Daemon:
         stop the session. Returns the process exit code. ``stop_requested`` holds the
         signals that arrived before the event loop ran (the daemon then stops at once).
         """
-        session = Session(spec, session_id=session_id, data_dir=data_dir)
+        session = Session(spec, session_id=session_id, data_dir=data_dir, name=self.cfg.get("name"))
         session.header_extra = dict(self.cfg.get("header") or {})
         self.stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -145,7 +148,7 @@ class Daemon:
 
     async def _serve(
         self,
-        ready: Any,
+        ready: IO[str],
         session: Session,
         agent: tuple[socket.socket, subprocess.Popen[bytes], float],
     ) -> int:
@@ -440,9 +443,13 @@ class Daemon:
                     if item.turn_id is not None and item.turn_id != turn_id:
                         continue
                     await logs.before(item)
+                    finished = isinstance(item, it.TurnFinished) and item.turn_id == turn_id
+                    if finished and session.event_log_error:  # the say reports it on stderr
+                        warning = f"{session.event_log_error} (items wait in memory)"
+                        await _send(writer, {"event": "warning", "warning": warning})
                     await self._send_item(writer, item)
                     await logs.after(item)
-                    if isinstance(item, it.TurnFinished) and item.turn_id == turn_id:
+                    if finished:
                         return
         finally:
             session.unsubscribe(q)
@@ -458,12 +465,16 @@ class Daemon:
         try:
             with self._busy():
                 while True:
-                    if not req.get("follow") and q.empty():
-                        return
+                    if not req["follow"] and q.empty():
+                        break
                     item = await q.get()
                     if item is None:
-                        return
+                        break
                     await self._send_item(writer, item)
+            # the stream ends on purpose: a connection closed without this means the
+            # daemon died
+            reason = "the session was stopped" if item is None else "no more items"
+            await _send(writer, {"event": "end", "reason": reason})
         finally:
             session.unsubscribe(q)
 
@@ -542,6 +553,7 @@ class Daemon:
 
     async def _op_restart(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         assert self.session is not None and self.state is not None
+        before = self.session.items[-1].seq if self.session.items else 0
         try:
             await self.session.restart(float(self.cfg.get("connect_timeout", 60)))
         except (EngineError, OSError) as e:
@@ -556,7 +568,20 @@ class Daemon:
             )
             return
         self._save_agent_state()
-        await _send(writer, {"event": "restarted", "agent_info": self.session.agent_info or {}})
+        # what the restart produced (cancelled turns, the agent's greeting): shown now
+        new = self.session.subscribe(since=before)
+        self.session.unsubscribe(new)
+        items = [i for i in (new.get_nowait() for _ in range(new.qsize())) if i is not None]
+        self.seen.mark_all(items)
+        await _send(
+            writer,
+            {
+                "event": "restarted",
+                "agent_info": self.session.agent_info or {},
+                "runtime": self.session.spec.runtime_line,
+                "items": [i.to_dict() for i in items],
+            },
+        )
 
     def _save_agent_state(self) -> None:
         """The session has a new agent (restart, reload): update the state file."""

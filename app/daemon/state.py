@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from parley.app.errors import ParleyError
+
 STATE_FILE = "state.json"
 LOCK_FILE = "daemon.lock"
 #: what makes a directory a project root (see :func:`project_root`): Python and Node
@@ -71,11 +73,39 @@ def data_root() -> Path:
     return _private_dir(root)
 
 
-def _private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+class StateDirError(ParleyError):
+    """A directory parley keeps its state or recordings in cannot be made or written;
+    the message names it and ``PARLEY_HOME``."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        home = os.environ.get("PARLEY_HOME")
+        where = f"PARLEY_HOME is {home}" if home else "PARLEY_HOME is not set"
+        super().__init__(
+            f"cannot use parley's directory {path} ({reason}); make it writable, or set "
+            f"PARLEY_HOME to a directory you can write ({where})"
+        )
+        self.path = path
+
+
+def _private_dir(path: Path, writable: bool = False) -> Path:
+    """``path``, created 0700 if missing; with ``writable`` it must also take new
+    files. Raises :class:`StateDirError`."""
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as e:
+        raise StateDirError(path, e.strerror or str(e)) from None
     with contextlib.suppress(OSError):
         os.chmod(path, 0o700)
+    if writable and not os.access(path, os.W_OK | os.X_OK):
+        raise StateDirError(path, "not writable")
     return path
+
+
+def check_writable() -> None:
+    """Both roots exist and take new files (``start`` checks before it spawns
+    anything). Raises :class:`StateDirError`."""
+    _private_dir(runtime_root(), writable=True)
+    _private_dir(data_root(), writable=True)
 
 
 def project_root(agent_file: Path, cwd: Path | None = None) -> Path:
@@ -105,10 +135,19 @@ def session_key(project: Path, name: str | None = None) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
+def command_hint(command: str, name: str | None = None) -> str:
+    """``parley <command>`` as a hint about the session named ``name``: with
+    ``-s NAME`` (shell-quoted) when it is a named session, so the hint acts on the
+    session it is about."""
+    import shlex
+
+    return f"parley {command}" + (f" -s {shlex.quote(name)}" if name else "")
+
+
 def session_dir(key: str, create: bool = False) -> Path:
     """The runtime directory of daemon ``key`` (made 0700 when ``create``)."""
     path = runtime_root() / key
-    return _private_dir(path) if create else path
+    return _private_dir(path, writable=True) if create else path
 
 
 def new_session_id(key: str) -> str:
@@ -117,7 +156,7 @@ def new_session_id(key: str) -> str:
 
 
 def session_data_dir(session_id: str) -> Path:
-    return _private_dir(data_root() / "sessions" / session_id)
+    return _private_dir(data_root() / "sessions" / session_id, writable=True)
 
 
 @dataclass

@@ -48,15 +48,6 @@ def message_latency(report: Any | None, sent_at: float | None) -> dict[str, floa
     return out if any(v is not None for v in out.values()) else None
 
 
-def format_seconds(value: float | None) -> str:
-    """``212 ms``, ``1.23 s``, or ``–`` for an unknown value."""
-    if value is None:
-        return "–"
-    if value < 1:
-        return f"{value * 1000:.0f} ms"
-    return f"{value:.2f} s"
-
-
 def format_duration(seconds: float) -> str:
     """``1h2m3s``, ``1m2s``, ``45s`` (whole seconds, as LiveKit's debugger prints)."""
     total = int(round(seconds))

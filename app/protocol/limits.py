@@ -24,10 +24,19 @@ class InputError(ParleyError, ValueError):
 
 
 def check_text(text: str) -> None:
-    """Raise :class:`InputError` for empty (all-whitespace) or oversized text."""
+    """Raise :class:`InputError` for empty (all-whitespace), oversized or non-UTF-8
+    text (an argument with bytes that are not UTF-8 reaches Python as lone surrogates,
+    PEP 383)."""
     if not text.strip():
         raise InputError("nothing to say: the text is empty")
-    size = len(text.encode("utf-8"))
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as e:
+        bad = ord(text[e.start])
+        byte = f"byte 0x{bad - 0xDC00:02x}" if 0xDC80 <= bad <= 0xDCFF else f"U+{bad:04X}"
+        raise InputError(
+            f"the text is not valid UTF-8 ({byte} at character {e.start}); nothing was sent"
+        ) from None
     if size > MAX_TEXT_BYTES:
         raise InputError(
             f"the text is {size} bytes; the agent accepts at most {MAX_TEXT_BYTES} bytes "

@@ -3,9 +3,11 @@
 Layout of ``events.jsonl``: the first line is a header object
 ``{"type": "session", "schema": 1, "parley_version", "session_id", "project",
 "agent_file", "agent_id", "started_at"}`` (``started_at`` in Unix seconds); every
-following line is one chat item in the JSON form of :mod:`parley.app.protocol.items`. Lines are
-flushed as they are written, so a crash loses at most the line being written, and
-:func:`read_log` skips a truncated last line.
+following line is one chat item in the JSON form of :mod:`parley.app.protocol.items`.
+Lines are written (one ``write``) as they arrive, so a crash loses at most the line
+being written, and :func:`read_log` skips a truncated last line. Lines that cannot be
+written (a full disk) wait in memory and are written, in order, once they can
+(:class:`EventLog`).
 
 Standard library only (on the ``parley history`` path).
 """
@@ -16,7 +18,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
@@ -49,26 +51,68 @@ class Recording:
 
 
 class EventLog:
-    """Appends items to ``path`` (created 0600), one flushed line each."""
+    """Appends items to ``path`` (created 0600), one line each, written at once.
+
+    A write that fails (a full disk: ``ENOSPC``; a quota or size limit: ``EDQUOT``,
+    ``EFBIG``) never raises: the lines not yet written are kept in memory, in order,
+    and written by the next :meth:`append` or :meth:`retry` that can, so the log
+    resumes when space returns and has every item, in order, with no gap and no
+    line cut. While lines wait, :attr:`error` says why (``None`` when all is
+    written) and :attr:`waiting` how many lines wait.
+    """
 
     def __init__(self, path: Path, header: dict[str, Any]) -> None:
         self.path = path
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self._f: IO[str] = os.fdopen(fd, "w", encoding="utf-8")
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._pending = bytearray()
+        self._line_ends: list[int] = []  # offsets in _pending just past each line
+        #: why the last write failed, while lines wait to be written
+        self.error: str | None = None
         head = {"type": "session", "schema": it.SCHEMA_VERSION, **header}
         self._write(json.dumps(head, ensure_ascii=False))
 
-    def append(self, item: it.ChatItem) -> None:
-        self._write(item.to_json())
+    @property
+    def waiting(self) -> int:
+        """Lines kept in memory until they can be written."""
+        return len(self._line_ends)
 
-    def _write(self, line: str) -> None:
-        if self._f.closed:
-            return
-        self._f.write(line + "\n")
-        self._f.flush()
+    def append(self, item: it.ChatItem) -> bool:
+        """Write one item's line (after any that wait); whether everything is written."""
+        return self._write(item.to_json())
+
+    def _write(self, line: str) -> bool:
+        if self._fd is None:
+            return False
+        self._pending += (line + "\n").encode("utf-8")
+        self._line_ends.append(len(self._pending))
+        return self.retry()
+
+    def retry(self) -> bool:
+        """Write the lines that wait; whether none is left."""
+        while self._pending and self._fd is not None:
+            try:
+                n = os.write(self._fd, self._pending)
+            except InterruptedError:
+                continue
+            except OSError as e:
+                self.error = f"cannot write {self.path}: {e.strerror or e}"
+                return False
+            del self._pending[:n]
+            done = 0
+            while done < len(self._line_ends) and self._line_ends[done] <= n:
+                done += 1
+            self._line_ends = [end - n for end in self._line_ends[done:]]
+        if not self._pending:
+            self.error = None
+        return not self._pending
 
     def close(self) -> None:
-        self._f.close()
+        """Write what waits (if it can) and close the file."""
+        if self._fd is None:
+            return
+        self.retry()
+        os.close(self._fd)
+        self._fd = None
 
 
 def read_log(path: Path | str) -> Recording:

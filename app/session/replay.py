@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from parley.app.protocol import items as it
 
@@ -47,6 +47,21 @@ def schedule(
     return out
 
 
+def waits(
+    offsets: Sequence[float], start: int = 0, clock: Callable[[], float] = time.monotonic
+) -> Iterator[tuple[int, float]]:
+    """The pacing loop of every playback: ``(index, seconds to wait before showing it)``
+    for each item from ``start`` on, given the :func:`schedule` ``offsets``. Time counts
+    from the first step on ``clock``, and each wait is computed when the caller asks for
+    the next step (after it showed the previous item), so slow output is caught up, not
+    added. Resuming at ``start`` > 0 keeps that item's recorded gap to the one before. A
+    wait may be negative (the item is late): show it at once."""
+    base = offsets[start - 1] if 0 < start <= len(offsets) else 0.0
+    t0 = clock()
+    for n in range(start, len(offsets)):
+        yield n, t0 + offsets[n] - base - clock()
+
+
 def play(
     items: Sequence[it.ChatItem],
     render: Callable[[it.ChatItem], str],
@@ -62,12 +77,10 @@ def play(
     Items that render to ``''`` write nothing (their time still passes). Blocking;
     ``KeyboardInterrupt`` passes through.
     """
-    start = clock()
-    for item, at in zip(items, schedule(items, speed, max_gap), strict=True):
-        text = render(item)
+    for n, delay in waits(schedule(items, speed, max_gap), clock=clock):
+        text = render(items[n])
         if not text:
             continue
-        delay = start + at - clock()
         if delay > 0:
             sleep(delay)
         write(text)

@@ -19,13 +19,17 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
 from parley.app.session.compare import Conversation, TurnResult, Verdicts, split_turns
 from parley.app.session.eventlog import EVENTS_FILE, LogFormatError, Recording, read_log
 from parley.app.session.recordings import RecordingNotFound, SessionRecord, resolve
+
+if TYPE_CHECKING:
+    from parley.app.agent.launcher import AgentSpec
+    from parley.app.daemon.state import SessionState
 
 
 @dataclass
@@ -220,14 +224,14 @@ def _run_turns(
 class _Run:
     """One rerun session in its own daemon: start, say, stop."""
 
-    def __init__(self, spec: Any, record: SessionRecord, connect_timeout: float) -> None:
+    def __init__(self, spec: AgentSpec, record: SessionRecord, connect_timeout: float) -> None:
         self.spec = spec
         self.name = f"rerun-{secrets.token_hex(4)}"
         self.record = record
         self.connect_timeout = connect_timeout
         self.items: list[it.ChatItem] = []
         self._seqs: set[int] = set()
-        self.state: Any = None
+        self.state: SessionState | None = None  # once started
         self.session_id: str | None = None
         self.event_log: str | None = None
 
@@ -262,6 +266,8 @@ class _Run:
         daemon refused it, the connection failed)."""
         from parley.app.daemon.client import ControlClient, ControlError
 
+        if self.state is None:
+            return "the rerun session has not started"
         turn_id = None
         try:
             for msg in ControlClient(self.state).stream("say", timeout=timeout, text=text):

@@ -13,6 +13,7 @@ in order, each as ``run_input`` on the engine.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import collections
 import contextlib
 import logging
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from parley.app.agent import procwait
 from parley.app.agent.engine import (
     BOOT_SETTLE_TIMEOUT,
     AgentDied,
@@ -31,7 +33,7 @@ from parley.app.agent.engine import (
     SessionEngine,
 )
 from parley.app.agent.launcher import AgentSpec, spawn_agent, stop_process_group
-from parley.app.daemon.state import tail
+from parley.app.daemon.state import command_hint, tail
 from parley.app.protocol import items as it
 from parley.app.protocol.limits import check_text
 from parley.app.protocol.shapes import AgentInfo, agent_id
@@ -41,19 +43,30 @@ log = logging.getLogger("parley.session")
 
 
 CALL_ENDED = "the agent ended the call"
-CALL_ENDED_NEXT = "`parley start` starts a new session (no `parley stop` needed)"
+#: seconds an agent that closed its connection has to exit before it counts as
+#: lingering (livekit-agents after ``end_call``: the job process stays up)
+EXIT_AFTER_DISCONNECT = 2.0
 
 
-def ended_item(code: int | None) -> it.AgentError:
+def call_ended_message(name: str | None = None) -> str:
+    """What a client reads after the agent ended the call, its hint naming session
+    ``name``."""
+    start = command_hint("start", name)
+    return f"{CALL_ENDED}; `{start}` starts a new session (no `parley stop` needed)"
+
+
+def ended_item(code: int | None, name: str | None = None) -> it.AgentError:
     """The item for an agent that closed its connection: ``code`` is its exit code, or
     ``None`` while its process lingers (livekit-agents after ``end_call`` or
     ``session.shutdown()``: the session closes, the job process stays). An agent that
-    closed the session itself (``None`` or exit 0) ended the call, which is no crash."""
+    closed the session itself (``None`` or exit 0) ended the call, which is no crash.
+    The hints name session ``name`` (``-s NAME``)."""
     if code in (None, 0):
-        return it.AgentError(message=f"{CALL_ENDED}; {CALL_ENDED_NEXT}", kind="call_ended")
+        return it.AgentError(message=call_ended_message(name), kind="call_ended")
+    logs, restart, stop = (command_hint(c, name) for c in ("logs", "restart", "stop"))
     return it.AgentError(
-        message=f"the agent exited with code {code}; see `parley logs`, "
-        "`parley start` starts a new session",
+        message=f"the agent exited with code {code}; see `{logs}`, start it again with "
+        f"`{restart}` or end the session with `{stop}`",
         kind="agent_exited",
     )
 
@@ -70,6 +83,10 @@ class Turn:
     log_start: int | None = None
 
 
+def _seq(item: it.ChatItem) -> int:
+    return item.seq
+
+
 class Session:
     """One agent, its chat items and its turn queue.
 
@@ -78,8 +95,12 @@ class Session:
     seq and then every new item; ``None`` marks the end of the session.
     """
 
-    def __init__(self, spec: AgentSpec, *, session_id: str, data_dir: Path) -> None:
+    def __init__(
+        self, spec: AgentSpec, *, session_id: str, data_dir: Path, name: str | None = None
+    ) -> None:
         self.spec = spec
+        #: the session's name (``-s NAME``), for the hints in its messages
+        self.name = name
         self.session_id = session_id
         self.data_dir = data_dir
         self.agent_log = data_dir / "agent.log"
@@ -100,6 +121,7 @@ class Session:
         self._tasks: list[asyncio.Task[None]] = []
         self._turn_ids = 0
         self._closed = False
+        self._log_retry: asyncio.Task[None] | None = None
         #: extra fields for the event log's header (a rerun names the recording it reran)
         self.header_extra: dict[str, Any] = {}
         #: while true, queued turns wait (an agent reload is swapping agents, app.reload)
@@ -136,7 +158,8 @@ class Session:
             },
         )
         for item in self.items:
-            self._event_log.append(item)
+            if not self._event_log.append(item):
+                self._event_log_failed()
         await self._settle()
 
     async def restart(self, connect_timeout: float = 60.0) -> None:
@@ -217,6 +240,8 @@ class Session:
         await self._stop_tasks()
         await self._stop_agent()
         await self.engine.close()
+        if self._log_retry is not None:
+            self._log_retry.cancel()
         if self._event_log is not None:
             self._event_log.close()
         for q in self._subs:
@@ -233,13 +258,10 @@ class Session:
         """Report an agent that disconnects or exits while the session runs."""
         await self.engine.disconnected.wait()
         code = None
-        if self.proc is not None:
-            for _ in range(40):  # the exit follows the disconnect closely
-                code = self.proc.poll()
-                if code is not None:
-                    break
-                await asyncio.sleep(0.05)
-        self.engine.emit(ended_item(code))
+        if self.proc is not None:  # the exit follows the disconnect closely, if it comes
+            with contextlib.suppress(asyncio.TimeoutError):
+                code = await asyncio.wait_for(procwait.exited(self.proc), EXIT_AFTER_DISCONNECT)
+        self.engine.emit(ended_item(code, self.name))
 
     @property
     def queued(self) -> int:
@@ -255,7 +277,7 @@ class Session:
         messages)."""
         code = self.proc.poll() if self.proc else None
         if code in (None, 0):  # it closed the session itself: not a crash
-            return f"{CALL_ENDED}; {CALL_ENDED_NEXT}"
+            return call_ended_message(self.name)
         return (
             f"the agent exited with code {code}. Last lines of {self.agent_log}:\n"
             f"{tail(self.agent_log, 15)}"
@@ -265,19 +287,52 @@ class Session:
 
     def _on_item(self, item: it.ChatItem) -> None:
         self.items.append(item)
-        if self._event_log is not None:
-            self._event_log.append(item)
+        if self._event_log is not None and not self._event_log.append(item):
+            self._event_log_failed()
         for q in self._subs:
             q.put_nowait(item)
+
+    def _event_log_failed(self) -> None:
+        """A write to the event log failed (a full disk): report it once, as an
+        ``agent_error`` item every client sees, and retry until it works again."""
+        if self._log_retry is None and not self._closed:
+            self._log_retry = asyncio.get_running_loop().create_task(
+                self._retry_event_log(), name="parley-event-log-retry"
+            )
+
+    async def _retry_event_log(self, every: float = 2.0) -> None:
+        """Report the failure (after the item being delivered), then retry the
+        waiting lines every ``every`` seconds until they are written."""
+        event_log = self._event_log
+        assert event_log is not None
+        log.error("event log: %s", event_log.error)
+        self.engine.emit(
+            it.AgentError(
+                message=f"parley {event_log.error}: the session goes on, its items are kept "
+                "in memory and written to the event log when it can write again "
+                f"(see `{command_hint('status', self.name)}`)"
+            )
+        )
+        try:
+            while not event_log.retry():
+                await asyncio.sleep(every)
+            log.info("event log: written again, nothing lost")
+        finally:
+            self._log_retry = None
+
+    @property
+    def event_log_error(self) -> str | None:
+        """Why the event log is behind (lines wait in memory), or ``None``."""
+        return self._event_log.error if self._event_log is not None else None
 
     def subscribe(self, since: int = 0) -> asyncio.Queue[it.ChatItem | None]:
         """A queue with every item whose ``seq`` is greater than ``since``, then each
         new one live; ``None`` when the session ends. Call :meth:`unsubscribe` when
-        done."""
+        done. Costs time in the backlog's length, never the session's (the first item
+        is found by bisection on ``seq``): a ``say`` subscribes from the last item."""
         q: asyncio.Queue[it.ChatItem | None] = asyncio.Queue()
-        for item in self.items:
-            if item.seq > since:
-                q.put_nowait(item)
+        for item in self.items[bisect.bisect_right(self.items, since, key=_seq) :]:
+            q.put_nowait(item)
         if self._closed:
             q.put_nowait(None)
         else:
@@ -389,4 +444,6 @@ class Session:
             "started_at": self.started_at,
             "agent_log": str(self.agent_log),
             "event_log": str(self.event_log_path),
+            "event_log_error": self.event_log_error,
+            "event_log_waiting": self._event_log.waiting if self._event_log else 0,
         }

@@ -52,7 +52,7 @@ server = AgentServer()
 
 @server.rtc_session()
 async def entrypoint(ctx: JobContext) -> None:
-    session = AgentSession(
+    session: AgentSession[None] = AgentSession(
         llm=ScriptedLLM([Rule(r".", say=_echo, delay=_delay)], fallback="echo: "),
         tts=SilentTTS(),
     )

@@ -28,7 +28,8 @@ from livekit.agents import (  # noqa: E402
     JobContext,
     stt,
 )
-from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN  # noqa: E402
+from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, NotGivenOr  # noqa: E402
+from livekit.agents.utils import AudioBuffer  # noqa: E402
 from livekit.agents.voice.agent_session import SessionConnectOptions  # noqa: E402
 from scripted_llm import Rule, ScriptedLLM, SilentTTS  # noqa: E402
 
@@ -47,12 +48,21 @@ class UnreachableSTT(stt.STT):
     def provider(self) -> str:
         return "parley-testdata"
 
-    async def _recognize_impl(self, buffer, *, language=NOT_GIVEN, conn_options=None):  # type: ignore[no-untyped-def]
+    async def _recognize_impl(
+        self,
+        buffer: AudioBuffer,
+        *,
+        language: NotGivenOr[str] = NOT_GIVEN,
+        conn_options: APIConnectOptions,
+    ) -> stt.SpeechEvent:
         raise APIConnectionError("cannot reach the STT service")
 
     def stream(
-        self, *, language=NOT_GIVEN, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
-    ) -> stt.RecognizeStream:  # type: ignore[no-untyped-def]
+        self,
+        *,
+        language: NotGivenOr[str] = NOT_GIVEN,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+    ) -> stt.RecognizeStream:
         return _UnreachableStream(stt=self, conn_options=conn_options)
 
 
@@ -71,7 +81,7 @@ server = AgentServer()
 
 @server.rtc_session()
 async def entrypoint(ctx: JobContext) -> None:
-    session = AgentSession(
+    session: AgentSession[None] = AgentSession(
         stt=UnreachableSTT(),
         llm=ScriptedLLM([Rule(r".", say=lambda _m, text: f"echo: {text}")], fallback="echo: "),
         tts=SilentTTS(),

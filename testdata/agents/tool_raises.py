@@ -64,7 +64,7 @@ async def entrypoint(ctx: JobContext) -> None:
         "check_stock": lambda a, o, err: "Sorry, the stock check failed." if err else o,
         "log_lines": lambda a, o, err: f"Done: {o}.",
     }
-    session = AgentSession(
+    session: AgentSession[None] = AgentSession(
         llm=ScriptedLLM(rules, fallback="I can check stock.", tool_replies=replies),
         tts=SilentTTS(),
     )

@@ -98,5 +98,5 @@ async def entrypoint(ctx: JobContext) -> None:
             "start_build": lambda a, o, err: "Build started. I'll tell you when it is done.",
         },
     )
-    session = AgentSession(llm=model, tts=SilentTTS())
+    session: AgentSession[None] = AgentSession(llm=model, tts=SilentTTS())
     await session.start(agent=WorkerAgent(), room=ctx.room)

@@ -238,5 +238,5 @@ server = AgentServer()
 
 @server.rtc_session()
 async def entrypoint(ctx: JobContext) -> None:
-    session = AgentSession(tts=_tts(), tools=[current_time])
+    session: AgentSession[None] = AgentSession(tts=_tts(), tools=[current_time])
     await session.start(agent=FrontDesk(), room=ctx.room)

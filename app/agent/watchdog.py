@@ -1,0 +1,98 @@
+"""The agent never outlives the process that spawned it (the daemon).
+
+A daemon killed with SIGKILL (or crashing) cannot stop its agent, and an agent is a few
+hundred MB that would run until some later parley command cleaned it up. So every
+spawned agent gets a watchdog: a tiny process (standard library only, ``python -I -S``)
+in a session of its own, whose only job is to notice that the spawner is gone and then
+stop the agent's process group the way :func:`parley.app.agent.launcher.stop_process_group`
+does (SIGTERM, a second SIGTERM a second later — after ``end_call`` a Python agent
+swallows the first — then SIGKILL). It notices:
+
+- on Linux at once: ``prctl(PR_SET_PDEATHSIG)`` asks the kernel to signal the watchdog
+  when its parent dies;
+- elsewhere (macOS, BSD) within half a second: its parent pid changes when it is
+  re-parented.
+
+It exits by itself once the agent's group is gone (a normal ``stop``). A watchdog, not
+a parent-death signal on the agent itself: that would reach only the group leader (not
+``uv run``'s Python child or the job process), with one signal, which Node agents and
+a Python agent after ``end_call`` ignore.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+#: the watchdog program; argv: marker, parent pid, agent process-group id
+WATCHDOG = r"""
+import os, signal, sys, time
+parent, pgid = int(sys.argv[2]), int(sys.argv[3])
+class Woken(Exception):
+    pass
+
+def wake(*_):
+    raise Woken
+
+signal.signal(signal.SIGUSR1, wake)
+for sig in (signal.SIGINT, signal.SIGHUP):
+    signal.signal(sig, signal.SIG_IGN)
+try:  # Linux: a signal when the parent dies
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGUSR1)  # PR_SET_PDEATHSIG
+except Exception:
+    pass
+
+def group_alive():
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+try:
+    while os.getppid() == parent:
+        if not group_alive():
+            sys.exit(0)
+        time.sleep(0.5)
+except Woken:
+    pass
+signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+for sig, wait in ((signal.SIGTERM, 1.0), (signal.SIGTERM, 1.0), (signal.SIGKILL, 0)):
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        break
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and group_alive():
+        time.sleep(0.02)
+"""
+
+#: first argument of every watchdog, so ``ps`` tells what it is
+MARKER = "parley-agent-watchdog"
+
+_running: list[subprocess.Popen[bytes]] = []
+
+
+def watch(agent_pgid: int) -> subprocess.Popen[bytes]:
+    """Start a watchdog that stops the process group ``agent_pgid`` (the agent,
+    spawned with its own session) when this process dies. It exits on its own once
+    the group is gone. Raises ``OSError`` when it cannot be started."""
+    reap()
+    proc = subprocess.Popen(
+        [sys.executable, "-I", "-S", "-c", WATCHDOG, MARKER, str(os.getpid()), str(agent_pgid)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # a signal to our group or the agent's does not reach it
+    )
+    _running.append(proc)
+    return proc
+
+
+def reap() -> None:
+    """Collect the watchdogs that have exited (their agents are gone)."""
+    _running[:] = [p for p in _running if p.poll() is None]

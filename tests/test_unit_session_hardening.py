@@ -1,0 +1,89 @@
+"""The event log survives failed writes (a full disk) without losing or cutting a
+line, and a subscription costs the backlog it shows, not the session."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from parley.app.agent.launcher import AgentSpec
+from parley.app.protocol import items as it
+from parley.app.session import eventlog
+from parley.app.session.eventlog import EventLog, read_log
+from parley.app.session.session import Session
+
+
+class FlakyDisk:
+    """``os.write`` that fails with ENOSPC while ``full``, and writes at most
+    ``chunk`` bytes per call (short writes happen)."""
+
+    def __init__(self, chunk: int = 1 << 30) -> None:
+        self.full = False
+        self.chunk = chunk
+        self.real = os.write
+
+    def __call__(self, fd: int, data: bytes) -> int:
+        if self.full:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return self.real(fd, bytes(data[: self.chunk]))
+
+
+@pytest.mark.parametrize("chunk", [1 << 30, 7])
+def test_failed_writes_wait_in_memory_and_land_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    disk = FlakyDisk(chunk)
+    monkeypatch.setattr(eventlog.os, "write", disk)
+    path = tmp_path / "events.jsonl"
+    log = EventLog(path, {"session_id": "s"})
+    items = [it.UserMessage(text=f"m{n}", seq=n, ts=float(n)) for n in range(1, 9)]
+    assert log.append(items[0]) and log.error is None
+    disk.full = True
+    for item in items[1:5]:
+        assert not log.append(item)  # never raises
+    assert log.waiting == 4 and "No space left on device" in (log.error or "")
+    assert [i.seq for i in read_log(path).items] == [1]
+    assert not log.retry()
+    disk.full = False  # space returns
+    assert log.append(items[5])
+    assert log.error is None and log.waiting == 0
+    for item in items[6:]:
+        log.append(item)
+    log.close()
+    assert read_log(path).items == items  # every item, in order, no line cut
+    assert all(json.loads(line) for line in path.read_text().splitlines())
+
+
+def test_a_log_that_stays_full_keeps_its_lines_until_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disk = FlakyDisk()
+    monkeypatch.setattr(eventlog.os, "write", disk)
+    log = EventLog(tmp_path / "events.jsonl", {})
+    disk.full = True
+    log.append(it.AgentError(message="x", seq=1))
+    log.close()  # does not raise either
+    assert log.waiting == 1
+
+
+def _session(tmp_path: Path) -> Session:
+    spec = AgentSpec(tmp_path / "agent.py", tmp_path, ["python"])
+    return Session(spec, session_id="s", data_dir=tmp_path)
+
+
+async def test_a_subscription_starts_after_its_seq_in_a_long_session(tmp_path: Path) -> None:
+    session = _session(tmp_path)
+    for n in range(1, 20_001):
+        session._on_item(it.AgentMessage(text=str(n), seq=n, turn_id=f"t{n // 10}"))
+    q = session.subscribe(since=19_997)
+    copied = [q.get_nowait() for _ in range(q.qsize())]
+    assert [i.seq if i is not None else None for i in copied] == [19_998, 19_999, 20_000]
+    session.unsubscribe(q)
+    q = session.subscribe(since=20_000)  # what a `say` does: nothing to copy
+    assert q.empty()
+    q = session.subscribe()
+    assert q.qsize() == 20_000
