@@ -25,6 +25,7 @@ import json
 import time
 
 from parley.app.agent.agentlog import LINE_CAP, clean_line, strip_ansi
+from parley.app.daemon.state import command_hint
 from parley.app.protocol.items import SCHEMA_VERSION
 
 BAR = "│"
@@ -57,7 +58,9 @@ def render_log_json(lines: list[str], turn_id: str | None) -> str:
     )
 
 
-def failure_header(color: bool = False) -> str:
-    """The line above the traceback a failed tool or turn shows on stderr."""
-    text = "parley: from the agent log (`parley logs` shows all of it):"
+def failure_header(color: bool = False, name: str | None = None) -> str:
+    """The line above the traceback a failed tool or turn shows on stderr; its hint
+    names session ``name`` (``parley logs -s NAME``)."""
+    logs = command_hint("logs", name)
+    text = f"parley: from the agent log (`{logs}` shows all of it):"
     return (f"\x1b[1;31m{text}\x1b[0m" if color else text) + "\n"

@@ -253,7 +253,7 @@ def failure_lines(lines: Iterable[str], max_lines: int = 30) -> list[str]:
             out.extend(rec.lines)
         else:
             cut = len(rec.lines) - max_lines + 1
-            out.extend([rec.lines[0], f"… ({cut} lines left out; `parley logs` has them)"])
+            out.extend([rec.lines[0], f"… ({cut} lines left out; the agent log has them)"])
             out.extend(rec.lines[-(max_lines - 2) :])
     return out
 
@@ -308,7 +308,8 @@ class JobFailureWatch:
 
     def poll(self, now: float) -> JobFailure | None:
         """Read what the log gained; ``now`` is ``time.monotonic()``."""
-        self._read()
+        if not self._read() and self._seen_at is None:
+            return None  # nothing new, nothing pending: no lines to scan again
         plain = [strip_ansi(ln) for ln in self._lines]
         hits = [i for i, p in enumerate(plain) if any(marker in p for marker in _JOB_FAILED)]
         if not hits:
@@ -333,17 +334,19 @@ class JobFailureWatch:
         picked = failure_lines(lines) or [lines[i] for i in hits]
         return JobFailure(message, "\n".join(clean_line(ln, color=True) for ln in picked))
 
-    def _read(self) -> None:
+    def _read(self) -> bool:
+        """Take in what the log gained; whether it gained anything."""
         try:
             with open(self.path, "rb") as f:
                 f.seek(self._offset)
                 data = f.read(4 * 1024 * 1024)
         except OSError:
-            return
+            return False
         if not data:
-            return
+            return False
         self._offset += len(data)
         self._lines.extend(self._splitter.feed_bytes(data))
+        return True
 
 
 def _message_of(header: str) -> str:

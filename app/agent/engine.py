@@ -39,7 +39,7 @@ from typing import Any
 from google.protobuf.json_format import MessageToDict
 from livekit.protocol.agent_pb import agent_session as pb
 
-from parley.app.agent import node_compat
+from parley.app.agent import node_compat, procwait
 from parley.app.agent.agentlog import JobFailureWatch
 from parley.app.agent.convert import (
     history_items,
@@ -83,6 +83,12 @@ HANDOFF_QUIET = 0.15
 OUTPUT_GRACE = 2.0
 #: ``start`` waits at most this long for the agent to be idle after boot, seconds
 BOOT_SETTLE_TIMEOUT = 10.0
+#: how often :meth:`SessionEngine.connect` reads what the agent's log gained while the
+#: agent boots (seconds)
+JOB_LOG_CHECK = 0.05
+
+#: a connection to the agent port, waiting for :meth:`SessionEngine.connect` to vet it
+Candidate = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 class EngineError(ParleyError):
@@ -114,7 +120,7 @@ class SessionEngine:
         self._sink = sink
         self._seq = itertools.count(first_seq)
         self._server: asyncio.AbstractServer | None = None
-        self._candidates: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
+        self._candidates: asyncio.Queue[Candidate]
         self._candidates = asyncio.Queue()
         #: peers (ip, port) refused on the agent port: not the agent's processes
         self.refused: list[tuple[str, int]] = []
@@ -201,11 +207,14 @@ class SessionEngine:
         closed at once and logged, and the wait goes on. ``proc`` ``None`` admits the
         first connection (a caller that dials in-process, e.g. a test's fake agent).
 
-        Polls ``proc`` while waiting, so an agent that dies before connecting is
-        reported within ~50 ms of its exit, with its log tail; and reads the agent's log
-        (:class:`parley.app.agent.agentlog.JobFailureWatch`), so a job that fails before its session
-        starts (the entrypoint raised; the process stays up) is reported as soon as
-        livekit-agents logs it, with the exception and its traceback's last lines. Raises
+        Awaits whichever comes first: a connection, or the exit of ``proc``
+        (:func:`parley.app.agent.procwait.exited`), so an agent that dies before
+        connecting is reported as it exits, with its log tail. Meanwhile it reads what
+        the agent's log gained every :data:`JOB_LOG_CHECK` seconds
+        (:class:`parley.app.agent.agentlog.JobFailureWatch`; a file's growth is no event
+        the loop can await), so a job that fails before its session starts (the
+        entrypoint raised; the process stays up) is reported as soon as livekit-agents
+        logs it, with the exception and its traceback's last lines. Raises
         :class:`AgentDied` or :class:`ConnectTimeout`; the listener is closed either
         way once this returns (one connection only).
 
@@ -216,25 +225,37 @@ class SessionEngine:
         deadline = time.monotonic() + timeout
         accepted: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         job = JobFailureWatch(log_path, offset=log_offset)
+        exit_: asyncio.Future[int | None] | None = None
+        if proc is not None:
+            exit_ = asyncio.ensure_future(procwait.exited(proc))
+        dialed: asyncio.Future[Candidate] | None = None
         try:
             while accepted is None:
-                if proc is not None and proc.poll() is not None:
+                if exit_ is not None and exit_.done():
                     raise AgentDied(
-                        f"the agent exited with code {proc.returncode} before connecting",
+                        f"the agent exited with code {exit_.result()} before connecting",
                         tail(log_path),
                     )
                 failure = job.poll(time.monotonic())
                 if failure is not None:  # the process lives on, but will never dial in
                     raise AgentDied(failure.message, failure.detail)
-                if time.monotonic() > deadline:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     raise ConnectTimeout(
                         f"the agent did not connect within {timeout:.0f} s "
                         "(is it a livekit-agents AgentServer with an rtc_session entrypoint?)"
                     )
-                try:
-                    r, w = await asyncio.wait_for(self._candidates.get(), 0.05)
-                except asyncio.TimeoutError:
+                if dialed is None:
+                    dialed = asyncio.ensure_future(self._candidates.get())
+                await asyncio.wait(
+                    [f for f in (dialed, exit_) if f is not None],
+                    timeout=min(left, JOB_LOG_CHECK),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if not dialed.done() or (exit_ is not None and exit_.done()):
                     continue
+                r, w = dialed.result()
+                dialed = None
                 if proc is None or await connection_is_from(proc.pid, w):
                     accepted = (r, w)
                 else:
@@ -249,6 +270,12 @@ class SessionEngine:
                     )
                     w.close()
         finally:
+            if exit_ is not None:
+                exit_.cancel()
+            if dialed is not None:
+                if dialed.done() and not dialed.cancelled():
+                    dialed.result()[1].close()
+                dialed.cancel()
             self._server.close()
             while not self._candidates.empty():  # late dialers: refused with the listener
                 self._candidates.get_nowait()[1].close()

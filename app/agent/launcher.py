@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from parley.app.agent import watchdog
+from parley.app.agent import procwait, watchdog
 from parley.app.agent.nodeenv import choose_node, is_node_entry, node_entry
 from parley.app.agent.pyenv import (
     MIN_AGENTS_VERSION,
@@ -202,15 +202,29 @@ def stop_process_group(pid: int, grace: float = 1.0) -> None:
             os.killpg(pid, sig)
         except (ProcessLookupError, PermissionError):
             return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if not _group_alive(pid):
-                return
-            time.sleep(0.02)
+        if _wait_group_gone(pid, wait):
+            return
 
 
-def _group_alive(pgid: int) -> bool:
-    """True while a living process of the group exists (reaping our own zombie leader)."""
+def _wait_group_gone(pgid: int, timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds until no living process of group ``pgid`` is
+    left; whether none is. The members are listed once (one scan of the process
+    table), their exits awaited (:func:`parley.app.agent.procwait.wait_exit`), and the
+    group listed again only once they have all exited (a process forked into the group
+    meanwhile is then waited for too)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        members = _group_members(pgid)
+        if not members:
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0 or procwait.wait_exit(members, left):
+            return False
+
+
+def _group_members(pgid: int) -> list[int]:
+    """The living processes of group ``pgid`` (reaping our own zombie leader first:
+    ``killpg(pgid, 0)`` succeeds while only zombies are left)."""
     import psutil
 
     with contextlib.suppress(ChildProcessError):
@@ -218,14 +232,14 @@ def _group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
-        return False
+        return []
     except PermissionError:
-        return True
-    # killpg(pgid, 0) succeeds while only zombies are left: look for a living member
+        pass  # someone else's group: the scan below tells
+    members = []
     for p in psutil.process_iter():
         try:
             if os.getpgid(p.pid) == pgid and p.status() != psutil.STATUS_ZOMBIE:
-                return True
+                members.append(p.pid)
         except (OSError, psutil.Error):
             continue
-    return False
+    return members

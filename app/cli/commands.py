@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -78,7 +79,7 @@ def _printer(as_json: bool, metrics: bool = False, full_output: bool = False) ->
     return print_item
 
 
-def _log_printer(as_json: bool) -> Any:
+def _log_printer(as_json: bool, name: str | None = None) -> Any:
     """A function printing one ``log`` message of a ``say`` stream: lines asked for
     with ``--logs`` on stdout (``│ line``, or ``agent_log`` JSON objects), the lines of
     a failure nobody asked for on stderr."""
@@ -91,7 +92,7 @@ def _log_printer(as_json: bool) -> Any:
             return
         if msg.get("failure"):
             color = use_color(sys.stderr)
-            sys.stderr.write(failure_header(color) + render_log_lines(lines, color))
+            sys.stderr.write(failure_header(color, name) + render_log_lines(lines, color))
             sys.stderr.flush()
             return
         if as_json:
@@ -117,6 +118,34 @@ def _stdout_closed() -> NoReturn:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
     sys.exit(exitcodes.FAILURE)
+
+
+class _Stream:
+    """A command's view of the daemon stream it reads (see :func:`_daemon_stream`)."""
+
+    #: set once the daemon answered: a connection lost after that is the command's to
+    #: report (``events -f``: the daemon died)
+    connected = False
+
+
+@contextlib.contextmanager
+def _daemon_stream() -> Iterator[_Stream]:
+    """Around a command's loop over a daemon stream (``events``, ``listen``): Ctrl+C
+    exits 130; a closed stdout (``… | head``) ends quietly; a daemon that cannot be
+    reached exits 1 saying why, and so does one lost before ``stream.connected`` is set
+    (after it, the block just ends and the command tells what the loss means). The
+    daemon's own errors (:class:`parley.app.daemon.client.ControlError`) go on to the
+    command group, which prints them (:func:`parley.app.cli.common.fail_with`)."""
+    stream = _Stream()
+    try:
+        yield stream
+    except KeyboardInterrupt:
+        sys.exit(exitcodes.INTERRUPTED)
+    except BrokenPipeError:
+        _stdout_closed()
+    except OSError as e:
+        if not stream.connected:
+            fail(f"could not reach the daemon: {e}")
 
 
 #: ``parley --help`` lists the commands in these sections, in this order
@@ -409,7 +438,7 @@ def say(
     check_text(text)  # an InputError ends the command: usage error, nothing sent
     state = locate_or_fail(name)
     print_item = _printer(as_json, metrics=metrics, full_output=full_output)
-    print_log = _log_printer(as_json)
+    print_log = _log_printer(as_json, name)
     status = None
     client = ControlClient(state)
     turn_id = None
@@ -657,28 +686,19 @@ def events(follow: bool, since: int, as_json: bool, full_output: bool, name: str
 
     Reconnecting with --since <last seq seen> loses nothing and repeats nothing.
     """
-    from parley.app.daemon.client import ControlClient, ControlError
+    from parley.app.daemon.client import ControlClient
     from parley.app.protocol.items import item_from_dict
 
     state = locate_or_fail(name)
     print_item = _printer(as_json, full_output=full_output)
-    ended = connected = False
-    try:
+    ended = False
+    with _daemon_stream() as stream:
         for msg in ControlClient(state).stream("events", since=since, follow=follow):
-            connected = True
+            stream.connected = True
             if msg.get("event") == "item":
                 print_item(item_from_dict(msg["item"]))
             elif msg.get("event") == "end":
                 ended = True
-    except KeyboardInterrupt:
-        sys.exit(exitcodes.INTERRUPTED)
-    except BrokenPipeError:
-        _stdout_closed()
-    except ControlError as e:
-        fail(str(e))
-    except OSError as e:
-        if not connected:
-            fail(f"could not reach the daemon: {e}")
     if not ended:  # the daemon did not end the stream: it is gone
         fail(
             f"lost the session: its daemon (pid {state.daemon_pid}) went away without "
@@ -720,33 +740,26 @@ def listen(
     said something and went quiet (idle, no turn or tool running, --quiet seconds
     without a new item), 124 at --timeout, 1 if the session ends.
     """
-    from parley.app.daemon.client import ControlClient, ControlError
+    from parley.app.daemon.client import ControlClient
     from parley.app.daemon.seen import noteworthy
     from parley.app.protocol.items import item_from_dict
 
     state = locate_or_fail(name)
     print_item = _printer(as_json, metrics=metrics, full_output=full_output)
     heard = False
-    try:
-        for msg in ControlClient(state).stream("listen", timeout=timeout, quiet=quiet):
-            if msg.get("event") == "item":
-                item = item_from_dict(msg["item"])
-                heard = heard or noteworthy(item)
-                print_item(item)
-            elif msg.get("event") == "quiet":
-                sys.exit(exitcodes.OK)
-    except TimeoutError:
-        if heard:
-            fail(f"the agent was still busy after {timeout:g} s", exitcodes.TIMEOUT)
-        fail(f"the agent said nothing within {timeout:g} s", exitcodes.TIMEOUT)
-    except KeyboardInterrupt:
-        sys.exit(exitcodes.INTERRUPTED)
-    except BrokenPipeError:
-        _stdout_closed()
-    except ControlError as e:
-        fail(str(e))
-    except OSError as e:
-        fail(f"could not reach the daemon: {e}")
+    with _daemon_stream():  # any lost connection: could not reach the daemon
+        try:
+            for msg in ControlClient(state).stream("listen", timeout=timeout, quiet=quiet):
+                if msg.get("event") == "item":
+                    item = item_from_dict(msg["item"])
+                    heard = heard or noteworthy(item)
+                    print_item(item)
+                elif msg.get("event") == "quiet":
+                    sys.exit(exitcodes.OK)
+        except TimeoutError:
+            if heard:
+                fail(f"the agent was still busy after {timeout:g} s", exitcodes.TIMEOUT)
+            fail(f"the agent said nothing within {timeout:g} s", exitcodes.TIMEOUT)
     fail("the daemon closed the connection")
 
 

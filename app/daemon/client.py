@@ -158,17 +158,16 @@ class ControlClient:
         raise ConnectionError("the daemon closed the connection without answering")
 
     def wait_gone(self, timeout: float = 15.0) -> bool:
-        """Wait until the daemon process has exited and its control port is closed."""
-        import psutil
+        """Wait until the daemon process has exited and its control port is closed;
+        whether it did within ``timeout`` seconds. The exit is awaited
+        (:func:`parley.app.agent.procwait.wait_exit`: a pidfd on Linux), not polled."""
+        from parley.app.agent.procwait import wait_exit
 
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                p = psutil.Process(self.state.daemon_pid)
-                gone = p.status() == psutil.STATUS_ZOMBIE
-            except psutil.NoSuchProcess:
-                gone = True
-            if gone and not daemon_alive(self.state):
-                return True
+        if wait_exit([self.state.daemon_pid], timeout):
+            return False
+        while daemon_alive(self.state):  # its port closes as it exits: a moment at most
+            if time.monotonic() >= deadline:
+                return False
             time.sleep(0.02)
-        return False
+        return True

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from parley.app.agent import procwait
 from parley.app.agent.engine import (
     BOOT_SETTLE_TIMEOUT,
     AgentDied,
@@ -42,6 +43,9 @@ log = logging.getLogger("parley.session")
 
 
 CALL_ENDED = "the agent ended the call"
+#: seconds an agent that closed its connection has to exit before it counts as
+#: lingering (livekit-agents after ``end_call``: the job process stays up)
+EXIT_AFTER_DISCONNECT = 2.0
 
 
 def call_ended_message(name: str | None = None) -> str:
@@ -254,12 +258,9 @@ class Session:
         """Report an agent that disconnects or exits while the session runs."""
         await self.engine.disconnected.wait()
         code = None
-        if self.proc is not None:
-            for _ in range(40):  # the exit follows the disconnect closely
-                code = self.proc.poll()
-                if code is not None:
-                    break
-                await asyncio.sleep(0.05)
+        if self.proc is not None:  # the exit follows the disconnect closely, if it comes
+            with contextlib.suppress(asyncio.TimeoutError):
+                code = await asyncio.wait_for(procwait.exited(self.proc), EXIT_AFTER_DISCONNECT)
         self.engine.emit(ended_item(code, self.name))
 
     @property
