@@ -78,7 +78,12 @@ def cli(home: Path, cwd: Path, virtual_env: Path | None = None) -> Parley:
 @pytest.fixture
 def home(parley_home: Path) -> Iterator[Path]:
     yield parley_home
-    Parley(parley_home)("stop", timeout=60)
+    # stop every session this home runs, from its own project (a `stop` elsewhere finds
+    # none, and the agent would run on)
+    for state_file in (parley_home / "run").glob("*/state.json"):
+        st = json.loads(state_file.read_text())
+        args = ("stop", "-s", st["name"]) if st.get("name") else ("stop",)
+        Parley(parley_home, cwd=Path(st["project"]))(*args, timeout=60)
 
 
 def agent_cwd(p: Parley) -> Path:
