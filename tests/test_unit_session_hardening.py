@@ -7,10 +7,12 @@ import errno
 import json
 import os
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
 from parley.app.agent.launcher import AgentSpec
+from parley.app.daemon.server import Daemon
 from parley.app.protocol import items as it
 from parley.app.session import eventlog
 from parley.app.session.eventlog import EventLog, read_log
@@ -83,7 +85,54 @@ async def test_a_subscription_starts_after_its_seq_in_a_long_session(tmp_path: P
     copied = [q.get_nowait() for _ in range(q.qsize())]
     assert [i.seq if i is not None else None for i in copied] == [19_998, 19_999, 20_000]
     session.unsubscribe(q)
-    q = session.subscribe(since=20_000)  # what a `say` does: nothing to copy
+    q = session.subscribe(since=20_000)  # nothing to copy
     assert q.empty()
     q = session.subscribe()
     assert q.qsize() == 20_000
+
+
+class Looked(it.AgentMessage):
+    """A chat item that records that some code looked at it (read any of its fields)."""
+
+    looked: ClassVar[set[int]] = set()
+
+    def __getattribute__(self, name: str) -> Any:
+        if not name.startswith("__"):
+            Looked.looked.add(object.__getattribute__(self, "seq"))
+        return super().__getattribute__(name)
+
+
+def _say_subscription_work(tmp_path: Path, turns: int, unseen: int) -> tuple[int, list[int]]:
+    """Subscribe as a ``say`` does in a session of ``turns`` turns (3 items each) whose
+    last ``unseen`` items no client was shown: how many items of the session were
+    looked at, and the seqs of the backlog. The live queue must start empty and get
+    the next item."""
+    session = _session(tmp_path / str(turns))
+    for n in range(1, 3 * turns + 1):
+        session._on_item(Looked(text=str(n), seq=n, turn_id=f"t{(n - 1) // 3}"))
+    daemon = Daemon({"key": "k"})
+    daemon.session = session
+    daemon.seen.mark_all(session.items[: len(session.items) - unseen])
+    Looked.looked.clear()
+    backlog, q = daemon._subscribe_new()
+    work = len(Looked.looked)
+    assert q.empty()  # nothing of the session is copied into it
+    new = it.AgentMessage(text="next", seq=3 * turns + 1, turn_id="t-next")
+    session._on_item(new)
+    assert q.get_nowait() is new
+    session.unsubscribe(q)
+    return work, [i.seq for i in backlog]
+
+
+@pytest.mark.parametrize("unseen", [0, 2])
+async def test_a_say_subscription_costs_the_same_at_turn_4000_as_at_turn_100(
+    tmp_path: Path, unseen: int
+) -> None:
+    """Issue 9 item 10: each ``say`` looked through (bisected, or copied) the
+    session's items, so its cost grew with the session. The items it looks at are now
+    the unseen ones and the last seen one, at any length (a count of work, not a time)."""
+    early, backlog_early = _say_subscription_work(tmp_path, 100, unseen)
+    late, backlog_late = _say_subscription_work(tmp_path, 4_000, unseen)
+    assert backlog_early == list(range(300 - unseen + 1, 301))
+    assert backlog_late == list(range(12_000 - unseen + 1, 12_001))
+    assert early == late == unseen + 1

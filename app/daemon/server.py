@@ -398,11 +398,13 @@ class Daemon:
         assert self.session is not None
         return [i for i in self.seen.unseen(self.session.items) if i.turn_id not in self.watched]
 
-    def _live(self) -> asyncio.Queue[it.ChatItem | None]:
-        """A subscription to the items from now on."""
+    def _subscribe_new(self) -> tuple[list[it.ChatItem], asyncio.Queue[it.ChatItem | None]]:
+        """What ``say`` and ``listen`` follow: the unseen backlog
+        (:meth:`_unseen_backlog`) and a queue of the items from now on. Looks at the
+        unseen items and the last seen one only, so it costs the same whatever the
+        session's length (bench/bench_long_session.py)."""
         assert self.session is not None
-        items = self.session.items
-        return self.session.subscribe(since=items[-1].seq if items else 0)
+        return self._unseen_backlog(), self.session.follow()
 
     async def _send_item(
         self, writer: asyncio.StreamWriter, item: it.ChatItem, **extra: Any
@@ -413,8 +415,7 @@ class Daemon:
     async def _op_say(self, req: dict[str, Any], writer: asyncio.StreamWriter) -> None:
         session = self.session
         assert session is not None
-        backlog = self._unseen_backlog()
-        q = self._live()
+        backlog, q = self._subscribe_new()
         turn_id = None
         try:
             try:
@@ -493,8 +494,7 @@ class Daemon:
         session = self.session
         assert session is not None
         quiet = float(req["quiet"])
-        backlog = self._unseen_backlog()
-        q = self._live()
+        backlog, q = self._subscribe_new()
         heard = False
         try:
             with self._busy():

@@ -328,11 +328,21 @@ class Session:
     def subscribe(self, since: int = 0) -> asyncio.Queue[it.ChatItem | None]:
         """A queue with every item whose ``seq`` is greater than ``since``, then each
         new one live; ``None`` when the session ends. Call :meth:`unsubscribe` when
-        done. Costs time in the backlog's length, never the session's (the first item
-        is found by bisection on ``seq``): a ``say`` subscribes from the last item."""
+        done. Costs time in the backlog's length plus the logarithm of the session's (the
+        first item is found by bisection on ``seq``); :meth:`follow` for no backlog."""
         q: asyncio.Queue[it.ChatItem | None] = asyncio.Queue()
         for item in self.items[bisect.bisect_right(self.items, since, key=_seq) :]:
             q.put_nowait(item)
+        return self._follow(q)
+
+    def follow(self) -> asyncio.Queue[it.ChatItem | None]:
+        """A queue of each new item from now on, with no backlog; ``None`` when the
+        session ends. What a ``say`` or ``listen`` subscribes to: it costs the same
+        (no item of the session is looked at) at turn 4,000 as at turn 1. Call
+        :meth:`unsubscribe` when done."""
+        return self._follow(asyncio.Queue())
+
+    def _follow(self, q: asyncio.Queue[it.ChatItem | None]) -> asyncio.Queue[it.ChatItem | None]:
         if self._closed:
             q.put_nowait(None)
         else:
