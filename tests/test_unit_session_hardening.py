@@ -136,3 +136,17 @@ async def test_a_say_subscription_costs_the_same_at_turn_4000_as_at_turn_100(
     assert backlog_early == list(range(300 - unseen + 1, 301))
     assert backlog_late == list(range(12_000 - unseen + 1, 12_001))
     assert early == late == unseen + 1
+
+
+async def test_the_turn_count_is_kept_as_items_come(tmp_path: Path) -> None:
+    """``status`` and ``stop`` report the turns run from a count, not a scan of the
+    session's items."""
+    session = _session(tmp_path)
+    for n in range(1, 7):
+        item: it.ChatItem = (
+            it.TurnFinished(status="ok", seq=n, turn_id=f"t{n}")
+            if n % 2 == 0
+            else it.UserMessage(text="hi", seq=n, turn_id=f"t{n + 1}")
+        )
+        session._on_item(item)
+    assert session.turns_finished == 3

@@ -268,7 +268,7 @@ class Daemon:
         assert self.session is not None
         session = self.session
         return {
-            "turns": sum(isinstance(i, it.TurnFinished) for i in session.items),
+            "turns": session.turns_finished,
             "seconds": round(time.time() - session.started_at, 3),
             "agent_id": session.engine.agent_id or agent_id(session.agent_info),
             "agent_log": str(session.agent_log),
@@ -308,7 +308,7 @@ class Daemon:
             "control_port": self.state.control_port,
             "daemon_log": self.state.daemon_log,
             "name": self.state.name,
-            "turns": sum(isinstance(i, it.TurnFinished) for i in self.session.items),
+            "turns": self.session.turns_finished,
             "unseen_items": self.seen.unseen_count(self.session.items),
             "idle_s": round(self.idle_seconds(), 1),
             "idle_timeout_s": self.idle_timeout,

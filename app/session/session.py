@@ -106,6 +106,9 @@ class Session:
         self.agent_log = data_dir / "agent.log"
         self.event_log_path = data_dir / EVENTS_FILE
         self.items: list[it.ChatItem] = []
+        #: the ``turn_finished`` items in :attr:`items` (counted as they come: ``status``
+        #: costs the same at turn 4,000 as at turn 1)
+        self.turns_finished = 0
         #: the agent at boot (or restart, or reload), ``get_agent_info``; ``None`` before
         self.agent_info: AgentInfo | None = None
         self.proc: subprocess.Popen[bytes] | None = None
@@ -287,6 +290,8 @@ class Session:
 
     def _on_item(self, item: it.ChatItem) -> None:
         self.items.append(item)
+        if isinstance(item, it.TurnFinished):
+            self.turns_finished += 1
         if self._event_log is not None and not self._event_log.append(item):
             self._event_log_failed()
         for q in self._subs:
