@@ -26,8 +26,8 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
+from parley.app.agent.agentlog import tail
 from parley.app.backend import BackendError, ChatBackend
-from parley.app.daemon.state import tail
 from parley.app.errors import error_message
 from parley.app.protocol import items as it
 from parley.app.protocol.sanitize import escape_controls, escape_fields
