@@ -11,9 +11,9 @@ from parley.widgets.agents_pane import clock
 
 class ReplayMixin:
     async def _replay_progress(self: Any) -> None:
-        """During a replay (a backend with playback ``offsets``, :class:`app.replay.
-        ReplayBackend`): item i of n and its recorded time of the whole in the status
-        bar; at the end a marker row and the state "replay finished"."""
+        """During a replay (a backend with playback ``offsets``,
+        :class:`parley.app.backend.ReplayBackend`): item i of n and its recorded time of
+        the whole in the status bar; at the end a marker row and the state "replay finished"."""
         offsets = getattr(self.backend, "offsets", None)
         if not self.backend.is_replay or not offsets or self.replay_finished:
             return
