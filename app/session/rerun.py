@@ -30,6 +30,7 @@ from parley.app.session.recordings import RecordingNotFound, SessionRecord, reso
 if TYPE_CHECKING:
     from parley.app.agent.launcher import AgentSpec
     from parley.app.daemon.state import SessionState
+    from parley.app.protocol.shapes import RerunOf
 
 
 @dataclass
@@ -247,7 +248,7 @@ class _Run:
         from parley.app.daemon.control import start_daemon
         from parley.app.daemon.state import SessionState, session_dir, session_key
 
-        rerun_of = {
+        rerun_of: RerunOf = {
             "session_id": self.record.session_id,
             "path": str(self.record.event_log),
         }
