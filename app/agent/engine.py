@@ -40,7 +40,7 @@ from google.protobuf.json_format import MessageToDict
 from livekit.protocol.agent_pb import agent_session as pb
 
 from parley.app.agent import node_compat, procwait
-from parley.app.agent.agentlog import JobFailureWatch
+from parley.app.agent.agentlog import JobFailureWatch, tail
 from parley.app.agent.convert import (
     history_items,
     is_background_error,
@@ -49,7 +49,6 @@ from parley.app.agent.convert import (
     usage_models,
 )
 from parley.app.agent.peer import connection_is_from
-from parley.app.daemon.state import tail
 from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
 from parley.app.protocol.latency import message_latency

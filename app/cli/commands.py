@@ -32,8 +32,7 @@ from parley.app.cli.record import register as register_record_commands
 from parley.app.cli.rerun import register as register_rerun_command
 from parley.app.cli.skill import register as register_skill_command
 from parley.app.cli.tui import register as register_tui_commands
-from parley.app.daemon.state import command_hint
-from parley.app.errors import ParleyError
+from parley.app.errors import ParleyError, command_hint
 from parley.app.protocol.sanitize import escape_controls
 
 if TYPE_CHECKING:
@@ -268,7 +267,7 @@ def start(
     """
     from parley.app.agent.launcher import AgentSpec, LaunchError
     from parley.app.daemon.control import StartError, running_state, start_daemon
-    from parley.app.daemon.state import check_writable
+    from parley.app.home import check_writable
 
     agent, extra = split_agent_args(args)
     if demo and (agent or extra):

@@ -17,10 +17,9 @@ from parley.app.daemon.state import (
     LOCK_FILE,
     STATE_FILE,
     SessionState,
-    command_hint,
     find_session,
 )
-from parley.app.errors import ParleyError
+from parley.app.errors import ParleyError, command_hint
 
 if TYPE_CHECKING:
     from parley.app.protocol.shapes import DaemonStatus

@@ -11,11 +11,12 @@ import subprocess
 import sys
 from typing import Any
 
+from parley.app.agent.agentlog import tail
 from parley.app.agent.launcher import AgentSpec
 from parley.app.daemon.client import cleanup_stale, daemon_alive
 from parley.app.daemon.config import DaemonConfig
-from parley.app.daemon.state import SessionState, command_hint, session_dir, session_key, tail
-from parley.app.errors import ParleyError
+from parley.app.daemon.state import SessionState, session_dir, session_key
+from parley.app.errors import ParleyError, command_hint
 from parley.app.protocol.shapes import SessionHeader
 
 

@@ -35,7 +35,8 @@ from filelock import FileLock, Timeout
 from parley.app.agent.launcher import spawn_agent, stop_process_group
 from parley.app.daemon.config import DaemonConfig
 from parley.app.daemon.ready import report
-from parley.app.daemon.state import LOCK_FILE, new_session_id, session_data_dir, session_dir
+from parley.app.daemon.state import LOCK_FILE, new_session_id, session_dir
+from parley.app.home import session_data_dir
 
 
 def _redirect_output(path: Path) -> None:

@@ -57,6 +57,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from parley.app.agent.agentlog import tail
 from parley.app.agent.engine import EngineError
 from parley.app.agent.launcher import AgentSpec, LaunchError
 from parley.app.agent.turnlog import TurnLog
@@ -75,7 +76,7 @@ from parley.app.daemon.controlproto import (
 )
 from parley.app.daemon.ready import report
 from parley.app.daemon.seen import SeenItems, noteworthy
-from parley.app.daemon.state import STATE_FILE, SessionState, session_dir, tail
+from parley.app.daemon.state import STATE_FILE, SessionState, session_dir
 from parley.app.protocol import items as it
 from parley.app.protocol.latency import format_duration
 from parley.app.protocol.limits import CONTROL_LINE_LIMIT, InputError

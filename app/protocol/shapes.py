@@ -88,7 +88,7 @@ class SessionHeader(TypedDict, total=False):
     started_at: float
     #: the arguments given to the agent after ``--`` (``parley start AGENT -- ARGS``)
     agent_args: list[str]
-    #: the recording a ``parley rerun`` session reran (:mod:`parley.app.session.rerun`)
+    #: the recording a ``parley rerun`` session reran (:mod:`parley.app.daemon.rerun`)
     rerun_of: RerunOf
 
 

@@ -30,10 +30,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from parley.app.agent.agentlog import tail
 from parley.app.agent.engine import EngineError, SessionEngine
 from parley.app.agent.launcher import spawn_agent, stop_process_group
 from parley.app.agent.spare import Spare, interpreter, supports
-from parley.app.daemon.state import tail
 from parley.app.protocol import items as it
 from parley.app.protocol.shapes import AgentInfo
 from parley.app.session.session import Session

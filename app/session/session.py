@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from parley.app.agent import procwait
+from parley.app.agent.agentlog import tail
 from parley.app.agent.engine import (
     BOOT_SETTLE_TIMEOUT,
     AgentDied,
@@ -33,7 +34,7 @@ from parley.app.agent.engine import (
     SessionEngine,
 )
 from parley.app.agent.launcher import AgentSpec, spawn_agent, stop_process_group
-from parley.app.daemon.state import command_hint, tail
+from parley.app.errors import command_hint
 from parley.app.protocol import items as it
 from parley.app.protocol.limits import check_text
 from parley.app.protocol.shapes import AgentInfo, SessionHeader, SessionStatus, agent_id
