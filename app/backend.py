@@ -77,8 +77,9 @@ class ChatBackend(Protocol):
 
     @property
     def event_log_path(self) -> Path | None:
-        """The session's event log (``events.jsonl``, :mod:`app.eventlog`), or ``None``
-        when the items come from elsewhere."""
+        """The session's event log (``events.jsonl``,
+        :mod:`parley.app.session.eventlog`), or ``None`` when the items come from
+        elsewhere."""
         ...
 
     async def start(self) -> AgentInfo:

@@ -2,7 +2,7 @@
 view, copy the last reply, export the session, save an SVG screenshot, agent info,
 rerun the conversation (:mod:`parley.widgets.rerun_screen`).
 
-Exports are ``parley export``'s own formats (:func:`app.export.export`, no second
+Exports are ``parley export``'s own formats (:func:`parley.headless.export.export`, no second
 implementation): ``md``, ``json`` (the event log's lines as stored), ``html`` and
 ``cast``, of the whole session as recorded. Every file the app writes, exports and
 screenshots alike, is named ``parley-<session id>-<YYYYmmdd-HHMMSS>.<ext>`` in
@@ -135,7 +135,7 @@ class CommandsMixin:
         self.notify("Copied the last reply to the clipboard.", markup=False)
 
     async def action_export(self: ChatAppHost, fmt: str) -> Path | None:
-        """Write the session in ``fmt`` (one of :data:`app.export.FORMATS`), as
+        """Write the session in ``fmt`` (one of :data:`parley.headless.export.FORMATS`), as
         ``parley export --format FMT`` would (in a thread); returns the path written."""
         suffix = {"md": "md", "json": "jsonl", "html": "html", "cast": "cast"}[fmt]
         log, fallback = session_sources(self)

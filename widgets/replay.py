@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 class ReplayMixin:
     async def _replay_progress(self: ChatAppHost) -> None:
         """During a replay (a :class:`parley.app.backend.ReplayBackend` with playback
-        ``offsets``): item i of n and its recorded time of the whole in the status
-        bar; at the end a marker row and the state "replay finished"."""
+        ``offsets``): item i of n and its recorded time of the whole in the status bar;
+        at the end a marker row and the state "replay finished"."""
         backend = self.backend
         if not isinstance(backend, ReplayBackend) or not backend.offsets or self.replay_finished:
             return

@@ -125,7 +125,8 @@ class Session:
         self._log_retry: asyncio.Task[None] | None = None
         #: extra fields for the event log's header (a rerun names the recording it reran)
         self.header_extra: SessionHeader = {}
-        #: while true, queued turns wait (an agent reload is swapping agents, app.reload)
+        #: while true, queued turns wait (an agent reload is swapping agents:
+        #: :mod:`parley.app.session.reload`)
         self.reloading = False
 
     # -- lifecycle ------------------------------------------------------------------
@@ -220,7 +221,7 @@ class Session:
 
     async def _settle(self, timeout: float = BOOT_SETTLE_TIMEOUT) -> None:
         """Wait until the agent is idle after boot by the rule that ends a turn
-        (:meth:`app.engine.SessionEngine.wait_idle`: its greeting spoken, tasks started
+        (:meth:`parley.app.agent.engine.SessionEngine.wait_idle`: its greeting spoken, tasks started
         in ``on_enter`` waiting for the user), so the greeting is in ``items`` before
         ``start`` returns; then read the agent info again, as the agent in charge may
         have changed (an ``AgentTask`` run from ``on_enter``). Gives up waiting after
