@@ -132,7 +132,11 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         self.loaded = asyncio.Event()  # the first batch is on screen
         #: the one fold of the stream: blocks for the transcript and tools pane, turns
         self.view = View()
-        self._own_turns: dict[str, str] = {}  # running/queued turns this window sent
+        #: the turns this window sent and not yet finished (turn id → the text typed, for
+        #: Esc to put back): the view's turns cannot tell, as the stream names no sender
+        #: and a queued turn's user message only comes when it starts; whether a turn
+        #: has finished is the view's (:meth:`_update_busy`)
+        self._own_turns: dict[str, str] = {}
         self._say_lock = asyncio.Lock()
         self._starting_notice: NoticeRow | None = None
         # set while routing a batch, applied once after it

@@ -12,9 +12,9 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 import click
 
@@ -35,13 +35,25 @@ from parley.app.cli.tui import register as register_tui_commands
 from parley.app.errors import ParleyError, command_hint
 from parley.app.protocol.sanitize import escape_controls
 
+if TYPE_CHECKING:
+    from parley.app.agent.launcher import AgentSpec
+    from parley.app.daemon.client import ControlClient
+    from parley.app.daemon.state import SessionState
+    from parley.app.protocol.items import ChatItem
+    from parley.app.protocol.shapes import DaemonStatus, StopSummary
+    from parley.app.session.recordings import SessionRecord
 
-def _call(state: Any, op: str, timeout: float = 30.0, **args: Any) -> dict[str, Any]:
-    """One request to the daemon; any failure becomes ``fail()`` with a clear message."""
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _ask(state: SessionState, request: Callable[[ControlClient], T], timeout: float) -> T:
+    """``request`` to the daemon of ``state`` (answered within ``timeout`` seconds); any
+    failure becomes ``fail()`` with a clear message."""
     from parley.app.daemon.client import ControlClient, ControlError
 
     try:
-        return ControlClient(state).call(op, timeout=timeout, **args)
+        return request(ControlClient(state))
     except ControlError as e:
         fail_with(e)
     except TimeoutError:
@@ -50,7 +62,22 @@ def _call(state: Any, op: str, timeout: float = 30.0, **args: Any) -> dict[str, 
         fail(f"could not reach the daemon (pid {state.daemon_pid}): {e}")
 
 
-def _printer(as_json: bool, metrics: bool = False, full_output: bool = False) -> Any:
+def _call(state: SessionState, op: str, timeout: float = 30.0, **args: Any) -> dict[str, Any]:
+    """One request to the daemon, its one answer; any failure becomes ``fail()``."""
+    return _ask(state, lambda client: client.call(op, timeout=timeout, **args), timeout)
+
+
+def _status(state: SessionState, timeout: float = 30.0) -> DaemonStatus:
+    """The daemon's status (checked, :func:`parley.app.protocol.shapes.daemon_status`);
+    any failure becomes ``fail()``."""
+    return _ask(state, lambda client: client.status(timeout=timeout), timeout)
+
+
+class _PrintItem(Protocol):
+    def __call__(self, item: ChatItem, before_turn: bool = False) -> None: ...
+
+
+def _printer(as_json: bool, metrics: bool = False, full_output: bool = False) -> _PrintItem:
     """A function printing one chat item to stdout (text or a JSON line), flushed, so
     a reader sees each item as it arrives. ``before_turn=True`` marks an item no
     client had seen, printed ahead of a ``say``'s turn: ``(before this turn)`` after
@@ -60,7 +87,7 @@ def _printer(as_json: bool, metrics: bool = False, full_output: bool = False) ->
 
     renderer = TextRenderer(color=use_color(sys.stdout), metrics=metrics, full_output=full_output)
 
-    def print_item(item: Any, before_turn: bool = False) -> None:
+    def print_item(item: ChatItem, before_turn: bool = False) -> None:
         if as_json:
             text = render_json(item, before_turn=True) if before_turn else render_json(item)
         else:
@@ -78,7 +105,7 @@ def _printer(as_json: bool, metrics: bool = False, full_output: bool = False) ->
     return print_item
 
 
-def _log_printer(as_json: bool, name: str | None = None) -> Any:
+def _log_printer(as_json: bool, name: str | None = None) -> Callable[[dict[str, Any]], None]:
     """A function printing one ``log`` message of a ``say`` stream: lines asked for
     with ``--logs`` on stdout (``│ line``, or ``agent_log`` JSON objects), the lines of
     a failure nobody asked for on stderr."""
@@ -103,7 +130,7 @@ def _log_printer(as_json: bool, name: str | None = None) -> Any:
     return print_log
 
 
-def _full_output_option(f: Any) -> Any:
+def _full_output_option(f: F) -> F:
     return click.option(
         "--full-output",
         is_flag=True,
@@ -280,21 +307,26 @@ def start(
 
 def _print_started(agent_file: str, runtime: str | None, ready: dict[str, Any]) -> None:
     """What ``start`` and ``restart`` print: the agent file, the runtime that runs it
-    (its command and why it was chosen), the agent, its tools, its first items."""
+    (its command and why it was chosen), the agent, its tools, its first items.
+    ``ready`` is the daemon's ready line or ``restarted`` answer: its ``agent_info``
+    (checked, :func:`parley.app.protocol.shapes.agent_info`) and ``items``."""
     from parley.app.protocol.items import item_from_dict
+    from parley.app.protocol.shapes import agent_info
 
-    info = ready.get("agent_info", {})
+    raw_info = ready.get("agent_info")
+    info = agent_info(raw_info) if isinstance(raw_info, dict) and raw_info else None
     click.echo(f"Agent file: {agent_file}")
     if runtime:
         click.echo(escape_controls(f"Runtime:    {runtime}"))
-    click.echo(escape_controls(f"Agent:      {info.get('id', '?')}"))
-    click.echo(escape_controls(f"Tools:      {', '.join(info.get('tools') or []) or '(none)'}"))
+    click.echo(escape_controls(f"Agent:      {info['id'] if info else '?'}"))
+    tools = ", ".join(info["tools"]) if info else ""
+    click.echo(escape_controls(f"Tools:      {tools or '(none)'}"))
     print_item = _printer(as_json=False)
     for raw in ready.get("items", []):
         print_item(item_from_dict(raw))
 
 
-def _restart(state: Any) -> dict[str, Any]:
+def _restart(state: SessionState) -> dict[str, Any]:
     """Ask the daemon to restart its agent in place; its ``restarted`` answer. A
     failed restart exits 1 with the agent log's tail."""
     from parley.app.daemon.client import ControlClient, ControlError
@@ -321,7 +353,7 @@ def restart(name: str | None) -> None:
     click.echo("\nAgent restarted.")
 
 
-def _agent_gone(state: Any, spec: Any) -> str | None:
+def _agent_gone(state: SessionState, spec: AgentSpec) -> str | None:
     """What ``start`` does with the running session of ``state`` when its agent is gone:
     ``"restart"`` when the agent crashed and ``spec`` is the session's own agent file
     (restarted in place, same session and log); ``"ended"`` when the agent ended the
@@ -332,10 +364,10 @@ def _agent_gone(state: Any, spec: Any) -> str | None:
 
     client = ControlClient(state)
     try:
-        status = client.call("status", timeout=10)
-        if status.get("agent_connected", True):
+        status = client.status(timeout=10)
+        if status["agent_connected"]:
             return None
-        if not status.get("call_ended") and Path(state.agent_file) == spec.agent_file:
+        if not status["call_ended"] and Path(state.agent_file) == spec.agent_file:
             return "restart"
         client.call("stop", timeout=10)
     except (ControlError, OSError, TimeoutError):
@@ -348,15 +380,16 @@ def _agent_gone(state: Any, spec: Any) -> str | None:
 def stop(name: str | None) -> None:
     """End the session: stop the agent and the daemon."""
     from parley.app.daemon.client import ControlClient
+    from parley.app.protocol.shapes import stop_summary
 
     state = locate_or_fail(name)
     reply = _call(state, "stop")
     if not ControlClient(state).wait_gone(timeout=20):
         fail(f"the daemon (pid {state.daemon_pid}) did not exit in time")
-    click.echo(end_summary(reply.get("summary") or {}))
+    click.echo(end_summary(stop_summary(reply.get("summary"))))
 
 
-def end_summary(summary: dict[str, Any]) -> str:
+def end_summary(summary: StopSummary) -> str:
     """``Session ended. 2 turn(s) over 1m2s, ending with agent "billing". Agent log
     kept at: …. Recording: ….`` (the parts the daemon reported)."""
     from parley.app.protocol.latency import format_duration
@@ -488,65 +521,63 @@ def say(
 @session_option
 def status(as_json: bool, name: str | None) -> None:
     """Show the running session (exit 1 when none runs)."""
-    st = _call(locate_or_fail(name), "status")
-    st.pop("event", None)
+    st = _status(locate_or_fail(name))
     if as_json:
         click.echo(json.dumps(st, indent=2))
         return
-    rows = [
-        ("session", st.get("session_id")),
-        ("project", st.get("project")),
-        ("agent file", st.get("agent_file")),
-        ("runtime", st.get("runtime")),
+    rows: list[tuple[str, object]] = [
+        ("session", st["session_id"]),
+        ("project", st["project"]),
+        ("agent file", st["agent_file"]),
+        ("runtime", st["runtime"]),
         *(
             [("background errors", f"{st['background_errors']} (recorded, not shown)")]
-            if st.get("background_errors")
+            if st["background_errors"]
             else []
         ),
         (
             "agent",
-            f"{st.get('agent_id')} "
-            f"({'call ended' if st.get('call_ended') else st.get('agent_state')})",
+            f"{st['agent_id']} ({'call ended' if st['call_ended'] else st['agent_state']})",
         ),
-        ("turn in progress", st.get("turn_in_progress") or "none"),
-        ("turns queued", len(st.get("turns_queued") or [])),
-        ("turns", st.get("turns")),
-        ("unseen items", st.get("unseen_items")),
+        ("turn in progress", st["turn_in_progress"] or "none"),
+        ("turns queued", len(st["turns_queued"])),
+        ("turns", st["turns"]),
+        ("unseen items", st["unseen_items"]),
         ("idle", _idle_text(st)),
-        ("watch", f"on ({st.get('reloads', 0)} reloads)" if st.get("watch") else "off"),
-        ("daemon_pid", st.get("daemon_pid")),
-        ("agent_pid", st.get("agent_pid")),
-        ("agent log", st.get("agent_log")),
-        ("event log", st.get("event_log")),
+        ("watch", f"on ({st['reloads']} reloads)" if st["watch"] else "off"),
+        ("daemon_pid", st["daemon_pid"]),
+        ("agent_pid", st["agent_pid"]),
+        ("agent log", st["agent_log"]),
+        ("event log", st["event_log"]),
     ]
-    if st.get("event_log_error"):
+    if st["event_log_error"]:
         rows.append(
             (
                 "event log error",
-                f"{st['event_log_error']} ({st.get('event_log_waiting')} lines wait in memory)",
+                f"{st['event_log_error']} ({st['event_log_waiting']} lines wait in memory)",
             )
         )
     for label, value in rows:
         click.echo(escape_controls(f"{label + ':':<18}{value}"))
-    if st.get("reload_error"):
+    if st["reload_error"]:
         click.echo("reload error:     the last reload failed; the previous agent keeps running")
-        for line in str(st["reload_error"]).splitlines():
+        for line in st["reload_error"].splitlines():
             # the agent's log is data: no control characters reach the terminal
             click.echo("  " + escape_controls(line))
 
 
-def _idle_text(st: dict[str, Any]) -> str:
+def _idle_text(st: DaemonStatus) -> str:
     """``4m2s (stops after 30m0s)`` / ``… (no idle timeout)``."""
     from parley.app.protocol.latency import format_duration
 
-    idle = format_duration(float(st.get("idle_s") or 0))
-    limit = float(st.get("idle_timeout_s") or 0)
+    idle = format_duration(st["idle_s"])
+    limit = st["idle_timeout_s"]
     if not limit:
         return f"{idle} (no idle timeout)"
     return f"{idle} (stops after {format_duration(limit)})"
 
 
-def _recorded_or_live(name: str | None) -> tuple[Any, Any]:
+def _recorded_or_live(name: str | None) -> tuple[SessionState | None, SessionRecord | None]:
     """The live session's state (or None) and the newest recording for this project."""
     from parley.app.daemon.client import NoSession, locate
     from parley.app.session.recordings import latest_for
@@ -629,7 +660,7 @@ def history(
     SESSION is a recorded session's id (see `parley sessions`) or an events.jsonl
     file; by default the running session, else the newest one of this project.
     """
-    from parley.app.protocol.items import ChatItem, item_from_dict
+    from parley.app.protocol.items import item_from_dict
 
     items: list[ChatItem]
     if from_agent and session is not None:

@@ -80,10 +80,11 @@ from parley.app.daemon.state import STATE_FILE, SessionState, session_dir
 from parley.app.protocol import items as it
 from parley.app.protocol.latency import format_duration
 from parley.app.protocol.limits import CONTROL_LINE_LIMIT, InputError
-from parley.app.protocol.shapes import agent_id
+from parley.app.protocol.shapes import DaemonStatus, StopSummary, agent_id
 from parley.app.session.session import Session, Turn
 
 if TYPE_CHECKING:
+    from parley.app.daemon.config import DaemonConfig
     from parley.app.session.reload import Reloader
 
 log = logging.getLogger("parley.daemon")
@@ -93,9 +94,9 @@ LOG_POLL_S = 0.1
 
 
 class Daemon:
-    def __init__(self, cfg: dict[str, Any]) -> None:
+    def __init__(self, cfg: DaemonConfig) -> None:
         self.cfg = cfg
-        self.key: str = cfg["key"]
+        self.key = cfg.key
         self.sdir = session_dir(self.key)
         self.token = secrets.token_urlsafe(32)
         self.session: Session | None = None
@@ -104,7 +105,7 @@ class Daemon:
         self.seen = SeenItems()
         #: turns a `say` client is waiting on: their items are that client's to show
         self.watched: dict[str, int] = {}
-        self.idle_timeout = float(cfg.get("idle_timeout", 0) or 0)
+        self.idle_timeout = cfg.idle_timeout
         self.last_activity = time.monotonic()
         self._clients_busy = 0  # connections following or waiting right now
         self.reloader: Reloader | None = None  # in watch mode
@@ -132,8 +133,8 @@ class Daemon:
         stop the session. Returns the process exit code. ``stop_requested`` holds the
         signals that arrived before the event loop ran (the daemon then stops at once).
         """
-        session = Session(spec, session_id=session_id, data_dir=data_dir, name=self.cfg.get("name"))
-        session.header_extra = dict(self.cfg.get("header") or {})
+        session = Session(spec, session_id=session_id, data_dir=data_dir, name=self.cfg.name)
+        session.header_extra = self.cfg.header.copy()
         self.stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         # e.g. "socket.accept() out of system resource" under a connection flood
@@ -161,7 +162,7 @@ class Daemon:
         self.session = session
         spec, data_dir, session_id = session.spec, session.data_dir, session.session_id
         start = asyncio.create_task(
-            session.start(connect_timeout=float(self.cfg.get("connect_timeout", 60)), booting=agent)
+            session.start(connect_timeout=self.cfg.connect_timeout, booting=agent)
         )
         stop = asyncio.create_task(self.stopping.wait())
         await asyncio.wait({start, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -190,7 +191,7 @@ class Daemon:
             key=self.key,
             session_id=session_id,
             project=str(spec.project),
-            name=self.cfg.get("name"),
+            name=self.cfg.name,
             agent_file=str(spec.agent_file),
             daemon_pid=os.getpid(),
             agent_pid=session.proc.pid,
@@ -207,7 +208,7 @@ class Daemon:
         boot = [i.to_dict() for i in session.items]
         self.seen.mark_all(session.items)  # `start` prints them
         self.last_activity = time.monotonic()
-        watcher = await self._start_watch() if self.cfg.get("watch") else None
+        watcher = await self._start_watch() if self.cfg.watch else None
         report(ready, ok=True, state=self.status(), agent_info=session.agent_info, items=boot)
         idle = asyncio.create_task(self._idle_watch(), name="parley-idle")
         try:
@@ -268,7 +269,7 @@ class Daemon:
         self.session.engine.emit(it.AgentError(message=why))
         self.stopping.set()
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> StopSummary:
         """What `stop` prints: turns run, seconds since start, the agent in charge at
         the end, where its log and the recording are."""
         assert self.session is not None
@@ -290,7 +291,7 @@ class Daemon:
 
         assert self.session is not None
         self.reloader = reloader = Reloader(
-            self.session, warm=True, connect_timeout=float(self.cfg.get("connect_timeout", 60))
+            self.session, warm=True, connect_timeout=self.cfg.connect_timeout
         )
         reloader.on_swap = self._save_agent_state
         watching = asyncio.Event()
@@ -306,7 +307,8 @@ class Daemon:
         asyncio.create_task(reloader.prepare(), name="parley-spare")
         return task
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> DaemonStatus:
+        """The ``status`` answer: the session's status and the daemon's part."""
         assert self.session is not None and self.state is not None
         return {
             **self.session.status(),
@@ -318,7 +320,7 @@ class Daemon:
             "unseen_items": self.seen.unseen_count(self.session.items),
             "idle_s": round(self.idle_seconds(), 1),
             "idle_timeout_s": self.idle_timeout,
-            "watch": bool(self.cfg.get("watch")),
+            "watch": self.cfg.watch,
             "reloads": self.reloader.reloads if self.reloader else 0,
             "reload_error": self.reloader.last_error if self.reloader else None,
         }
@@ -563,7 +565,7 @@ class Daemon:
         assert self.session is not None and self.state is not None
         before = self.session.items[-1].seq if self.session.items else 0
         try:
-            await self.session.restart(float(self.cfg.get("connect_timeout", 60)))
+            await self.session.restart(self.cfg.connect_timeout)
         except (EngineError, OSError) as e:
             await _send(
                 writer,
