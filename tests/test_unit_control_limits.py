@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from parley.app.daemon.config import DaemonConfig
 from parley.app.daemon.controlproto import (
     AUTH_LINE_LIMIT,
     AUTH_TIMEOUT,
@@ -23,6 +24,7 @@ from parley.app.daemon.controlproto import (
 )
 from parley.app.daemon.server import Daemon
 
+CONFIG = DaemonConfig(key="limits", name=None, project="/nonexistent", agent_file="x", runtime=[])
 #: generous: how long a client waits for an answer the daemon gives at once
 ANSWER_WAIT = 60.0
 
@@ -48,7 +50,7 @@ class Served:
 async def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Served]:
     """No deadline for the token line unless a test sets one."""
     monkeypatch.setenv("PARLEY_HOME", str(tmp_path))
-    d = Daemon({"key": "limits"})
+    d = Daemon(CONFIG)
     d.auth_timeout = 3600.0
     server = await asyncio.start_server(d._handle, "127.0.0.1", 0, limit=READ_BUFFER)
     s = Served(d, server.sockets[0].getsockname()[1])
@@ -96,7 +98,7 @@ def test_the_real_limits_are_those_documented(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PARLEY_HOME", str(tmp_path))
-    d = Daemon({"key": "limits"})
+    d = Daemon(CONFIG)
     assert (d.auth_timeout, d.auth_line_limit) == (AUTH_TIMEOUT, AUTH_LINE_LIMIT) == (2.0, 4096)
     assert (d.max_connections, d.max_pending) == (MAX_CONNECTIONS, MAX_PENDING) == (512, 128)
 
