@@ -32,3 +32,12 @@ def error_message(error: BaseException) -> str:
     if isinstance(error, ParleyError):
         return str(error)
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def command_hint(command: str, name: str | None = None) -> str:
+    """``parley <command>`` as a hint about the session named ``name``: with
+    ``-s NAME`` (shell-quoted) when it is a named session, so the hint acts on the
+    session it is about."""
+    import shlex
+
+    return f"parley {command}" + (f" -s {shlex.quote(name)}" if name else "")

@@ -25,7 +25,7 @@ import json
 import time
 
 from parley.app.agent.agentlog import LINE_CAP, clean_line, strip_ansi
-from parley.app.daemon.state import command_hint
+from parley.app.errors import command_hint
 from parley.app.protocol.items import SCHEMA_VERSION
 
 BAR = "│"

@@ -32,6 +32,7 @@ from parley.app.protocol import items as it
 from parley.app.protocol.sanitize import escape_controls
 from parley.app.session.eventlog import Recording
 from parley.app.session.replay import MAX_GAP
+from parley.app.view import GLYPHS, TOOL_GLYPHS
 from parley.headless.render import TextRenderer
 
 #: the default width of a cast, in columns: asciinema-player scales a cast to fit
@@ -40,7 +41,13 @@ WIDTH = 100
 #: the default least pause before a turn, in seconds
 PAUSE = 1.0
 _SGR = re.compile(r"\x1b\[[0-9;]*m")
-_GLYPHS = ("● ", "✓ ", "✗ ", "… ", "⊘ ")
+#: what starts a line of the text layout, for the hanging indent of its wrapped lines:
+#: a block's title bullet, then the view's glyphs (a progress update, an error, a tool's
+#: result by its status)
+_GLYPHS = tuple(
+    f"{g} "
+    for g in dict.fromkeys(("●", GLYPHS["progress"], GLYPHS["error"], *TOOL_GLYPHS.values()))
+)
 
 
 def char_width(ch: str) -> int:

@@ -27,8 +27,8 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
+from parley.app.daemon.rerun import RerunResult
 from parley.app.session.compare import TurnResult
-from parley.app.session.rerun import RerunResult
 
 MARKS = {"match": "=", "differ": "✗", "failed": "!", "skipped": "-", "not_run": "·"}
 _STYLE = {"=": "32", "✗": "1;31", "!": "1;31", "-": "2", "·": "2", "hl": "1;31", "dim": "2"}

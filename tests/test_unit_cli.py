@@ -61,8 +61,8 @@ def test_exit_codes_come_from_one_mapping() -> None:
     from parley.app.agent.launcher import LaunchError
     from parley.app.cli.exitcodes import FAILURE, USAGE, exit_code_for
     from parley.app.daemon.client import ControlError, NoSession
+    from parley.app.daemon.rerun import RecordingsNotFound, RerunError
     from parley.app.protocol.limits import InputError
-    from parley.app.session.rerun import RecordingsNotFound, RerunError
 
     usage = [InputError("x"), RecordingsNotFound("x"), ControlError("x", "input")]
     failure = [LaunchError("x"), NoSession("x"), ControlError("x", "agent"), RerunError("x")]

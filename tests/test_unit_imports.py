@@ -1,11 +1,17 @@
 """The import rules: what the ``say`` path may load (checked in fresh interpreters),
-and the layering of the packages (read from the source): ``parley.app`` never imports
+and the layering of the packages (read from the source): every import follows the
+"may import" table of ``docs/architecture.md``, ``parley.app`` never imports
 ``parley.widgets`` or ``parley.headless`` at module level, ``parley.headless`` and the
-core never import textual, and no module imports itself back through others."""
+core never import textual, and no module imports itself back through others.
+
+An import counts as lazy only inside a function; one in a module-level ``try:``,
+``if`` (``TYPE_CHECKING`` included), ``with`` or class body runs (or type-checks) with
+the module, so it counts as a module-level import."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -77,20 +83,75 @@ def _sources() -> dict[str, Path]:
 SOURCES = _sources()
 
 
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
 def _imports(path: Path) -> list[tuple[str, bool]]:
     """``(module, at_module_level)`` for every import in the file; ``from a import b``
-    counts as an import of ``a.b`` when that is one of our modules."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    top = {id(node) for node in tree.body}
+    counts as an import of ``a.b`` when that is one of our modules, and relative imports
+    are resolved. Only an import inside a function is lazy."""
+    here = _module_name(path)
+    package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+    return _imports_in(path.read_text(encoding="utf-8"), package)
+
+
+def _imports_in(source: str, package: str) -> list[tuple[str, bool]]:
+    """:func:`_imports` of ``source``, a module of ``package``."""
+    tree = ast.parse(source)
     found: list[tuple[str, bool]] = []
-    for node in ast.walk(tree):
+
+    def visit(node: ast.AST, top: bool) -> None:
         if isinstance(node, ast.Import):
-            found += [(a.name, id(node) in top) for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.extend((a.name, top) for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")
+                parent = parent[: len(parent) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
             for a in node.names:
-                sub = f"{node.module}.{a.name}"
-                found.append((sub if sub in SOURCES else node.module, id(node) in top))
+                sub = f"{base}.{a.name}"
+                found.append((sub if sub in SOURCES else base, top))
+        for child in ast.iter_child_nodes(node):
+            visit(child, top and not isinstance(node, _FUNCTIONS))
+
+    visit(tree, True)
     return found
+
+
+def test_only_imports_in_functions_are_lazy() -> None:
+    source = """
+import parley.app.a
+try:
+    from parley.app import errors
+except ImportError:
+    pass
+if TYPE_CHECKING:
+    from parley.app.b import X
+with suppress(ImportError):
+    import parley.app.c
+class K:
+    import parley.app.d
+def f():
+    import parley.app.e
+    if x:
+        from parley.app.f import y
+async def g():
+    from . import home
+h = lambda: __import__("x")
+from ..protocol import items
+"""
+    assert _imports_in(source, "parley.app.agent") == [
+        ("parley.app.a", True),
+        ("parley.app.errors", True),
+        ("parley.app.b", True),
+        ("parley.app.c", True),
+        ("parley.app.d", True),
+        ("parley.app.e", False),
+        ("parley.app.f", False),
+        ("parley.app.agent", False),
+        ("parley.app.protocol.items", True),
+    ]
 
 
 def test_the_source_tree_is_found() -> None:
@@ -144,3 +205,88 @@ def test_no_import_cycles() -> None:
         if mod not in state:
             visit(mod, [mod])
     assert cycles == []
+
+
+# --- the package layering: the "may import" table of docs/architecture.md ----------
+
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+#: in a row's "may import" cell, the packages after this are imported inside functions only
+LAZY_MARK = "inside a command only:"
+
+
+def _layers() -> dict[str, tuple[set[str], set[str]]]:
+    """The table's rows: ``{package: (may import, may import inside functions only)}``,
+    packages by their installed name, read from the cells' backquoted short names."""
+    rows = [
+        [c.strip() for c in line.strip().strip("|").split("|")]
+        for line in ARCHITECTURE.read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `") and line.count("|") == 5
+    ]
+    packages = {row[1].strip("`") for row in rows}
+    short = {p.rpartition(".")[2]: p for p in packages}
+    assert len(short) == len(packages), "two packages with the same short name"
+
+    def names(cell: str) -> set[str]:
+        words = re.findall(r"`([^`]+)`", cell)
+        unknown = [w for w in words if w not in short]
+        assert not unknown, f"not a package of the table: {unknown} in {cell!r}"
+        return {short[w] for w in words}
+
+    layers = {}
+    for row in rows:
+        eager, _, lazy = row[3].partition(LAZY_MARK)
+        layers[row[1].strip("`")] = (names(eager), names(lazy))
+    return layers
+
+
+LAYERS = _layers()
+
+
+def _layer_of(module: str) -> str | None:
+    """The table's package holding ``module`` (the longest prefix), or ``None``."""
+    found = [p for p in LAYERS if module == p or module.startswith(p + ".")]
+    return max(found, key=len) if found else None
+
+
+def _below(package: str, seen: set[str] | None = None) -> set[str]:
+    """Every package ``package`` may import at module level, through the rows it names."""
+    seen = set() if seen is None else seen
+    for dep in LAYERS[package][0] - seen:
+        seen.add(dep)
+        _below(dep, seen)
+    return seen
+
+
+def test_the_table_is_read() -> None:
+    assert LAYERS["parley.app.protocol"] == ({"parley.app.errors"}, set())
+    assert LAYERS["parley.app.cli"][1] == {"parley.headless", "parley.widgets"}
+    assert "parley.app.cli" not in _below("parley.widgets")
+    # the layers form no cycle: nothing is below itself
+    assert [p for p in LAYERS if p in _below(p)] == []
+
+
+def test_every_module_has_a_row() -> None:
+    """A new top-level module (or package) needs its row in the table."""
+    assert [m for m in SOURCES if m != "parley.app" and _layer_of(m) is None] == []
+
+
+def test_packages_import_only_the_layers_below() -> None:
+    """Every import of one of our modules, at any depth, goes to the module's own
+    package or one its row allows (transitively); the lazy-only ones of a row only
+    inside a function."""
+    bad = []
+    for mod, path in SOURCES.items():
+        layer = _layer_of(mod)
+        if layer is None:
+            continue
+        eager = _below(layer)
+        lazy = set().union(*(_below(p) | {p} for p in LAYERS[layer][1]))
+        for imp, top in _imports(path):
+            target = _layer_of(imp)
+            if target is None or target == layer or target in eager:
+                continue
+            if target in lazy and not top:
+                continue
+            where = "at module level" if top else "in a function"
+            bad.append(f"{mod} imports {imp} {where} ({layer} may not import {target})")
+    assert bad == []

@@ -15,7 +15,8 @@ from parley.app.agent.launcher import (
     find_agent_file,
 )
 from parley.app.agent.pyenv import choose_python
-from parley.app.daemon.state import project_root, session_key
+from parley.app.daemon.state import session_key
+from parley.app.home import project_root
 
 
 def test_explicit_file_missing_or_a_directory(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from livekit.protocol.agent_pb import agent_session as pb
 from test_unit_engine import Msg, added, assistant, connected, response, settle, user
 
-from parley.app.agent import engine as engine_module
+from parley.app.agent import events as events_module
 from parley.app.agent.convert import readable_error
 from parley.app.protocol import items as it
 from parley.headless.render import TextRenderer
@@ -24,8 +24,8 @@ def timers_never_lapse(monkeypatch: pytest.MonkeyPatch) -> None:
     last an hour: a turn then ends only on the events the test sends, so the test checks
     why a turn is still open by :meth:`SessionEngine.busy_reason` instead of sleeping less
     than a timer."""
-    monkeypatch.setattr(engine_module, "HANDOFF_QUIET", 3600.0)
-    monkeypatch.setattr(engine_module, "OUTPUT_GRACE", 3600.0)
+    monkeypatch.setattr(events_module, "HANDOFF_QUIET", 3600.0)
+    monkeypatch.setattr(events_module, "OUTPUT_GRACE", 3600.0)
 
 
 def state(old: pb.AgentState, new: pb.AgentState) -> Msg:

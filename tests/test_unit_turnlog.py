@@ -1,4 +1,5 @@
-"""A turn's agent-log lines (app.turnlog) and their rendering (headless.agent_log)."""
+"""A turn's agent-log lines (:mod:`parley.app.agent.turnlog`) and their rendering
+(:mod:`parley.headless.agent_log`)."""
 
 from __future__ import annotations
 

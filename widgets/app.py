@@ -26,8 +26,8 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
+from parley.app.agent.agentlog import tail
 from parley.app.backend import BackendError, ChatBackend
-from parley.app.daemon.state import tail
 from parley.app.errors import error_message
 from parley.app.protocol import items as it
 from parley.app.protocol.sanitize import escape_controls, escape_fields
@@ -35,6 +35,7 @@ from parley.app.view import View
 from parley.widgets.agents_pane import AgentsPane
 from parley.widgets.banner import Banner
 from parley.widgets.commands import CommandsMixin
+from parley.widgets.gc_policy import QuietCollector
 from parley.widgets.log_pane import AgentLogPane
 from parley.widgets.main_screen import MainScreen
 from parley.widgets.panes import PanesMixin
@@ -116,6 +117,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
     ) -> None:
         super().__init__()
         self.freeze_gc = freeze_gc
+        self.gc_policy = QuietCollector()
         self._widgets: dict[type, Any] = {}
         self.backend = backend
         self.frozen = frozen
@@ -130,7 +132,11 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         self.loaded = asyncio.Event()  # the first batch is on screen
         #: the one fold of the stream: blocks for the transcript and tools pane, turns
         self.view = View()
-        self._own_turns: dict[str, str] = {}  # running/queued turns this window sent
+        #: the turns this window sent and not yet finished (turn id → the text typed, for
+        #: Esc to put back): the view's turns cannot tell, as the stream names no sender
+        #: and a queued turn's user message only comes when it starts; whether a turn
+        #: has finished is the view's (:meth:`_update_busy`)
+        self._own_turns: dict[str, str] = {}
         self._say_lock = asyncio.Lock()
         self._starting_notice: NoticeRow | None = None
         # set while routing a batch, applied once after it
@@ -267,6 +273,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         # One frame shows the whole batch: without this, a frame drawn while new
         # rows mount shows the panes' changes without them, and the rows come a
         # frame (16.7 ms) later.
+        self.gc_policy.activity()
         with self.batch_update():
             await self._show_items(message)
         self.screen.check_idle()  # the screen skipped its refresh during the batch
@@ -293,6 +300,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         await self._replay_progress()
         if self.freeze_gc and not self.loaded.is_set():
             gc.freeze()
+            self.gc_policy.start(self)
         self.loaded.set()
 
     def route(self, item: it.ChatItem) -> None:
@@ -523,6 +531,9 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         self.status.state = "stopping"
         self.shutdown()
 
+    def on_unmount(self) -> None:
+        self.gc_policy.stop()  # the process's collector thresholds as they were
+
     @work(group="shutdown", exclusive=True, exit_on_error=False)
     async def shutdown(self) -> None:
         self.workers.cancel_group(self, "follow")
@@ -548,7 +559,8 @@ def make_app(
     later collections do not walk the thousands of widgets and items of a long
     session (they were 60-90 ms pauses, one every ~9 appended items; see
     ``bench/bench_tui.py``). Rows unmounted later that were alive then are never
-    collected: at most one window of rows."""
+    collected: at most one window of rows. From then on the full collections run
+    when the session is quiet (:class:`parley.widgets.gc_policy.QuietCollector`)."""
     return ParleyApp(
         backend, title=title, frozen=frozen, export_dir=export_dir, freeze_gc=freeze_gc
     )

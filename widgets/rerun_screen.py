@@ -1,6 +1,6 @@
 """ "Rerun this conversation" (command palette): the session's user turns sent again to
 the agent as it is now, in a fresh session, compared turn by turn on a screen of its
-own. Same rules and code as ``parley rerun`` (:mod:`parley.app.session.rerun`,
+own. Same rules and code as ``parley rerun`` (:mod:`parley.app.daemon.rerun`,
 :mod:`parley.app.session.compare`); the rerun is recorded like any session.
 
 The rerun is blocking work (a daemon, sockets), so it runs in a thread worker and
@@ -21,10 +21,10 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from parley.app.daemon.rerun import RerunResult, rerun_recording
 from parley.app.session.compare import DEFAULT_COMPARE, TurnResult
 from parley.app.session.eventlog import Recording
 from parley.app.session.recordings import SessionRecord
-from parley.app.session.rerun import RerunResult, rerun_recording
 from parley.headless.rerun_report import TextReport, safe
 
 

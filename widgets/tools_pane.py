@@ -4,12 +4,15 @@ pretty-printed arguments, output; its progress while it runs)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.geometry import Size
+from textual.css.scalar import Unit
+from textual.css.styles import RulesMap
+from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -17,6 +20,10 @@ from textual.widgets.option_list import Option
 from parley.app.view import Block, format_ms
 from parley.headless.export import pretty_args
 from parley.widgets.rows import clean_text
+
+if TYPE_CHECKING:
+    from textual.widgets._option_list import OptionListContent
+    from typing_extensions import Self
 
 STATUS_STYLE = {
     "running": "$text-warning",
@@ -82,6 +89,53 @@ class ToolList(OptionList):
     (``OptionList._update_lines``)."""
 
     _sizes: tuple[Size, Size] | None = None
+    _layout_only = False
+
+    def add_options(self, new_options: Iterable[OptionListContent]) -> Self:
+        """Textual's ``add_options``, without repainting the list when the new
+        options are below its view (the lines in view do not change; the scrollbar
+        repaints itself): a long session's list is full, and repainting its lines
+        cost ~0.8 ms of every frame that shows a new tool call."""
+        view = self.scrollable_content_region.height
+        below = view > 0 and self.virtual_size.height >= round(self.scroll_y) + view
+        self._layout_only = below
+        try:
+            return super().add_options(new_options)
+        finally:
+            self._layout_only = False
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False,
+        recompose: bool = False,
+    ) -> Self:  # fmt: skip
+        if self._layout_only:
+            repaint = False
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """Textual's (8.2) sum of the options' heights, stopped once it reaches the
+        container's height: the list's ``max-height`` (a percentage of its container,
+        ``parley.tcss``) cuts it there anyway. Textual sums every option on every
+        layout pass that adds one: ~0.7 ms for 250 calls, growing with the session."""
+        max_height = self.styles.max_height
+        if (
+            max_height is None
+            or max_height.unit not in (Unit.PERCENT, Unit.HEIGHT)  # of the container
+            or max_height.value > 100
+            or container.height <= 0
+        ):
+            return super().get_content_height(container, viewport, width)
+        rules = cast(RulesMap, self.styles)
+        padding = self.get_component_styles("option-list--option").padding.width
+        options = self.options
+        height = 0
+        for index, option in enumerate(options):
+            height += self._get_visual(option).get_height(rules, width - padding)
+            if option._divider and index < len(options) - 1:
+                height += 1
+            if height >= container.height:
+                break
+        return height
 
     def _size_updated(
         self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
@@ -136,7 +190,32 @@ class ToolsPane(Vertical):
             Option(tool_summary(self.calls[cid]), id=cid) for cid in self._pending
         )
         self._pending.clear()
-        self.border_subtitle = f"{len(self.calls)}"
+        self._set_count(f"{len(self.calls)}")
+
+    _count_only = False
+
+    def _set_count(self, count: str) -> None:
+        """The count of calls in the bottom border (``border_subtitle``), repainting
+        that line only: Textual's setter repaints every line of the pane's border
+        (~0.7 ms of every frame that shows a new tool call)."""
+        if count == self.border_subtitle:
+            return
+        self._count_only = True
+        try:
+            self.border_subtitle = count
+        finally:
+            self._count_only = False
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False,
+        recompose: bool = False,
+    ) -> Self:  # fmt: skip
+        if self._count_only and not regions and self.is_mounted:
+            # regions are relative to the content area: the bottom border line
+            x, y = self.content_offset
+            width, height = self.outer_size
+            regions = (Region(-x, height - 1 - y, width, 1),)
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     def on_descendant_focus(self) -> None:
         """Focusing the list (F2 on a narrow screen, Tab) shows the newest call."""

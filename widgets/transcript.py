@@ -18,18 +18,21 @@ messages). Focusing it never scrolls.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.await_remove import AwaitRemove
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.widget import Widget
 from textual.widgets import Button
 
 from parley.app.protocol import items as it
 from parley.app.view import Block
 from parley.widgets.rows import NoticeRow, Row
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 
 @dataclass
@@ -143,7 +146,7 @@ class Transcript(VerticalScroll, can_focus=True):
             if spare and last is not None:
                 row = spare.pop()
                 row.recycle(e.block)
-                self.move_child(row, after=last)
+                self._move_row(row, after=last)
                 row.display = True
                 e.row = last = row
             else:
@@ -153,6 +156,28 @@ class Transcript(VerticalScroll, can_focus=True):
         self._update_earlier()
         if self._hidden:
             self._schedule_reap()
+
+    _layout_only = False
+
+    def _move_row(self, row: Row, after: Widget) -> None:
+        """``move_child(row, after=after)`` without repainting the transcript's own
+        lines: Textual's ``move_child`` refreshes the container with a repaint, which
+        renders every line of its background, border and padding again (~1.2 ms a
+        frame at 120x40, ``bench/bench_tui.py``) although they do not change; the
+        layout pass that places the moved row marks the regions that did."""
+        self._layout_only = True
+        try:
+            self.move_child(row, after=after)
+        finally:
+            self._layout_only = False
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False,
+        recompose: bool = False,
+    ) -> Self:  # fmt: skip
+        if self._layout_only:
+            repaint = False
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     def _following(self) -> bool:
         return self.is_anchored and not self._scrolled_back

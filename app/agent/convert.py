@@ -1,7 +1,8 @@
 """Conversions from the agent's protobuf messages to chat items and readable text.
 
-Pure functions (no I/O) used by :mod:`parley.app.agent.engine`: chat messages, usage, the
-agent's chat history, and error texts made readable.
+Pure functions (no I/O) used by :mod:`parley.app.agent.events` and
+:mod:`parley.app.agent.engine`: chat messages, usage, the agent's chat history, and error
+texts made readable.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ A Python agent is the user's own livekit-agents program, run as
 agent (@livekit/agents >= 1.0) as ``<node> <entry> console --connect-addr …``. Either
 dials our listener and speaks ``lk.agent.session``. Which Python: :mod:`parley.app.agent.pyenv`;
 which Node runtime: :mod:`parley.app.agent.nodeenv`. The agent runs in its project's root
-(:func:`parley.app.daemon.state.project_root`), as the templates' own commands do, so a
+(:func:`parley.app.home.project_root`), as the templates' own commands do, so a
 ``.env.local`` there is found.
 """
 
@@ -29,7 +29,7 @@ from parley.app.agent.pyenv import (
     choose_python,
     installed_version,
 )
-from parley.app.daemon.state import project_root
+from parley.app.home import project_root
 
 __all__ = [
     "AGENT_CANDIDATES",

@@ -1,5 +1,5 @@
 """``parley rerun``: recorded conversations as regression tests
-(see :mod:`parley.app.session.rerun`).
+(see :mod:`parley.app.daemon.rerun`).
 
 Click and the standard library at module level (the ``parley say`` path loads the
 command modules); the work is imported inside the command.
@@ -77,8 +77,8 @@ def rerun(
     Exits 0 when everything matches, 1 when a turn differs or fails, 2 on usage
     errors. Each rerun is recorded too (its header names the recording it reran).
     """
+    from parley.app.daemon.rerun import RerunError, RerunResult, find_recordings, rerun_recording
     from parley.app.session.compare import TurnResult, parse_compare
-    from parley.app.session.rerun import RerunError, RerunResult, find_recordings, rerun_recording
     from parley.headless.render import use_color
     from parley.headless.rerun_report import TextReport, json_summary, json_turn, junit_xml
 

@@ -160,7 +160,7 @@ def skill(install: bool, agents_md: bool, directory: Path | None) -> None:
             raise click.UsageError("--agents-md and --dir go with --install")
         click.echo(SKILL, nl=False)
         return
-    from parley.app.daemon.state import project_root
+    from parley.app.home import project_root
 
     root = directory or project_root(Path.cwd() / "_")
     try:

@@ -1,132 +1,27 @@
-"""Where sessions live on disk, and the state file a daemon leaves for its clients.
+"""The state file a running daemon leaves for its clients, and how they find it.
 
-Two roots, both per user (``platformdirs``), or both under ``$PARLEY_HOME`` when set
-(tests use that to stay apart from a developer's real sessions):
-
-- runtime: ``<runtime>/<key>/state.json`` and ``daemon.lock`` for each running
-  daemon. The directory is 0700 and the files 0600, so other local users can read
-  neither the control port's token nor the state.
-- data: ``<data>/sessions/<session_id>/`` keeps ``events.jsonl`` (the event log, which
-  is also the session's recording), ``agent.log`` and ``daemon.log`` after the
-  session ends, so ``parley history`` and ``parley logs`` work after ``stop``.
-
-``key`` is a hash of the resolved project directory (and an optional session name):
-one daemon per project. This module is on the ``parley say`` path: standard library
-and platformdirs only.
+Each daemon has a runtime directory ``<runtime>/<key>/`` (0700; the roots are in
+:mod:`parley.app.home`) holding ``state.json`` and ``daemon.lock`` (0600), so other local
+users can read neither the control port's token nor the state. ``key`` is a hash of the
+resolved project directory (and an optional session name): one daemon per project.
+This module is on the ``parley say`` path: standard library and platformdirs only.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from parley.app.errors import ParleyError
+from parley.app.home import private_dir, runtime_root
 
 STATE_FILE = "state.json"
 LOCK_FILE = "daemon.lock"
-#: what makes a directory a project root (see :func:`project_root`): Python and Node
-#: manifests, lock files, virtualenvs, a git checkout
-PROJECT_MARKERS = (
-    "pyproject.toml",
-    "uv.lock",
-    "requirements.txt",
-    "setup.py",
-    ".venv",
-    "venv",
-    "package.json",
-    ".git",
-)
-
-
-def runtime_root() -> Path:
-    """Directory holding one folder per running daemon (created 0700)."""
-    home = os.environ.get("PARLEY_HOME")
-    if home:
-        root = Path(home) / "run"
-    else:
-        import platformdirs
-
-        with warnings.catch_warnings():
-            # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp
-            warnings.simplefilter("ignore")
-            root = Path(platformdirs.user_runtime_dir("parley"))
-    return _private_dir(root)
-
-
-def data_root() -> Path:
-    """Directory holding ``sessions/<session_id>/`` for every recorded session."""
-    home = os.environ.get("PARLEY_HOME")
-    if home:
-        root = Path(home) / "data"
-    else:
-        import platformdirs
-
-        root = Path(platformdirs.user_data_dir("parley"))
-    return _private_dir(root)
-
-
-class StateDirError(ParleyError):
-    """A directory parley keeps its state or recordings in cannot be made or written;
-    the message names it and ``PARLEY_HOME``."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        home = os.environ.get("PARLEY_HOME")
-        where = f"PARLEY_HOME is {home}" if home else "PARLEY_HOME is not set"
-        super().__init__(
-            f"cannot use parley's directory {path} ({reason}); make it writable, or set "
-            f"PARLEY_HOME to a directory you can write ({where})"
-        )
-        self.path = path
-
-
-def _private_dir(path: Path, writable: bool = False) -> Path:
-    """``path``, created 0700 if missing; with ``writable`` it must also take new
-    files. Raises :class:`StateDirError`."""
-    try:
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except OSError as e:
-        raise StateDirError(path, e.strerror or str(e)) from None
-    with contextlib.suppress(OSError):
-        os.chmod(path, 0o700)
-    if writable and not os.access(path, os.W_OK | os.X_OK):
-        raise StateDirError(path, "not writable")
-    return path
-
-
-def check_writable() -> None:
-    """Both roots exist and take new files (``start`` checks before it spawns
-    anything). Raises :class:`StateDirError`."""
-    _private_dir(runtime_root(), writable=True)
-    _private_dir(data_root(), writable=True)
-
-
-def project_root(agent_file: Path, cwd: Path | None = None) -> Path:
-    """The project an agent file belongs to, the one root rule of every command.
-
-    The nearest directory above the agent file holding a project marker
-    (:data:`PROJECT_MARKERS`: ``pyproject.toml``, ``uv.lock``, ``requirements.txt``,
-    ``setup.py``, ``.venv``, ``venv``, ``package.json``, ``.git``). With none: ``cwd``
-    (where ``parley start`` ran) when the agent file is below it, else the file's own
-    directory. The agent runs there, and later commands find the session by walking up
-    from their own directory to it (:func:`find_session`).
-    """
-    start = agent_file.resolve().parent
-    for d in (start, *start.parents):
-        if any((d / m).exists() for m in PROJECT_MARKERS):
-            return d
-    if cwd is not None:
-        here = cwd.resolve()
-        if here == start or here in start.parents:
-            return here
-    return start
 
 
 def session_key(project: Path, name: str | None = None) -> str:
@@ -135,28 +30,15 @@ def session_key(project: Path, name: str | None = None) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def command_hint(command: str, name: str | None = None) -> str:
-    """``parley <command>`` as a hint about the session named ``name``: with
-    ``-s NAME`` (shell-quoted) when it is a named session, so the hint acts on the
-    session it is about."""
-    import shlex
-
-    return f"parley {command}" + (f" -s {shlex.quote(name)}" if name else "")
-
-
 def session_dir(key: str, create: bool = False) -> Path:
     """The runtime directory of daemon ``key`` (made 0700 when ``create``)."""
     path = runtime_root() / key
-    return _private_dir(path, writable=True) if create else path
+    return private_dir(path, writable=True) if create else path
 
 
 def new_session_id(key: str) -> str:
     """A sortable id for a recorded session: ``YYYYmmdd-HHMMSS-<key[:6]>``."""
     return time.strftime("%Y%m%d-%H%M%S", time.localtime()) + f"-{key[:6]}"
-
-
-def session_data_dir(session_id: str) -> Path:
-    return _private_dir(data_root() / "sessions" / session_id, writable=True)
 
 
 @dataclass
@@ -216,14 +98,3 @@ def find_session(cwd: Path, name: str | None = None) -> tuple[Path, SessionState
         if st is not None:
             return sdir, st
     return None
-
-
-def tail(path: Path | str, lines: int = 20, *, color: bool = True) -> str:
-    """The last ``lines`` lines of a log file ('' if missing), one per log line, read
-    from the end so a large log costs no more than its tail; see
-    :func:`parley.app.agent.agentlog.tail` (control characters escaped, long lines cut, SGR colour
-    codes kept unless ``color=False``: print it through
-    :func:`parley.app.agent.agentlog.clean_text`)."""
-    from parley.app.agent.agentlog import tail as agent_log_tail
-
-    return agent_log_tail(path, lines, color=color)

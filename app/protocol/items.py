@@ -217,7 +217,7 @@ class TurnFinished(ChatItem):
     has no reply (a Node agent's "agent produced no response items").
 
     A turn ends when the agent has finished answering it, not at the ``run_input``
-    response: see :meth:`app.engine.SessionEngine.busy_reason` for the rule.
+    response: see :meth:`parley.app.agent.events.EventTranslator.busy_reason` for the rule.
     ``timeout`` is reserved in the schema for a turn the session gives up on; this
     version never does (``say --timeout`` leaves the turn running), so it does not
     occur yet."""

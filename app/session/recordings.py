@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from parley.app.daemon.state import data_root
 from parley.app.errors import ParleyError
+from parley.app.home import data_root
 from parley.app.protocol.shapes import SessionHeader
 from parley.app.session.eventlog import EVENTS_FILE, read_header
 

@@ -30,10 +30,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from parley.app.agent.agentlog import tail
 from parley.app.agent.engine import EngineError, SessionEngine
 from parley.app.agent.launcher import spawn_agent, stop_process_group
 from parley.app.agent.spare import Spare, interpreter, supports
-from parley.app.daemon.state import tail
 from parley.app.protocol import items as it
 from parley.app.protocol.shapes import AgentInfo
 from parley.app.session.session import Session
@@ -67,6 +67,12 @@ class Reloader:
             s = self.session
             spare = await asyncio.to_thread(Spare, s.spec, s.agent_log)
             if self.closed:  # closed while it was starting
+                await asyncio.to_thread(spare.discard)
+                return
+            try:
+                spare.watch()  # here on the loop's thread, which outlives the worker's
+            except OSError as e:  # unguarded, it would outlive a killed daemon: not used
+                log.warning("no watchdog for the spare interpreter: %s", e)
                 await asyncio.to_thread(spare.discard)
                 return
             self.spare = spare

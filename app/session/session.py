@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from parley.app.agent import procwait
+from parley.app.agent.agentlog import tail
 from parley.app.agent.engine import (
     BOOT_SETTLE_TIMEOUT,
     AgentDied,
@@ -33,10 +34,10 @@ from parley.app.agent.engine import (
     SessionEngine,
 )
 from parley.app.agent.launcher import AgentSpec, spawn_agent, stop_process_group
-from parley.app.daemon.state import command_hint, tail
+from parley.app.errors import command_hint
 from parley.app.protocol import items as it
 from parley.app.protocol.limits import check_text
-from parley.app.protocol.shapes import AgentInfo, agent_id
+from parley.app.protocol.shapes import AgentInfo, SessionHeader, SessionStatus, agent_id
 from parley.app.session.eventlog import EVENTS_FILE, EventLog, parley_version
 
 log = logging.getLogger("parley.session")
@@ -126,8 +127,9 @@ class Session:
         self._closed = False
         self._log_retry: asyncio.Task[None] | None = None
         #: extra fields for the event log's header (a rerun names the recording it reran)
-        self.header_extra: dict[str, Any] = {}
-        #: while true, queued turns wait (an agent reload is swapping agents, app.reload)
+        self.header_extra: SessionHeader = {}
+        #: while true, queued turns wait (an agent reload is swapping agents:
+        #: :mod:`parley.app.session.reload`)
         self.reloading = False
 
     # -- lifecycle ------------------------------------------------------------------
@@ -222,7 +224,7 @@ class Session:
 
     async def _settle(self, timeout: float = BOOT_SETTLE_TIMEOUT) -> None:
         """Wait until the agent is idle after boot by the rule that ends a turn
-        (:meth:`app.engine.SessionEngine.wait_idle`: its greeting spoken, tasks started
+        (:meth:`parley.app.agent.engine.SessionEngine.wait_idle`: its greeting spoken, tasks started
         in ``on_enter`` waiting for the user), so the greeting is in ``items`` before
         ``start`` returns; then read the agent info again, as the agent in charge may
         have changed (an ``AgentTask`` run from ``on_enter``). Gives up waiting after
@@ -433,8 +435,9 @@ class Session:
             raise AgentDied(self.agent_exit_reason())
         return await self.engine.chat_history()
 
-    def status(self) -> dict[str, Any]:
-        """A JSON-able snapshot: agent, state, turns, pids, logs."""
+    def status(self) -> SessionStatus:
+        """A JSON-able snapshot: agent, state, turns, pids, logs (see
+        :class:`parley.app.protocol.shapes.SessionStatus`)."""
         return {
             "session_id": self.session_id,
             "project": str(self.spec.project),

@@ -19,17 +19,18 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from parley.app.agent.launcher import AgentSpec, LaunchError, stop_process_group
+from parley.app.daemon.client import ControlClient, ControlError
+from parley.app.daemon.control import start_daemon
+from parley.app.daemon.state import SessionState, session_dir, session_key
 from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
+from parley.app.protocol.shapes import RerunOf
 from parley.app.session.compare import Conversation, TurnResult, Verdicts, split_turns
 from parley.app.session.eventlog import EVENTS_FILE, LogFormatError, Recording, read_log
 from parley.app.session.recordings import RecordingNotFound, SessionRecord, resolve
-
-if TYPE_CHECKING:
-    from parley.app.agent.launcher import AgentSpec
-    from parley.app.daemon.state import SessionState
 
 
 @dataclass
@@ -136,8 +137,6 @@ def rerun_recording(
     turn (true: the rest are ``not_run``, the rerun's session is stopped). Never
     raises for agent failures: they are verdicts (``failed``) or
     :attr:`RerunResult.error`."""
-    from parley.app.agent.launcher import AgentSpec, LaunchError
-
     cwd = cwd or Path.cwd()
     header = recording.header
     agent_file = agent or header.get("agent_file") or ""
@@ -244,10 +243,7 @@ class _Run:
 
     def start(self) -> list[it.ChatItem]:
         """Start the daemon; returns the boot items. Raises like ``start_daemon``."""
-        from parley.app.daemon.control import start_daemon
-        from parley.app.daemon.state import SessionState, session_dir, session_key
-
-        rerun_of = {
+        rerun_of: RerunOf = {
             "session_id": self.record.session_id,
             "path": str(self.record.event_log),
         }
@@ -264,8 +260,6 @@ class _Run:
         """Send one turn and collect its items until its ``turn_finished``; returns
         ``None``, or why the turn could not run (no ``turn_finished`` in time, the
         daemon refused it, the connection failed)."""
-        from parley.app.daemon.client import ControlClient, ControlError
-
         if self.state is None:
             return "the rerun session has not started"
         turn_id = None
@@ -288,16 +282,11 @@ class _Run:
     def stop(self) -> None:
         """Stop the daemon (and its agent) and remove its runtime directory; the
         recording stays."""
-        from parley.app.daemon.client import ControlClient, ControlError
-        from parley.app.daemon.state import session_dir, session_key
-
         if self.state is not None:
             client = ControlClient(self.state)
             with contextlib.suppress(OSError, ControlError, TimeoutError):
                 client.call("stop", timeout=10)
             if not client.wait_gone(timeout=20):
-                from parley.app.agent.launcher import stop_process_group
-
                 with contextlib.suppress(OSError):
                     stop_process_group(self.state.agent_pid)
         sdir = session_dir(session_key(self.spec.project, self.name))

@@ -1,0 +1,204 @@
+"""What a terminal shows is what the app would draw from scratch.
+
+The app repaints only what changed (Textual's partial updates, and parley's own
+shortcuts: the transcript keeps its own lines when a row moves, the tool list keeps
+its lines when new calls land below its view, the tools pane repaints only the count
+in its border; see :mod:`parley.widgets.transcript`, :mod:`parley.widgets.tools_pane`,
+:mod:`parley.widgets.main_screen`). Snapshot tests render whole screens, so they
+cannot see a region that was left unpainted. Here every update the app sends is
+applied to a model of the terminal, cell by cell, as the terminal applies it, and
+after each frame the model must equal a render of the whole screen with every
+widget's line cache emptied (what the app would draw from nothing), once the app has
+drawn the frames that follow a change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rich.cells import cell_len
+from rich.style import Style
+from test_tui_support import SIZE, wait_until
+from textual._compositor import ChopsUpdate, LayoutUpdate
+from textual.strip import Strip
+from textual.widgets import OptionList
+
+from parley.app.backend import ItemsBackend
+from parley.app.protocol import items as it
+from parley.widgets.app import make_app
+
+Cell = tuple[str, Style | None]
+
+
+def cells(strip: Strip) -> list[Cell]:
+    out: list[Cell] = []
+    for segment in strip:
+        if segment.control:
+            continue
+        for char in segment.text:
+            out.append((char, segment.style))
+            out.extend([("", segment.style)] * (cell_len(char) - 1))
+    return out
+
+
+class Terminal:
+    """A terminal's screen, changed by the updates the app sends."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.lines: list[list[Cell | None]] = [[None] * width for _ in range(height)]
+
+    def write(self, x: int, y: int, strip: Strip, x1: int = 0, x2: int | None = None) -> int:
+        """Write ``strip`` at (x, y), only the cells in [x1, x2); the column after it."""
+        line = self.lines[y]
+        for cell in cells(strip):
+            if x1 <= x < (len(line) if x2 is None else x2):
+                line[x] = cell
+            x += 1
+        return x
+
+    def apply(self, update: Any) -> None:
+        if isinstance(update, LayoutUpdate):
+            for y, strips in enumerate(update.strips, update.region.y):
+                x = update.region.x
+                for strip in strips:
+                    x = self.write(x, y, strip)
+        elif isinstance(update, ChopsUpdate):
+            for y, x1, x2 in update.spans:
+                ends = update.chop_ends[y]
+                for end, (x, chop) in zip(ends, update.chops[y].items(), strict=False):
+                    if chop is None or x > x2 or end <= x1:
+                        continue
+                    self.write(x, y, chop, x1, x2)
+        else:
+            raise AssertionError(f"unexpected update {update!r}")
+
+
+def fresh_render(app: Any) -> list[list[Cell]]:
+    """The whole screen drawn from nothing: every visible widget's line cache is
+    emptied for this render, then put back (the app goes on with its caches)."""
+    compositor = app.screen._compositor
+    saved = []
+    for widget in compositor.visible_widgets:
+        cache = widget._styles_cache
+        saved.append((cache, dict(cache._cache), set(cache._dirty_lines)))
+        cache._cache.clear()
+    try:
+        return [cells(strip) for strip in compositor.render_strips()]
+    finally:
+        for cache, lines, dirty in saved:
+            cache._cache.clear()
+            cache._cache.update(lines)
+            cache._dirty_lines.clear()
+            cache._dirty_lines.update(dirty)
+
+
+def text(line: list[Any]) -> str:
+    return "".join(cell[0] if cell else "?" for cell in line)
+
+
+def session(n: int) -> list[it.ChatItem]:
+    """``n`` items: agent messages and tool calls in turn (the tool list overflows)."""
+    out: list[it.ChatItem] = []
+    for seq in range(1, n + 1):
+        if seq % 2:
+            out.append(it.AgentMessage(seq=seq, ts=float(seq), agent_id="concierge",
+                                       text=f"Reply {seq}: the **weather** is fine."))  # fmt: skip
+        else:
+            out.append(it.ToolCall(seq=seq, ts=float(seq), call_id=f"c{seq}", name="lookup",
+                                   arguments=f'{{"n": {seq}}}', status="done",
+                                   output=f"result {seq}", duration_ms=2.0))  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("n_items", [4, 160])
+async def test_each_frame_paints_what_a_full_render_shows(n_items: int) -> None:
+    """160: more rows than the transcript's window, more calls than the tool list
+    shows; 4: new calls land in the list's view."""
+    items = session(n_items)
+    backend = ItemsBackend(items)
+    app = make_app(backend, frozen=True)
+    width, height = SIZE
+    terminal = Terminal(width, height)
+    frames: list[int] = []
+    mismatches: list[str] = []
+    display = app._display
+
+    def painting(screen: Any, update: Any) -> None:
+        display(screen, update)
+        if update is not None and screen is app.screen:
+            terminal.apply(update)
+            frames.append(1)
+
+    async def settled(pilot: Any, what: str) -> None:
+        """Once the frames after a change are drawn, the terminal shows what a full
+        render does (a frame may lag a style change by one frame; a region left
+        unpainted stays wrong)."""
+        await pilot.pause(0.1)
+        expected = fresh_render(app)
+        for y, (got, want) in enumerate(zip(terminal.lines, expected, strict=True)):
+            if got != want:
+                x = next(i for i, (a, b) in enumerate(zip(got, want, strict=True)) if a != b)
+                mismatches.append(f"after {what}, line {y} column {x}: {got[x]!r} != "
+                                  f"{want[x]!r}\n  terminal {text(got)!r}\n  full     "
+                                  f"{text(want)!r}")  # fmt: skip
+
+    app._display = painting  # type: ignore[method-assign,assignment]
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.loaded.is_set())
+        await settled(pilot, "loading")
+        seq = items[-1].seq
+        for n in range(24):
+            seq += 1
+            item: it.ChatItem
+            if n % 3 == 0:
+                item = it.AgentMessage(seq=seq, ts=float(seq), agent_id="concierge",
+                                       text=f"New reply {n}\n\n- one\n- two")  # fmt: skip
+            else:
+                item = it.ToolCall(seq=seq, ts=float(seq), call_id=f"new{n}", name="lookup",
+                                   arguments="{}", status="done", output="ok",
+                                   duration_ms=1.0)  # fmt: skip
+            before = len(frames)
+            backend.push(item)
+
+            def on_screen(item: it.ChatItem = item, before: int = before) -> bool:
+                rows = app.transcript.rows
+                return len(frames) > before and any(r.item is item for r in rows)
+
+            await wait_until(pilot, on_screen)
+            await settled(pilot, f"new item {n}")
+        # the tool list scrolled to its end shows the calls added below its view
+        tool_list = app.query_one("#tool-list")
+        tool_list.scroll_end(animate=False, immediate=True)
+        before = len(frames)
+        await wait_until(pilot, lambda: len(frames) > before)
+        await settled(pilot, "scrolling the tool list")
+        assert "lookup" in text(terminal.lines[tool_list.region.bottom - 1])
+    assert frames
+    assert not mismatches, "\n".join(mismatches[:5])
+
+
+@pytest.mark.parametrize("n_items", [6, 160])
+async def test_tool_list_height_is_textuals_with_few_or_many_calls(n_items: int) -> None:
+    """The tool list sums its options' heights only up to its container's height
+    (:meth:`parley.widgets.tools_pane.ToolList.get_content_height`): its height is
+    the one Textual's full sum gives, capped by its max-height."""
+    app = make_app(ItemsBackend(session(n_items)), frozen=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.loaded.is_set())
+        await pilot.pause()
+        tool_list = app.query_one("#tool-list", OptionList)
+        container = tool_list.parent.content_region.size  # type: ignore[union-attr]
+        viewport = app.screen.size
+        full = OptionList.get_content_height(
+            tool_list, container, viewport, tool_list.content_region.width
+        )
+        assert full == n_items // 2  # one line per call
+        max_height = tool_list.styles.max_height
+        assert max_height is not None
+        cap = int(max_height.resolve(container, viewport))
+        assert tool_list.outer_size.height == min(full, cap)
+        assert (full < cap) == (n_items == 6)
+        # and it stops summing at the container's height (the work it saves)
+        summed = tool_list.get_content_height(container, viewport, tool_list.content_region.width)
+        assert summed == min(full, container.height)
