@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import pytest
 
 from parley.app.agent.launcher import AgentSpec
+from parley.app.daemon.config import DaemonConfig
 from parley.app.daemon.server import Daemon
 from parley.app.protocol import items as it
 from parley.app.session import eventlog
@@ -110,7 +111,9 @@ def _say_subscription_work(tmp_path: Path, turns: int, unseen: int) -> tuple[int
     session = _session(tmp_path / str(turns))
     for n in range(1, 3 * turns + 1):
         session._on_item(Looked(text=str(n), seq=n, turn_id=f"t{(n - 1) // 3}"))
-    daemon = Daemon({"key": "k"})
+    daemon = Daemon(
+        DaemonConfig(key="k", name=None, project=str(tmp_path), agent_file="", runtime=[])
+    )
     daemon.session = session
     daemon.seen.mark_all(session.items[: len(session.items) - unseen])
     Looked.looked.clear()
