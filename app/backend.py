@@ -482,7 +482,7 @@ class DaemonBackend:
             st = await self.client.status()
         except Exception:
             return False
-        return bool(st.get("agent_connected"))
+        return st["agent_connected"]
 
     async def restart(self) -> AgentInfo:
         return await self._call(lambda client: client.restart())
@@ -528,7 +528,7 @@ class DaemonBackend:
         agent_pid = state.agent_pid
         answer = min(5.0, self.stop_timeout)  # a hung daemon does not answer at all
         with contextlib.suppress(Exception):
-            agent_pid = client.call("status", timeout=answer).get("agent_pid") or agent_pid
+            agent_pid = client.status(timeout=answer)["agent_pid"] or agent_pid
         with contextlib.suppress(Exception):
             client.call("stop", timeout=answer)
         if client.wait_gone(timeout=self.stop_timeout):

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
@@ -30,6 +29,7 @@ import parley.app.cli.commands  # noqa: F401  (first: it registers parley.app.cl
 from parley.app.agent.launcher import AgentSpec
 from parley.app.backend import BackendError, DaemonBackend
 from parley.app.cli.tui import release
+from parley.app.protocol.shapes import DaemonStatus
 from parley.widgets.app import make_app
 from parley.widgets.rows import AgentRow, ErrorRow, NoticeRow
 
@@ -40,7 +40,7 @@ FALLBACK = (
 )
 
 
-async def daemon_status(backend: DaemonBackend) -> dict[str, Any]:
+async def daemon_status(backend: DaemonBackend) -> DaemonStatus:
     """The ``status`` answer of the daemon ``backend`` started or attached to."""
     assert backend.client is not None, "the backend has not started"
     return await backend.client.status()
@@ -70,6 +70,7 @@ async def test_chat_starts_the_agent_survives_a_crash_and_stops_it_on_quit() -> 
         )
         status = await daemon_status(backend)
         daemon_pid, agent_pid = status["daemon_pid"], status["agent_pid"]
+        assert agent_pid is not None
 
         # the agent dies: a banner with the log tail and a way to restart
         os.killpg(agent_pid, signal.SIGKILL)
@@ -83,7 +84,7 @@ async def test_chat_starts_the_agent_survives_a_crash_and_stops_it_on_quit() -> 
         await wait_until(pilot, lambda: not app.banner.display, timeout=60, what="restarted")
         assert app.agents.info["id"] == "concierge"
         new_pid = (await daemon_status(backend))["agent_pid"]
-        assert new_pid != agent_pid
+        assert new_pid is not None and new_pid != agent_pid
         await send(pilot, "hello after restart")
         await wait_until(
             pilot, lambda: FALLBACK in agent_texts(after_user(app, "hello after restart"))
@@ -111,6 +112,7 @@ async def test_quit_force_kills_a_hung_daemon_and_its_agent() -> None:
         await started(pilot)
         status = await daemon_status(backend)
         daemon_pid, agent_pid = status["daemon_pid"], status["agent_pid"]
+        assert agent_pid is not None
         os.kill(daemon_pid, signal.SIGSTOP)  # the daemon hangs: it answers nothing
         try:
             await pilot.press("ctrl+q")

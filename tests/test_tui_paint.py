@@ -22,6 +22,7 @@ from rich.style import Style
 from test_tui_support import SIZE, wait_until
 from textual._compositor import ChopsUpdate, LayoutUpdate
 from textual.strip import Strip
+from textual.widgets import OptionList
 
 from parley.app.backend import ItemsBackend
 from parley.app.protocol import items as it
@@ -175,3 +176,29 @@ async def test_each_frame_paints_what_a_full_render_shows(n_items: int) -> None:
         assert "lookup" in text(terminal.lines[tool_list.region.bottom - 1])
     assert frames
     assert not mismatches, "\n".join(mismatches[:5])
+
+
+@pytest.mark.parametrize("n_items", [6, 160])
+async def test_tool_list_height_is_textuals_with_few_or_many_calls(n_items: int) -> None:
+    """The tool list sums its options' heights only up to its container's height
+    (:meth:`parley.widgets.tools_pane.ToolList.get_content_height`): its height is
+    the one Textual's full sum gives, capped by its max-height."""
+    app = make_app(ItemsBackend(session(n_items)), frozen=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.loaded.is_set())
+        await pilot.pause()
+        tool_list = app.query_one("#tool-list", OptionList)
+        container = tool_list.parent.content_region.size  # type: ignore[union-attr]
+        viewport = app.screen.size
+        full = OptionList.get_content_height(
+            tool_list, container, viewport, tool_list.content_region.width
+        )
+        assert full == n_items // 2  # one line per call
+        max_height = tool_list.styles.max_height
+        assert max_height is not None
+        cap = int(max_height.resolve(container, viewport))
+        assert tool_list.outer_size.height == min(full, cap)
+        assert (full < cap) == (n_items == 6)
+        # and it stops summing at the container's height (the work it saves)
+        summed = tool_list.get_content_height(container, viewport, tool_list.content_region.width)
+        assert summed == min(full, container.height)

@@ -71,10 +71,10 @@ def test_start_checks_the_data_directory_before_spawning(tmp_path: Path) -> None
 def test_the_agent_log_hint_of_a_failed_turn_names_its_session(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from parley.app.cli.commands import _log_printer
+    from parley.app.cli.streams import log_printer
 
-    _log_printer(False, "two")({"event": "log", "failure": True, "lines": ["ERROR boom"]})
-    _log_printer(False)({"event": "log", "failure": True, "lines": ["ERROR boom"]})
+    log_printer(False, "two")({"event": "log", "failure": True, "lines": ["ERROR boom"]})
+    log_printer(False)({"event": "log", "failure": True, "lines": ["ERROR boom"]})
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "parley: from the agent log (`parley logs -s two` shows all of it):"
     assert err[2] == "parley: from the agent log (`parley logs` shows all of it):"

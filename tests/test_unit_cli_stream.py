@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from parley.app.cli import exitcodes
-from parley.app.cli.commands import _daemon_stream
+from parley.app.cli.streams import daemon_stream
 from parley.app.daemon.client import ControlError
 
 
 def _exit_code(exc: BaseException) -> int:
-    with pytest.raises(SystemExit) as e, _daemon_stream():
+    with pytest.raises(SystemExit) as e, daemon_stream():
         raise exc
     return int(e.value.code or 0)
 
@@ -25,12 +25,12 @@ def test_a_daemon_not_reached_exits_1_saying_why(capsys: pytest.CaptureFixture[s
 
 
 def test_a_connection_lost_after_the_daemon_answered_is_the_commands_to_report() -> None:
-    with _daemon_stream() as stream:
+    with daemon_stream() as stream:
         stream.connected = True
         raise ConnectionResetError("reset")
     # no exit: the command goes on and says what the loss means
 
 
 def test_the_daemons_own_errors_go_on_to_the_command_group() -> None:
-    with pytest.raises(ControlError), _daemon_stream():
+    with pytest.raises(ControlError), daemon_stream():
         raise ControlError("bad token", kind="auth")

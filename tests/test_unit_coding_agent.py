@@ -7,8 +7,8 @@ import json
 import pytest
 from livekit.protocol.agent_pb import agent_session as pb
 
-from parley.app.cli.commands import end_summary
 from parley.app.cli.common import parse_duration
+from parley.app.cli.lifecycle import end_summary
 from parley.app.daemon.seen import SeenItems, noteworthy
 from parley.app.protocol import items as it
 from parley.app.protocol.latency import format_duration, message_latency

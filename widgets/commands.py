@@ -12,11 +12,12 @@ a thread, never on the UI loop (a long session's event log takes a while).
 
 from __future__ import annotations
 
+import functools
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
@@ -25,6 +26,9 @@ from parley.app.session.eventlog import LogFormatError, Recording, read_log
 from parley.headless.export import export, to_markdown
 from parley.widgets.screens import AgentInfoScreen
 from parley.widgets.threads import in_thread
+
+if TYPE_CHECKING:
+    from parley.widgets.host import ChatAppHost
 
 #: palette entry → (format, file suffix)
 EXPORTS = {
@@ -46,7 +50,7 @@ def output_name(session_id: str | None, suffix: str, when: float | None = None) 
     return f"parley-{sid or 'session'}-{stamp}.{suffix}"
 
 
-def session_sources(app: Any) -> tuple[Path | None, Recording]:
+def session_sources(app: ChatAppHost) -> tuple[Path | None, Recording]:
     """What :func:`read_session` needs, taken on the UI loop: the backend's event log
     path (or ``None``) and the recording made of the header and items the app has."""
     path = getattr(app.backend, "event_log_path", None)
@@ -112,10 +116,10 @@ class CommandsMixin:
     """The palette commands of :class:`parley.widgets.app.ParleyApp` (mixed into it;
     ``self`` is that app)."""
 
-    def _out_name(self: Any, suffix: str) -> str:
+    def _out_name(self: ChatAppHost, suffix: str) -> str:
         return output_name(self.backend.header.get("session_id"), suffix)
 
-    async def action_clear_view(self: Any) -> None:
+    async def action_clear_view(self: ChatAppHost) -> None:
         """Clear what shows the session's history: the transcript, the tool calls
         and the handoff timeline (the current agent stays; the session keeps its
         items)."""
@@ -123,14 +127,14 @@ class CommandsMixin:
         self.tools.clear()
         self.agents.clear()
 
-    def action_copy_last_reply(self: Any) -> None:
+    def action_copy_last_reply(self: ChatAppHost) -> None:
         if self.last_reply is None:
             self.notify("No reply to copy yet.", severity="warning", markup=False)
             return
         self.copy_to_clipboard(self.last_reply)
         self.notify("Copied the last reply to the clipboard.", markup=False)
 
-    async def action_export(self: Any, fmt: str) -> Path | None:
+    async def action_export(self: ChatAppHost, fmt: str) -> Path | None:
         """Write the session in ``fmt`` (one of :data:`parley.headless.export.FORMATS`), as
         ``parley export --format FMT`` would (in a thread); returns the path written."""
         suffix = {"md": "md", "json": "jsonl", "html": "html", "cast": "cast"}[fmt]
@@ -144,12 +148,12 @@ class CommandsMixin:
         self.notify(f"Exported the session ({fmt}) to {path}", markup=False)
         return path
 
-    def action_save_svg(self: Any) -> None:
+    def action_save_svg(self: ChatAppHost) -> None:
         """Save an SVG of the screen once the palette has closed (so the key footer
         is in it, as Textual's own screenshot command does)."""
         self.set_timer(0.1, self.save_svg_now)
 
-    async def save_svg_now(self: Any) -> Path | None:
+    async def save_svg_now(self: ChatAppHost) -> Path | None:
         svg = self.export_screenshot()  # on the loop: it reads the screen
 
         def write() -> Path:
@@ -165,10 +169,10 @@ class CommandsMixin:
         self.notify(f"Saved a screenshot to {path}", markup=False)
         return path
 
-    def action_show_agent_info(self: Any) -> None:
+    def action_show_agent_info(self: ChatAppHost) -> None:
         self.push_screen(AgentInfoScreen(self.agents.info))
 
-    async def action_rerun_conversation(self: Any) -> None:
+    async def action_rerun_conversation(self: ChatAppHost) -> None:
         """Open the rerun screen on the session as recorded so far."""
         from parley.app.protocol import items as it
         from parley.widgets.rerun_screen import RerunScreen
@@ -187,12 +191,13 @@ class CommandsMixin:
             return
         self.push_screen(RerunScreen(rec, log))
 
-    def get_system_commands(self: Any, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        for command in App.get_system_commands(self, screen):
+    def get_system_commands(self: ChatAppHost, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        # Textual's own entries: the host is that App (widgets.host proves it)
+        for command in App.get_system_commands(cast("App[None]", self), screen):
             if command.title not in REPLACED_SYSTEM_COMMANDS:
                 yield command
         where = str(self.export_dir)
-        cmds: list[tuple[str, str, Any]] = [
+        cmds: list[tuple[str, str, Callable[[], object]]] = [
             ("Clear view", "Clear the transcript, tool calls and handoffs (the session keeps them)",
              self.action_clear_view),
             ("Copy last reply", "Copy the agent's last reply to the clipboard",
@@ -203,7 +208,7 @@ class CommandsMixin:
                 (
                     title,
                     f"The whole session, as `parley export -f {fmt}`, into {where}",
-                    lambda fmt=fmt: self.action_export(fmt),
+                    functools.partial(self.action_export, fmt),
                 )  # fmt: skip
             )
         cmds += [

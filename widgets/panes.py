@@ -6,18 +6,22 @@ into :class:`parley.widgets.app.ParleyApp`; ``self`` is that app, whose ``panes`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from textual import events
 from textual.widgets import Footer
 
 from parley.widgets.rows import ToolRow
+
+if TYPE_CHECKING:
+    from parley.widgets.host import ChatAppHost
 
 #: below this terminal width the side panes hide and open over the transcript
 NARROW = 100
 
 
 class PanesMixin:
-    def action_toggle_pane(self: Any, name: str) -> None:
+    def action_toggle_pane(self: ChatAppHost, name: str) -> None:
         if name == "log":
             log = self.query_one("#log")
             log.display = not log.display
@@ -36,13 +40,13 @@ class PanesMixin:
         self.refresh_bindings()
 
     @property
-    def narrow(self: Any) -> bool:
+    def narrow(self: ChatAppHost) -> bool:
         return self.screen.has_class("-narrow")
 
-    def on_resize(self: Any, event: Any) -> None:
+    def on_resize(self: ChatAppHost, event: events.Resize) -> None:
         self._layout(event.size.width)
 
-    def _layout(self: Any, width: int) -> None:
+    def _layout(self: ChatAppHost, width: int) -> None:
         """The layout for a terminal ``width`` columns wide (see :data:`NARROW`)."""
         narrow = width < NARROW
         if narrow != self.narrow:
@@ -52,7 +56,7 @@ class PanesMixin:
             self.status.compact = narrow
         self._apply_panes()
 
-    def _apply_panes(self: Any) -> None:
+    def _apply_panes(self: ChatAppHost) -> None:
         if self.narrow:
             shown = {name: self.overlay == name for name in self.panes}
         else:
@@ -62,7 +66,7 @@ class PanesMixin:
         self.query_one("#side").display = any(shown.values())
         self.transcript.display = self.overlay is None or not self.narrow
 
-    def on_tool_row_selected(self: Any, message: ToolRow.Selected) -> None:
+    def on_tool_row_selected(self: ChatAppHost, message: ToolRow.Selected) -> None:
         if self.narrow:
             if self.overlay != "tools":
                 self.action_toggle_pane("tools")

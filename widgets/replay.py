@@ -4,20 +4,24 @@ bar, a marker row at the end of the recording. Mixed into
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from parley.app.backend import ReplayBackend
 from parley.widgets.agents_pane import clock
+
+if TYPE_CHECKING:
+    from parley.widgets.host import ChatAppHost
 
 
 class ReplayMixin:
-    async def _replay_progress(self: Any) -> None:
-        """During a replay (a backend with playback ``offsets``,
-        :class:`parley.app.backend.ReplayBackend`): item i of n and its recorded time of
-        the whole in the status bar; at the end a marker row and the state "replay finished"."""
-        offsets = getattr(self.backend, "offsets", None)
-        if not self.backend.is_replay or not offsets or self.replay_finished:
+    async def _replay_progress(self: ChatAppHost) -> None:
+        """During a replay (a :class:`parley.app.backend.ReplayBackend` with playback
+        ``offsets``): item i of n and its recorded time of the whole in the status bar;
+        at the end a marker row and the state "replay finished"."""
+        backend = self.backend
+        if not isinstance(backend, ReplayBackend) or not backend.offsets or self.replay_finished:
             return
-        items = self.backend.items
+        items = backend.items
         shown = min(self.items_seen, len(items))
         t0 = items[0].ts
         self.status.replay = (shown, len(items), items[shown - 1].ts - t0, items[-1].ts - t0)

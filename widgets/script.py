@@ -67,7 +67,10 @@ class TurnWatcher:
     def finished(self) -> dict[str, it.TurnFinished]:
         return self.session_turns.finished
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
+        """Any other attribute of the wrapped backend (an implementation's own, such as
+        :class:`parley.app.backend.ItemsBackend`'s ``items``): ``object``, to be
+        narrowed by the caller, as the protocol does not promise it."""
         return getattr(self.backend, name)
 
     @property

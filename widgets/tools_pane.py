@@ -5,11 +5,13 @@ pretty-printed arguments, output; its progress while it runs)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
+from textual.css.scalar import Unit
+from textual.css.styles import RulesMap
 from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.widgets import OptionList, Static
@@ -109,6 +111,31 @@ class ToolList(OptionList):
         if self._layout_only:
             repaint = False
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """Textual's (8.2) sum of the options' heights, stopped once it reaches the
+        container's height: the list's ``max-height`` (a percentage of its container,
+        ``parley.tcss``) cuts it there anyway. Textual sums every option on every
+        layout pass that adds one: ~0.7 ms for 250 calls, growing with the session."""
+        max_height = self.styles.max_height
+        if (
+            max_height is None
+            or max_height.unit not in (Unit.PERCENT, Unit.HEIGHT)  # of the container
+            or max_height.value > 100
+            or container.height <= 0
+        ):
+            return super().get_content_height(container, viewport, width)
+        rules = cast(RulesMap, self.styles)
+        padding = self.get_component_styles("option-list--option").padding.width
+        options = self.options
+        height = 0
+        for index, option in enumerate(options):
+            height += self._get_visual(option).get_height(rules, width - padding)
+            if option._divider and index < len(options) - 1:
+                height += 1
+            if height >= container.height:
+                break
+        return height
 
     def _size_updated(
         self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,11 +19,15 @@ from parley.app.cli import exitcodes
 from parley.app.cli.common import CONTEXT, fail, fail_with
 from parley.app.protocol.sanitize import escape_controls
 
+if TYPE_CHECKING:
+    from parley.app.session.eventlog import Recording
+    from parley.app.session.recordings import SessionRecord
+
 SPEED = click.FloatRange(min=0.0)
 MAX_GAP_HELP = "Longest pause between two items, in recorded seconds ('inf' keeps every pause)."
 
 
-def load_recording(ref: str | None) -> tuple[Any, Any]:
+def load_recording(ref: str | None) -> tuple[SessionRecord, Recording]:
     """The :class:`SessionRecord` and parsed :class:`Recording` named by ``ref``; on
     failure print why and exit 1. Notes a truncated last line on stderr."""
     from parley.app.session.eventlog import LogFormatError, read_log
@@ -136,7 +140,7 @@ def replay(
     _replay_tui(rec, recorded, speed, max_gap)
 
 
-def _replay_headless(recorded: Any, speed: float, max_gap: float, as_json: bool) -> None:
+def _replay_headless(recorded: Recording, speed: float, max_gap: float, as_json: bool) -> None:
     from parley.app.session.replay import play
     from parley.headless.render import TextRenderer, render_json, use_color
 
@@ -155,7 +159,7 @@ def _replay_headless(recorded: Any, speed: float, max_gap: float, as_json: bool)
         sys.exit(exitcodes.OK)
 
 
-def _replay_tui(rec: Any, recorded: Any, speed: float, max_gap: float) -> None:
+def _replay_tui(rec: SessionRecord, recorded: Recording, speed: float, max_gap: float) -> None:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         fail(
             "the chat UI needs a terminal; use --headless or --json to print the replay",

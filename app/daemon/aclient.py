@@ -17,7 +17,7 @@ from parley.app.daemon.client import ControlError, request_lines
 from parley.app.daemon.state import SessionState
 from parley.app.protocol import items as it
 from parley.app.protocol.limits import CONTROL_LINE_LIMIT
-from parley.app.protocol.shapes import AgentInfo, agent_info
+from parley.app.protocol.shapes import AgentInfo, DaemonStatus, agent_info, daemon_status
 
 
 class AsyncControlClient:
@@ -79,10 +79,10 @@ class AsyncControlClient:
         """The current agent (the daemon's ``agent_info`` answer)."""
         return agent_info(await self.call("agent_info"))
 
-    async def status(self) -> dict[str, Any]:
-        msg = await self.call("status")
-        msg.pop("event", None)
-        return msg
+    async def status(self) -> DaemonStatus:
+        """The daemon's ``status`` answer, checked field by field
+        (:func:`parley.app.protocol.shapes.daemon_status`)."""
+        return daemon_status(await self.call("status"))
 
     async def restart(self) -> AgentInfo:
         """Restart the agent in place; returns its new agent info."""

@@ -11,7 +11,7 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parley.app.daemon.state import (
     LOCK_FILE,
@@ -20,6 +20,9 @@ from parley.app.daemon.state import (
     find_session,
 )
 from parley.app.errors import ParleyError, command_hint
+
+if TYPE_CHECKING:
+    from parley.app.protocol.shapes import DaemonStatus
 
 
 class NoSession(ParleyError):
@@ -155,6 +158,13 @@ class ControlClient:
         for msg in self.stream(op, timeout=timeout, **args):
             return msg
         raise ConnectionError("the daemon closed the connection without answering")
+
+    def status(self, timeout: float | None = 30.0) -> DaemonStatus:
+        """The daemon's ``status`` answer, checked field by field
+        (:func:`parley.app.protocol.shapes.daemon_status`)."""
+        from parley.app.protocol.shapes import daemon_status
+
+        return daemon_status(self.call("status", timeout=timeout))
 
     def wait_gone(self, timeout: float = 15.0) -> bool:
         """Wait until the daemon process has exited and its control port is closed;

@@ -14,8 +14,10 @@ from typing import Any
 from parley.app.agent.agentlog import tail
 from parley.app.agent.launcher import AgentSpec
 from parley.app.daemon.client import cleanup_stale, daemon_alive
+from parley.app.daemon.config import DaemonConfig
 from parley.app.daemon.state import SessionState, session_dir, session_key
 from parley.app.errors import ParleyError, command_hint
+from parley.app.protocol.shapes import SessionHeader
 
 
 class StartError(ParleyError):
@@ -50,7 +52,7 @@ def start_daemon(
     name: str | None = None,
     connect_timeout: float = 60.0,
     idle_timeout: float = 30 * 60.0,
-    header: dict[str, Any] | None = None,
+    header: SessionHeader | None = None,
     watch: bool = False,
 ) -> dict[str, Any]:
     """Spawn a detached daemon for ``spec`` and wait until its agent is connected in
@@ -70,24 +72,19 @@ def start_daemon(
         raise AlreadyRunning(existing)
     key = session_key(spec.project, name)
     sdir = session_dir(key, create=True)
-    cfg = {
-        "key": key,
-        "name": name,
-        "project": str(spec.project),
-        "agent_file": str(spec.agent_file),
-        "runtime": spec.runtime,
-        "kind": spec.kind,
-        "runtime_label": spec.runtime_label,
-        "extra_args": list(spec.extra_args),
-        "connect_timeout": connect_timeout,
-        "idle_timeout": idle_timeout,
-        "header": header or {},
-        "watch": watch,
-    }
+    cfg = DaemonConfig.for_spec(
+        spec,
+        key,
+        name,
+        connect_timeout=connect_timeout,
+        idle_timeout=idle_timeout,
+        header=header,
+        watch=watch,
+    )
     err_path = sdir / "daemon-start.err"
     with open(err_path, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "parley.app.daemon.process", json.dumps(cfg)],
+            [sys.executable, "-m", "parley.app.daemon.process", cfg.to_json()],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=err,

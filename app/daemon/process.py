@@ -22,7 +22,6 @@ the agent is spawned.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -30,11 +29,11 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from filelock import FileLock, Timeout
 
-from parley.app.agent.launcher import AgentSpec, spawn_agent, stop_process_group
+from parley.app.agent.launcher import spawn_agent, stop_process_group
+from parley.app.daemon.config import DaemonConfig
 from parley.app.daemon.ready import report
 from parley.app.daemon.state import LOCK_FILE, new_session_id, session_dir
 from parley.app.home import session_data_dir
@@ -64,7 +63,7 @@ def _raise_fd_limit(want: int = 4096) -> None:
 
 
 def main() -> int:
-    cfg: dict[str, Any] = json.loads(sys.argv[1])
+    cfg = DaemonConfig.from_json(sys.argv[1])
     # fd 1 is the pipe to `parley start`; keep a private copy for the ready line
     ready = os.fdopen(os.dup(1), "w")
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
@@ -74,12 +73,12 @@ def main() -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stop_requested.append(signum))
     _raise_fd_limit()
-    key: str = cfg["key"]
+    key = cfg.key
     lock = FileLock(str(session_dir(key, create=True) / LOCK_FILE), timeout=0)
     try:
         lock.acquire()
     except Timeout:
-        report(ready, ok=False, error=f"a session is already running for {cfg['project']}")
+        report(ready, ok=False, error=f"a session is already running for {cfg.project}")
         return 1
     try:
         session_id = new_session_id(key)
@@ -88,14 +87,7 @@ def main() -> int:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
         )
-        spec = AgentSpec(
-            agent_file=Path(cfg["agent_file"]),
-            project=Path(cfg["project"]),
-            runtime=list(cfg["runtime"]),
-            extra_args=tuple(cfg.get("extra_args", ())),
-            kind=cfg.get("kind", "python"),
-            runtime_label=cfg.get("runtime_label", ""),
-        )
+        spec = cfg.spec()
         sock = socket.create_server(("127.0.0.1", 0))
         spawned_at = time.monotonic()
         try:

@@ -27,6 +27,7 @@ from parley.app.daemon.control import start_daemon
 from parley.app.daemon.state import SessionState, session_dir, session_key
 from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
+from parley.app.protocol.shapes import RerunOf
 from parley.app.session.compare import Conversation, TurnResult, Verdicts, split_turns
 from parley.app.session.eventlog import EVENTS_FILE, LogFormatError, Recording, read_log
 from parley.app.session.recordings import RecordingNotFound, SessionRecord, resolve
@@ -242,7 +243,7 @@ class _Run:
 
     def start(self) -> list[it.ChatItem]:
         """Start the daemon; returns the boot items. Raises like ``start_daemon``."""
-        rerun_of = {
+        rerun_of: RerunOf = {
             "session_id": self.record.session_id,
             "path": str(self.record.event_log),
         }

@@ -80,10 +80,11 @@ from parley.app.daemon.state import STATE_FILE, SessionState, session_dir
 from parley.app.protocol import items as it
 from parley.app.protocol.latency import format_duration
 from parley.app.protocol.limits import CONTROL_LINE_LIMIT, InputError
-from parley.app.protocol.shapes import agent_id
+from parley.app.protocol.shapes import DaemonStatus, StopSummary, agent_id
 from parley.app.session.session import Session, Turn
 
 if TYPE_CHECKING:
+    from parley.app.daemon.config import DaemonConfig
     from parley.app.session.reload import Reloader
 
 log = logging.getLogger("parley.daemon")
@@ -93,9 +94,9 @@ LOG_POLL_S = 0.1
 
 
 class Daemon:
-    def __init__(self, cfg: dict[str, Any]) -> None:
+    def __init__(self, cfg: DaemonConfig) -> None:
         self.cfg = cfg
-        self.key: str = cfg["key"]
+        self.key = cfg.key
         self.sdir = session_dir(self.key)
         self.token = secrets.token_urlsafe(32)
         self.session: Session | None = None
@@ -104,7 +105,7 @@ class Daemon:
         self.seen = SeenItems()
         #: turns a `say` client is waiting on: their items are that client's to show
         self.watched: dict[str, int] = {}
-        self.idle_timeout = float(cfg.get("idle_timeout", 0) or 0)
+        self.idle_timeout = cfg.idle_timeout
         self.last_activity = time.monotonic()
         self._clients_busy = 0  # connections following or waiting right now
         self.reloader: Reloader | None = None  # in watch mode
@@ -112,6 +113,11 @@ class Daemon:
         self._conns: set[asyncio.Task[Any]] = set()
         self._pending: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         self._log_limited = RateLimitedLog(log)
+        # the control channel's limits (parley.app.daemon.controlproto); tests lower them
+        self.max_connections = MAX_CONNECTIONS
+        self.max_pending = MAX_PENDING
+        self.auth_timeout = AUTH_TIMEOUT
+        self.auth_line_limit = AUTH_LINE_LIMIT
 
     async def run(
         self,
@@ -127,8 +133,8 @@ class Daemon:
         stop the session. Returns the process exit code. ``stop_requested`` holds the
         signals that arrived before the event loop ran (the daemon then stops at once).
         """
-        session = Session(spec, session_id=session_id, data_dir=data_dir, name=self.cfg.get("name"))
-        session.header_extra = dict(self.cfg.get("header") or {})
+        session = Session(spec, session_id=session_id, data_dir=data_dir, name=self.cfg.name)
+        session.header_extra = self.cfg.header.copy()
         self.stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         # e.g. "socket.accept() out of system resource" under a connection flood
@@ -156,7 +162,7 @@ class Daemon:
         self.session = session
         spec, data_dir, session_id = session.spec, session.data_dir, session.session_id
         start = asyncio.create_task(
-            session.start(connect_timeout=float(self.cfg.get("connect_timeout", 60)), booting=agent)
+            session.start(connect_timeout=self.cfg.connect_timeout, booting=agent)
         )
         stop = asyncio.create_task(self.stopping.wait())
         await asyncio.wait({start, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -185,7 +191,7 @@ class Daemon:
             key=self.key,
             session_id=session_id,
             project=str(spec.project),
-            name=self.cfg.get("name"),
+            name=self.cfg.name,
             agent_file=str(spec.agent_file),
             daemon_pid=os.getpid(),
             agent_pid=session.proc.pid,
@@ -202,7 +208,7 @@ class Daemon:
         boot = [i.to_dict() for i in session.items]
         self.seen.mark_all(session.items)  # `start` prints them
         self.last_activity = time.monotonic()
-        watcher = await self._start_watch() if self.cfg.get("watch") else None
+        watcher = await self._start_watch() if self.cfg.watch else None
         report(ready, ok=True, state=self.status(), agent_info=session.agent_info, items=boot)
         idle = asyncio.create_task(self._idle_watch(), name="parley-idle")
         try:
@@ -263,7 +269,7 @@ class Daemon:
         self.session.engine.emit(it.AgentError(message=why))
         self.stopping.set()
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> StopSummary:
         """What `stop` prints: turns run, seconds since start, the agent in charge at
         the end, where its log and the recording are."""
         assert self.session is not None
@@ -285,7 +291,7 @@ class Daemon:
 
         assert self.session is not None
         self.reloader = reloader = Reloader(
-            self.session, warm=True, connect_timeout=float(self.cfg.get("connect_timeout", 60))
+            self.session, warm=True, connect_timeout=self.cfg.connect_timeout
         )
         reloader.on_swap = self._save_agent_state
         watching = asyncio.Event()
@@ -301,7 +307,8 @@ class Daemon:
         asyncio.create_task(reloader.prepare(), name="parley-spare")
         return task
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> DaemonStatus:
+        """The ``status`` answer: the session's status and the daemon's part."""
         assert self.session is not None and self.state is not None
         return {
             **self.session.status(),
@@ -313,7 +320,7 @@ class Daemon:
             "unseen_items": self.seen.unseen_count(self.session.items),
             "idle_s": round(self.idle_seconds(), 1),
             "idle_timeout_s": self.idle_timeout,
-            "watch": bool(self.cfg.get("watch")),
+            "watch": self.cfg.watch,
             "reloads": self.reloader.reloads if self.reloader else 0,
             "reload_error": self.reloader.last_error if self.reloader else None,
         }
@@ -324,9 +331,9 @@ class Daemon:
         """One control connection: the token line (bounded in time and size), then
         the request, validated (:mod:`parley.app.daemon.controlproto`); no request raises out of
         here."""
-        if len(self._conns) >= MAX_CONNECTIONS:
+        if len(self._conns) >= self.max_connections:
             self._log_limited(
-                "conns", "over %d control connections: closing new ones", MAX_CONNECTIONS
+                "conns", "over %d control connections: closing new ones", self.max_connections
             )
             writer.close()
             return
@@ -334,7 +341,7 @@ class Daemon:
         assert task is not None
         self._conns.add(task)
         self._pending[task] = writer
-        if len(self._pending) > MAX_PENDING:  # the oldest unauthenticated one goes
+        if len(self._pending) > self.max_pending:  # the oldest unauthenticated one goes
             oldest = next(iter(self._pending))
             self._pending.pop(oldest).close()
         try:
@@ -370,7 +377,9 @@ class Daemon:
         wrong one). An unauthenticated peer learns nothing about the format."""
         task = asyncio.current_task()
         try:
-            line = await asyncio.wait_for(read_line(reader, AUTH_LINE_LIMIT), AUTH_TIMEOUT)
+            line = await asyncio.wait_for(
+                read_line(reader, self.auth_line_limit), self.auth_timeout
+            )
             first = parse_line(line) if line else {}
         except (asyncio.TimeoutError, RequestError):
             first = {}
@@ -556,7 +565,7 @@ class Daemon:
         assert self.session is not None and self.state is not None
         before = self.session.items[-1].seq if self.session.items else 0
         try:
-            await self.session.restart(float(self.cfg.get("connect_timeout", 60)))
+            await self.session.restart(self.cfg.connect_timeout)
         except (EngineError, OSError) as e:
             await _send(
                 writer,

@@ -1,6 +1,7 @@
 """The plain-JSON shapes that cross parley's seams besides chat items: the agent info
-(engine → session → daemon → clients → the chat UI) and the event log's header (session →
-``events.jsonl`` → recordings, replays and the UI).
+(engine → session → daemon → clients → the chat UI), the event log's header (session →
+``events.jsonl`` → recordings, replays and the UI), the session's status (session →
+daemon → clients → ``parley status`` and the UI) and the summary ``parley stop`` prints.
 
 They travel as JSON objects (the control channel, a file), so they are ``TypedDict``\\ s:
 typed for the code on both sides, unchanged on the wire. Standard library only (on the
@@ -9,7 +10,8 @@ typed for the code on both sides, unchanged on the wire. Standard library only (
 
 from __future__ import annotations
 
-from typing import Any, TypedDict, cast
+import types
+from typing import Any, TypedDict, Union, cast, get_args, get_origin, get_type_hints
 
 
 class AgentInfo(TypedDict):
@@ -97,3 +99,179 @@ def session_header(obj: object) -> SessionHeader | None:
     if isinstance(obj, dict) and obj.get("type") == "session":
         return cast(SessionHeader, obj)
     return None
+
+
+class SessionStatus(TypedDict):
+    """A JSON-able snapshot of a session: its agent, state, turns, processes and logs.
+
+    Made by :meth:`parley.app.session.session.Session.status`; the daemon adds its own
+    part (:class:`DaemonStatus`).
+    """
+
+    #: ``YYYYMMDD-HHMMSS-xxxxxx`` (:class:`SessionHeader` ``session_id``)
+    session_id: str
+    #: the project directory (resolved path)
+    project: str
+    #: the agent's entry file (resolved path)
+    agent_file: str
+    #: ``"python"`` or ``"node"`` (:data:`parley.app.agent.launcher.AgentKind`)
+    agent_kind: str
+    #: the command that runs the agent and why it was chosen
+    #: (:attr:`parley.app.agent.launcher.AgentSpec.runtime_line`)
+    runtime: str
+    #: ``GetFrameworkInfoResponse`` of the agent: ``"python"``, ``"js"``, ``""`` if unknown
+    framework: str
+    #: errors the agent reported outside any turn (recorded, not shown)
+    background_errors: int
+    #: the agent answering now (:class:`AgentInfo` ``id``), ``None`` if unknown
+    agent_id: str | None
+    #: livekit-agents' ``AgentState`` (``"listening"``, ``"thinking"``, ...), or
+    #: ``"disconnected"`` once the agent is gone
+    agent_state: str
+    #: whether the agent is connected
+    agent_connected: bool
+    #: the agent closed the session itself (``end_call``): gone, but not a crash
+    call_ended: bool
+    #: the agent's process id, ``None`` before it was spawned
+    agent_pid: int | None
+    #: its exit code once it exited, else ``None``
+    agent_exit_code: int | None
+    #: the turn running now
+    turn_in_progress: str | None
+    #: the turns waiting behind it, in order
+    turns_queued: list[str]
+    #: how many chat items the session has
+    items: int
+    #: how long the agent took to connect, ms (``None`` until it did)
+    agent_boot_ms: float | None
+    #: when the session started, Unix seconds
+    started_at: float
+    #: the agent's log file
+    agent_log: str
+    #: the session's event log (``events.jsonl``)
+    event_log: str
+    #: why the event log cannot be written now, ``None`` when it can
+    event_log_error: str | None
+    #: items waiting in memory to be written to the event log
+    event_log_waiting: int
+
+
+class DaemonStatus(SessionStatus):
+    """The daemon's ``status`` answer (:meth:`parley.app.daemon.server.Daemon.status`):
+    the :class:`SessionStatus` and the daemon's part. On the wire it is the object of
+    ``{"event": "status", ...}``; clients read it with :func:`daemon_status`."""
+
+    #: the daemon's process id
+    daemon_pid: int
+    #: the loopback port of its control channel
+    control_port: int
+    #: the daemon's own log file
+    daemon_log: str
+    #: the session's name (``--session``), ``None`` for the project's default session
+    name: str | None
+    #: turns finished (``turn_finished`` items)
+    turns: int
+    #: items no client was shown yet
+    unseen_items: int
+    #: seconds without use, s
+    idle_s: float
+    #: the idle timeout, s (0: none)
+    idle_timeout_s: float
+    #: whether the agent reloads when its sources change (``--watch``)
+    watch: bool
+    #: reloads done in watch mode
+    reloads: int
+    #: the agent log of the last failed reload, ``None`` when it succeeded
+    reload_error: str | None
+
+
+class StopSummary(TypedDict, total=False):
+    """What the daemon answers to ``stop`` (``{"event": "stopping", "summary": ...}``,
+    :meth:`parley.app.daemon.server.Daemon.summary`) and ``parley stop`` prints. The
+    daemon sends every field; a client prints the ones it got."""
+
+    #: turns finished
+    turns: int
+    #: seconds since the session started, s
+    seconds: float
+    #: the agent in charge at the end, ``None`` if unknown
+    agent_id: str | None
+    #: the agent's log file
+    agent_log: str
+    #: the session's event log (the recording)
+    event_log: str
+    #: :class:`SessionHeader` ``session_id``
+    session_id: str
+
+
+def daemon_status(obj: dict[str, Any]) -> DaemonStatus:
+    """The :class:`DaemonStatus` in a JSON object (the daemon's ``status`` answer).
+
+    Each field of the shape is checked against its type; a missing or wrong one reads
+    as empty (``None`` where the field may be ``None``, else ``""``, ``0``, ``False``,
+    ``[]``), so a daemon of another parley version still gives a usable status. Keys
+    the shape does not know (a newer daemon's) are kept as they are; ``event`` is
+    dropped."""
+    return cast(DaemonStatus, _conform(obj, DaemonStatus))
+
+
+def stop_summary(obj: object) -> StopSummary:
+    """The :class:`StopSummary` in ``obj`` (the ``summary`` of the daemon's ``stop``
+    answer): the fields of their type, others dropped (``{}`` when ``obj`` is no
+    object)."""
+    if not isinstance(obj, dict):
+        return {}
+    return cast(StopSummary, _conform(obj, StopSummary))
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _conform(obj: dict[str, Any], shape: type) -> dict[str, Any]:
+    """``obj`` with each field of the TypedDict ``shape`` of the right type: a required
+    one missing or wrong reads as empty (see :func:`daemon_status`), an optional one
+    wrong is dropped; other keys are kept, ``event`` aside."""
+    hints = _HINTS.get(shape)
+    if hints is None:
+        hints = _HINTS[shape] = get_type_hints(shape)
+    required: frozenset[str] = getattr(shape, "__required_keys__", frozenset())
+    out = {k: v for k, v in obj.items() if k != "event"}
+    for key, hint in hints.items():
+        if key not in required:
+            if key in out and not _matches(out[key], hint):
+                del out[key]
+        elif not _matches(out.get(key, _MISSING), hint):
+            out[key] = _empty(hint)
+    return out
+
+
+_MISSING = object()
+
+
+def _matches(value: object, hint: Any) -> bool:
+    """Whether the JSON ``value`` is of the type ``hint`` (``str``, ``int``, ``float``,
+    ``bool``, ``None``, ``list[...]`` and unions of them); an int is a float, a bool is
+    no number."""
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        return any(_matches(value, h) for h in get_args(hint))
+    if origin is list:
+        (arg,) = get_args(hint)
+        return isinstance(value, list) and all(_matches(v, arg) for v in value)
+    if hint is type(None):
+        return value is None
+    if isinstance(value, bool):
+        return hint is bool
+    if hint is float:
+        return isinstance(value, (int, float))
+    return isinstance(hint, type) and isinstance(value, hint)
+
+
+def _empty(hint: Any) -> object:
+    """The value a missing field of type ``hint`` reads as."""
+    if get_origin(hint) in (Union, types.UnionType):
+        args = get_args(hint)
+        return None if type(None) in args else _empty(args[0])
+    if get_origin(hint) is list:
+        return []
+    return {str: "", int: 0, float: 0.0, bool: False}.get(hint)

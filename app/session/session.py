@@ -37,7 +37,7 @@ from parley.app.agent.launcher import AgentSpec, spawn_agent, stop_process_group
 from parley.app.errors import command_hint
 from parley.app.protocol import items as it
 from parley.app.protocol.limits import check_text
-from parley.app.protocol.shapes import AgentInfo, agent_id
+from parley.app.protocol.shapes import AgentInfo, SessionHeader, SessionStatus, agent_id
 from parley.app.session.eventlog import EVENTS_FILE, EventLog, parley_version
 
 log = logging.getLogger("parley.session")
@@ -124,7 +124,7 @@ class Session:
         self._closed = False
         self._log_retry: asyncio.Task[None] | None = None
         #: extra fields for the event log's header (a rerun names the recording it reran)
-        self.header_extra: dict[str, Any] = {}
+        self.header_extra: SessionHeader = {}
         #: while true, queued turns wait (an agent reload is swapping agents:
         #: :mod:`parley.app.session.reload`)
         self.reloading = False
@@ -420,8 +420,9 @@ class Session:
             raise AgentDied(self.agent_exit_reason())
         return await self.engine.chat_history()
 
-    def status(self) -> dict[str, Any]:
-        """A JSON-able snapshot: agent, state, turns, pids, logs."""
+    def status(self) -> SessionStatus:
+        """A JSON-able snapshot: agent, state, turns, pids, logs (see
+        :class:`parley.app.protocol.shapes.SessionStatus`)."""
         return {
             "session_id": self.session_id,
             "project": str(self.spec.project),
