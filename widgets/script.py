@@ -151,7 +151,9 @@ class ScriptRunner:
     statuses: list[str] = field(default_factory=list)
     screenshot_path: str | None = None
 
-    async def __call__(self, pilot: Pilot[object]) -> None:
+    async def __call__(self, pilot: Pilot[object] | Pilot[None]) -> None:
+        """Drive the app of ``pilot`` (Textual's ``auto_pilot`` passes a
+        ``Pilot[object]``, a test's ``run_test`` a ``Pilot[None]``)."""
         app = pilot.app
         if not isinstance(app, ParleyApp):
             raise TypeError(f"a script drives parley's chat app, not {type(app).__name__}")
@@ -185,7 +187,7 @@ class ScriptRunner:
                 raise ScriptAborted(f"{what} took more than {timeout:g} s")
             await asyncio.sleep(0.02)
 
-    async def _run(self, pilot: Pilot[object], app: ParleyApp) -> None:
+    async def _run(self, pilot: Pilot[object] | Pilot[None], app: ParleyApp) -> None:
         w = self.watcher
         await self._wait(app, lambda: w.start_done, self.start_timeout, "starting the agent")
         if w.start_error is not None:
