@@ -406,3 +406,53 @@ def test_the_agent_exits_on_its_own_when_its_daemon_is_killed(
         )
     finally:
         p.stop_quietly()
+
+
+def test_a_reloaded_agent_exits_on_its_own_when_its_daemon_is_killed(
+    parley_home: Path, tmp_path: Path
+) -> None:
+    """Watch mode: after a warm reload the agent is the spare interpreter (started in a
+    worker thread); it too goes away when the daemon is SIGKILLed, and so does the next
+    spare."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text('[project]\nname = "watched"\n')
+    agent = copy_agent(ECHO, root)
+    p = Parley(parley_home, cwd=root)
+    try:
+        p("start", "--watch", str(agent), check=True)
+        agent.write_text(agent.read_text() + "\n# edited\n")
+
+        def reloaded() -> list[dict]:
+            out = p("events", "--json", check=True).stdout.splitlines()
+            return [o for o in map(json.loads, out) if o["type"] == "reload"]
+
+        (reload,) = wait_until(reloaded, timeout=120)
+        assert reload["error"] is None and reload["warm"] is True  # the spare took it
+        st = _state(p)
+        assert st["agent_pid"] == reload["agent_pid"]
+        assert p("say", "hi", check=True).stdout.endswith("echo: hi\n")
+        # the next spare is started after the swap: a process naming the agent file
+        # outside the agent's tree
+        agent_tree = {
+            st["agent_pid"],
+            *(c.pid for c in psutil.Process(st["agent_pid"]).children(True)),
+        }
+        wait_until(lambda: set(_of_agent(agent)) - agent_tree, timeout=120)
+        os.kill(st["daemon_pid"], signal.SIGKILL)
+        # no parley command runs: the agent, its processes and the spare go away
+        wait_until(lambda: not _of_agent(agent), timeout=120)
+    finally:
+        p.stop_quietly()
+
+
+def _of_agent(agent: Path) -> list[int]:
+    """The living processes whose command line names ``agent`` (the agent, a spare)
+    and their descendants."""
+    pids = set()
+    for proc in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            if str(agent) in (proc.info["cmdline"] or []) and _alive(proc.pid):
+                pids.add(proc.pid)
+                pids.update(c.pid for c in proc.children(True) if _alive(c.pid))
+    return sorted(pids)

@@ -17,8 +17,9 @@ modules), then blocks reading one line on stdin. A reload writes the console's
 
 The spare is spawned like the agent (:func:`parley.app.agent.launcher.spawn_agent`): the agent's
 interpreter, cwd the project, its own session and process group, output appended to
-the agent log. Python agents only; a spare that died is simply not used (the reload
-then spawns the agent cold).
+the agent log, and a watchdog (:meth:`Spare.watch`) so that neither it nor the agent it
+becomes outlives the daemon. Python agents only; a spare that died is simply not used
+(the reload then spawns the agent cold).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from parley.app.agent import watchdog
 from parley.app.agent.launcher import AgentSpec
 
 #: runs in the agent's interpreter: argv[1] is the agent file, argv[2] the project
@@ -133,6 +135,15 @@ class Spare:
                 env=env,
                 start_new_session=True,
             )
+
+    def watch(self) -> None:
+        """Start the watchdog that stops this interpreter's process group (the spare,
+        then the agent it becomes) when this process dies
+        (:func:`parley.app.agent.watchdog.watch`). Call it from a thread that lives as
+        long as the process (the event loop's), not the worker thread that created the
+        spare: on Linux the parent-death signal follows the thread that started the
+        watchdog. Raises ``OSError`` when it cannot be started."""
+        watchdog.watch(self.proc.pid)
 
     @property
     def alive(self) -> bool:

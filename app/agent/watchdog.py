@@ -9,9 +9,11 @@ does (SIGTERM, a second SIGTERM a second later — after ``end_call`` a Python a
 swallows the first — then SIGKILL). It notices:
 
 - on Linux at once: ``prctl(PR_SET_PDEATHSIG)`` asks the kernel to signal the watchdog
-  when its parent dies;
-- elsewhere (macOS, BSD) within half a second: its parent pid changes when it is
-  re-parented.
+  when its parent dies. The kernel's "parent" is the *thread* that forked it, so this is
+  used only for a watchdog started from the main thread (a worker thread of
+  ``asyncio.to_thread`` may exit while the daemon lives on);
+- elsewhere (macOS, BSD), and for a watchdog started from another thread, within half
+  a second: its parent pid changes when it is re-parented.
 
 It exits by itself once the agent's group is gone (a normal ``stop``). A watchdog, not
 a parent-death signal on the agent itself: that would reach only the group leader (not
@@ -24,11 +26,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 
-#: the watchdog program; argv: marker, parent pid, agent process-group id
+#: the watchdog program; argv: marker, parent pid, agent process-group id, and "1" to
+#: use the parent-death signal
 WATCHDOG = r"""
 import os, signal, sys, time
 parent, pgid = int(sys.argv[2]), int(sys.argv[3])
+pdeathsig = sys.argv[4:5] == ["1"]
 class Woken(Exception):
     pass
 
@@ -38,9 +43,10 @@ def wake(*_):
 signal.signal(signal.SIGUSR1, wake)
 for sig in (signal.SIGINT, signal.SIGHUP):
     signal.signal(sig, signal.SIG_IGN)
-try:  # Linux: a signal when the parent dies
-    import ctypes
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGUSR1)  # PR_SET_PDEATHSIG
+try:  # Linux: a signal when the parent (thread) dies
+    if pdeathsig:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGUSR1)  # PR_SET_PDEATHSIG
 except Exception:
     pass
 
@@ -80,10 +86,18 @@ _running: list[subprocess.Popen[bytes]] = []
 def watch(agent_pgid: int) -> subprocess.Popen[bytes]:
     """Start a watchdog that stops the process group ``agent_pgid`` (the agent,
     spawned with its own session) when this process dies. It exits on its own once
-    the group is gone. Raises ``OSError`` when it cannot be started."""
+    the group is gone. Raises ``OSError`` when it cannot be started.
+
+    Best called from the main thread: only there is the parent-death signal used (see
+    the module's docstring); from another thread the watchdog notices within half a
+    second instead."""
     reap()
+    pdeathsig = "1" if threading.current_thread() is threading.main_thread() else "0"
     proc = subprocess.Popen(
-        [sys.executable, "-I", "-S", "-c", WATCHDOG, MARKER, str(os.getpid()), str(agent_pgid)],
+        [
+            *(sys.executable, "-I", "-S", "-c", WATCHDOG, MARKER),
+            *(str(os.getpid()), str(agent_pgid), pdeathsig),
+        ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -113,6 +113,11 @@ class Daemon:
         self._conns: set[asyncio.Task[Any]] = set()
         self._pending: dict[asyncio.Task[Any], asyncio.StreamWriter] = {}
         self._log_limited = RateLimitedLog(log)
+        # the control channel's limits (parley.app.daemon.controlproto); tests lower them
+        self.max_connections = MAX_CONNECTIONS
+        self.max_pending = MAX_PENDING
+        self.auth_timeout = AUTH_TIMEOUT
+        self.auth_line_limit = AUTH_LINE_LIMIT
 
     async def run(
         self,
@@ -326,9 +331,9 @@ class Daemon:
         """One control connection: the token line (bounded in time and size), then
         the request, validated (:mod:`parley.app.daemon.controlproto`); no request raises out of
         here."""
-        if len(self._conns) >= MAX_CONNECTIONS:
+        if len(self._conns) >= self.max_connections:
             self._log_limited(
-                "conns", "over %d control connections: closing new ones", MAX_CONNECTIONS
+                "conns", "over %d control connections: closing new ones", self.max_connections
             )
             writer.close()
             return
@@ -336,7 +341,7 @@ class Daemon:
         assert task is not None
         self._conns.add(task)
         self._pending[task] = writer
-        if len(self._pending) > MAX_PENDING:  # the oldest unauthenticated one goes
+        if len(self._pending) > self.max_pending:  # the oldest unauthenticated one goes
             oldest = next(iter(self._pending))
             self._pending.pop(oldest).close()
         try:
@@ -372,7 +377,9 @@ class Daemon:
         wrong one). An unauthenticated peer learns nothing about the format."""
         task = asyncio.current_task()
         try:
-            line = await asyncio.wait_for(read_line(reader, AUTH_LINE_LIMIT), AUTH_TIMEOUT)
+            line = await asyncio.wait_for(
+                read_line(reader, self.auth_line_limit), self.auth_timeout
+            )
             first = parse_line(line) if line else {}
         except (asyncio.TimeoutError, RequestError):
             first = {}

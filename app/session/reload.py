@@ -69,6 +69,12 @@ class Reloader:
             if self.closed:  # closed while it was starting
                 await asyncio.to_thread(spare.discard)
                 return
+            try:
+                spare.watch()  # here on the loop's thread, which outlives the worker's
+            except OSError as e:  # unguarded, it would outlive a killed daemon: not used
+                log.warning("no watchdog for the spare interpreter: %s", e)
+                await asyncio.to_thread(spare.discard)
+                return
             self.spare = spare
 
     async def close(self) -> None:
