@@ -18,7 +18,6 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
@@ -61,14 +60,14 @@ class EventLog:
     written) and :attr:`waiting` how many lines wait.
     """
 
-    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+    def __init__(self, path: Path, header: SessionHeader) -> None:
         self.path = path
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._pending = bytearray()
         self._line_ends: list[int] = []  # offsets in _pending just past each line
         #: why the last write failed, while lines wait to be written
         self.error: str | None = None
-        head = {"type": "session", "schema": it.SCHEMA_VERSION, **header}
+        head: SessionHeader = {"type": "session", "schema": it.SCHEMA_VERSION, **header}
         self._write(json.dumps(head, ensure_ascii=False))
 
     @property
