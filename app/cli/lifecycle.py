@@ -78,7 +78,7 @@ def start(
 
             spec = demo_spec(Path.cwd())
         else:
-            spec = AgentSpec.resolve(agent, Path.cwd(), extra)
+            spec = AgentSpec.resolve(agent, Path.cwd(), extra, session=name)
         existing, cleaned = running_state(spec, name)
         if cleaned:
             click.echo("parley: cleaned up a stale session (its daemon had died)", err=True)

@@ -114,11 +114,11 @@ def run_scripted(
     return exitcodes.OK
 
 
-def _spec_or_fail(agent: str | None, extra: tuple[str, ...]) -> AgentSpec:
+def _spec_or_fail(agent: str | None, extra: tuple[str, ...], name: str | None) -> AgentSpec:
     from parley.app.agent.launcher import AgentSpec, LaunchError
 
     try:
-        return AgentSpec.resolve(agent, Path.cwd(), extra)
+        return AgentSpec.resolve(agent, Path.cwd(), extra, session=name, command="chat")
     except LaunchError as e:
         fail_with(e)
 
@@ -181,7 +181,7 @@ def chat(
     if script is None and (exit_after or screenshot):
         raise click.UsageError("--exit-after and --screenshot go with --script")
     agent, extra = split_agent_args(args)
-    spec = _spec_or_fail(agent, extra)
+    spec = _spec_or_fail(agent, extra, name)
     backend = DaemonBackend(
         spec,
         name=name,
