@@ -12,13 +12,14 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from parley.app.cli import exitcodes
 from parley.app.cli.common import (
     CONTEXT,
+    F,
     fail_with,
     idle_timeout_option,
     locate_or_fail,
@@ -32,7 +33,7 @@ if TYPE_CHECKING:  # textual only inside the UI commands, at run time
     from parley.app.backend import ChatBackend
 
 
-def _timeout_option(f: Any) -> Any:
+def _timeout_option(f: F) -> F:
     return click.option(
         "--connect-timeout",
         type=float,

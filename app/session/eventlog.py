@@ -19,7 +19,6 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
@@ -74,7 +73,7 @@ class EventLog:
     how many were lost, their ``seq`` range and why; the items after it follow.
     """
 
-    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+    def __init__(self, path: Path, header: SessionHeader) -> None:
         self.path = path
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._pending = bytearray()
@@ -90,7 +89,7 @@ class EventLog:
         self._gap_last: it.ChatItem | None = None
         self._gap_count = 0
         self._gap_error = ""
-        head = {"type": "session", "schema": it.SCHEMA_VERSION, **header}
+        head: SessionHeader = {"type": "session", "schema": it.SCHEMA_VERSION, **header}
         self._write(json.dumps(head, ensure_ascii=False))
 
     @property
