@@ -7,13 +7,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import psutil
 import pytest
@@ -50,6 +53,18 @@ RACER = textwrap.dedent(
 )
 
 
+def _line_within(stream: IO[str], seconds: float, what: str) -> str:
+    """The next line of ``stream`` (a pipe), failing clearly when none comes within
+    ``seconds``: the read runs in a daemon thread, so a silent process cannot hang the
+    test."""
+    got: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: got.put(stream.readline()), daemon=True).start()
+    try:
+        return got.get(timeout=seconds).strip()
+    except queue.Empty:
+        raise AssertionError(f"no line within {seconds} s: {what}") from None
+
+
 def _state(parley: Parley) -> dict:
     return json.loads(next((parley.home / "run").glob("*/state.json")).read_text())
 
@@ -65,8 +80,14 @@ def test_a_local_process_racing_the_agent_to_its_port_is_refused(
     try:
         p("start", str(agent), check=True)
         assert racer.stdout is not None
-        assert racer.stdout.readline().strip() == "connected"  # it was there first
-        assert racer.stdout.readline().strip() == "refused"  # and got nothing
+        # it was there first (`start` has returned: the agent connected, so a racer
+        # that has not connected by now lost the race and the test proves nothing)
+        first = _line_within(racer.stdout, 60, "the racer never reached the agent port")
+        assert first == "connected"
+        # and got nothing (the racer itself gives up after 60 s)
+        assert _line_within(racer.stdout, 120, "the racer's connection was not closed") == (
+            "refused"
+        )
         assert p("say", "hi", check=True).stdout.endswith("echo: hi\n")
         log = Path(_state(p)["daemon_log"]).read_text()
         assert "refused a connection to the agent port" in log

@@ -78,3 +78,21 @@ def test_the_agent_log_hint_of_a_failed_turn_names_its_session(
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "parley: from the agent log (`parley logs -s two` shows all of it):"
     assert err[2] == "parley: from the agent log (`parley logs` shows all of it):"
+
+
+@pytest.mark.parametrize("command", ["start", "chat"])
+def test_the_hint_for_a_missing_agent_names_the_session(tmp_path: Path, command: str) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {**os.environ, "PARLEY_HOME": str(tmp_path / "home"), "NO_COLOR": "1"}
+    env.pop("PARLEY_SESSION", None)
+    proc = subprocess.run(
+        [*parley_exe(), command, "-s", "two"],
+        cwd=empty,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert f"name the agent file: parley {command} -s two path/to/agent.py" in proc.stderr

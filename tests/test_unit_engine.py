@@ -100,12 +100,18 @@ def response(req_id: str, *items: pb.ChatContext.ChatItem, error: str | None = N
     )
 
 
-async def settle(cond: Callable[[], bool]) -> None:
-    for _ in range(200):
-        if cond():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met")
+async def settle(cond: Callable[[], bool], limit: float = 60.0) -> None:
+    """Wait until ``cond()`` holds; fail only after a generous ``limit`` (seconds), so a
+    loaded machine is never mistaken for a bug."""
+
+    async def poll() -> None:
+        while not cond():
+            await asyncio.sleep(0.01)
+
+    try:
+        await asyncio.wait_for(poll(), limit)
+    except asyncio.TimeoutError:
+        raise AssertionError(f"condition not met within {limit} s") from None
 
 
 async def test_text_mode_is_the_first_request() -> None:

@@ -35,8 +35,11 @@ class FakeApp:
         self.stopped = True
 
 
-def make(count: list[int]) -> tuple[QuietCollector, Clock, list[int]]:
+def make(
+    count: list[int], enabled: list[bool] | None = None
+) -> tuple[QuietCollector, Clock, list[int]]:
     clock = Clock()
+    state = enabled if enabled is not None else [True]
     collected: list[int] = []
 
     def collect() -> int:
@@ -44,7 +47,8 @@ def make(count: list[int]) -> tuple[QuietCollector, Clock, list[int]]:
         count[0] = 0  # a full collection resets the count, as gc.collect() does
         return 0
 
-    policy = QuietCollector(clock=clock, get_count=lambda: (0, 0, count[0]), collect=collect)
+    policy = QuietCollector(clock=clock, get_count=lambda: (0, 0, count[0]), collect=collect,
+                            enabled=lambda: state[0])  # fmt: skip
     return policy, clock, collected
 
 
@@ -75,6 +79,18 @@ def test_an_overdue_collection_runs_while_items_keep_coming() -> None:
         ran = policy.tick()
         assert ran == (n == 10 * policy.force_after), n
     assert collected == [10 * policy.force_after]
+
+
+def test_no_collection_while_the_collector_is_disabled() -> None:
+    """Textual disables the collector during a scroll animation: a collection then
+    waits until it is enabled again."""
+    count, enabled = [10 * QuietCollector.force_after], [False]
+    policy, clock, collected = make(count, enabled)
+    clock.now += 10
+    assert not policy.tick()
+    enabled[0] = True
+    assert policy.tick()
+    assert len(collected) == 1
 
 
 def test_start_takes_over_full_collections_and_stop_gives_them_back() -> None:

@@ -197,3 +197,12 @@ def test_spec_command_passes_extra_args(tmp_path: Path) -> None:
         "py", "-m", "livekit.agents", "console", str(tmp_path / "agent.py"),
         "--connect-addr", "127.0.0.1:4242", "--flag", "x",
     ]  # fmt: skip
+
+
+def test_the_hint_for_a_missing_agent_names_its_session_and_command(tmp_path: Path) -> None:
+    with pytest.raises(LaunchError, match=r"name the agent file: parley start path/to/agent\.py"):
+        find_agent_file(None, tmp_path)
+    with pytest.raises(LaunchError, match=r": parley start -s two path/to/agent\.py"):
+        find_agent_file(None, tmp_path, session="two")
+    with pytest.raises(LaunchError, match=r": parley chat -s 'my one' path/to/agent\.py"):
+        AgentSpec.resolve(None, tmp_path, session="my one", command="chat")

@@ -73,6 +73,48 @@ def test_a_log_that_stays_full_keeps_its_lines_until_close(
     assert log.waiting == 1
 
 
+@pytest.mark.parametrize("cap", ["lines", "bytes"])
+def test_past_the_cap_items_are_lost_and_the_gap_is_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap: str
+) -> None:
+    disk = FlakyDisk()
+    monkeypatch.setattr(eventlog.os, "write", disk)
+    assert (eventlog.MAX_WAITING_LINES, eventlog.MAX_WAITING_BYTES) == (10_000, 4 << 20)
+    path = tmp_path / "events.jsonl"
+    log = EventLog(path, {"session_id": "s"})
+    items = [it.UserMessage(text=f"m{n:02}", seq=n, ts=float(n)) for n in range(1, 16)]
+    if cap == "lines":
+        log.max_lines = 3
+    else:  # room for three lines, not four
+        log.max_bytes = 3 * (len(items[0].to_json()) + 1) + 10
+    log.append(items[0])
+    disk.full = True
+    for item in items[1:9]:
+        assert not log.append(item)
+    assert log.waiting == 3  # seq 2-4 wait; 5-9 are lost: memory stays bounded
+    assert log.lost == 5 and "No space left on device" in (log.error or "")
+    disk.full = False  # space returns: the periodic retry writes what waited, then the gap
+    assert log.retry() and log.error is None and log.waiting == 0
+    disk.full = True  # full again: a second gap, closed by the next append
+    for item in items[9:14]:
+        log.append(item)
+    assert log.lost == 7
+    disk.full = False
+    assert log.append(items[14])
+    log.close()
+    written = read_log(path).items
+    gaps = [i for i in written if isinstance(i, it.AgentError)]
+    assert [i.seq for i in written] == [1, 2, 3, 4, 5, 10, 11, 12, 13, 15]
+    assert [g.seq for g in gaps] == [5, 13] and [g.ts for g in gaps] == [5.0, 13.0]
+    assert all(g.kind == eventlog.GAP_KIND for g in gaps)
+    assert "could not record 5 items (seq 5 to 9) in this event log: cannot write" in (
+        gaps[0].message
+    )
+    assert "No space left on device" in gaps[0].message
+    assert "could not record 2 items (seq 13 to 14)" in gaps[1].message
+    assert [i for i in written if i not in gaps] == [items[n] for n in (0, 1, 2, 3, 9, 10, 11, 14)]
+
+
 def _session(tmp_path: Path) -> Session:
     spec = AgentSpec(tmp_path / "agent.py", tmp_path, ["python"])
     return Session(spec, session_id="s", data_dir=tmp_path)

@@ -16,6 +16,8 @@ from parley.app.protocol.shapes import (
     DaemonStatus,
     SessionStatus,
     daemon_status,
+    ready_line,
+    restarted,
     stop_summary,
 )
 from parley.widgets.app import ParleyApp, make_app
@@ -57,6 +59,21 @@ def test_stop_summary_drops_wrong_fields_only() -> None:
         "turns": 2,
         "agent_id": None,
     }
+
+
+def test_started_answers_keep_the_agent_and_item_objects() -> None:
+    info = {"id": "concierge", "instructions": "be nice", "tools": ["book"]}
+    greeting = {"type": "agent_message", "text": "hi"}
+    ready = ready_line(
+        {"ok": True, "state": {"session_id": "s1"}, "agent_info": info, "items": [greeting, 3]}
+    )
+    assert ready["agent_info"] == info
+    assert ready["items"] == [greeting]
+    assert ready["state"]["session_id"] == "s1"
+    assert ready["state"]["agent_pid"] is None
+    again = restarted({"event": "restarted", "agent_info": {}, "runtime": 7})
+    assert again == {"agent_info": None, "items": [], "runtime": None}
+    assert restarted({"agent_info": None, "runtime": "python3"})["runtime"] == "python3"
 
 
 def test_daemon_config_round_trip() -> None:

@@ -32,8 +32,9 @@ class QuietCollector:
     """See the module docstring. ``start(app)`` once the session is loaded (after
     :func:`gc.freeze`), ``activity()`` for every batch of items, ``stop()`` on exit.
 
-    ``clock`` (seconds, monotonic), ``get_count`` (:func:`gc.get_count`) and
-    ``collect`` (:func:`gc.collect`) can be replaced for tests."""
+    ``clock`` (seconds, monotonic), ``get_count`` (:func:`gc.get_count`),
+    ``collect`` (:func:`gc.collect`) and ``enabled`` (:func:`gc.isenabled`) can be
+    replaced for tests."""
 
     #: seconds without new items before a due collection runs
     quiet = 0.5
@@ -50,10 +51,12 @@ class QuietCollector:
         clock: Callable[[], float] = time.monotonic,
         get_count: Callable[[], tuple[int, int, int]] = gc.get_count,
         collect: Callable[[], int] = gc.collect,
+        enabled: Callable[[], bool] = gc.isenabled,
     ) -> None:
         self._clock = clock
         self._get_count = get_count
         self._collect = collect
+        self._enabled = enabled
         self._saved: tuple[int, int, int] | None = None
         self._due_after = 10  # middle-generation collections (CPython's threshold2)
         self._last_activity = clock()
@@ -88,7 +91,10 @@ class QuietCollector:
 
     def tick(self) -> bool:
         """Run a full collection if one is due and the session is quiet, or overdue;
-        whether it ran."""
+        whether it ran. Never while the collector is disabled (Textual disables it
+        during a scroll animation, ``App.PAUSE_GC_ON_SCROLL``)."""
+        if not self._enabled():
+            return False
         pending = self._get_count()[2]  # middle-generation collections since the last
         if pending < self._due_after:
             return False

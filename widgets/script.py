@@ -21,13 +21,15 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from textual.pilot import Pilot
 
 from parley.app.backend import ChatBackend
 from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
 from parley.app.protocol.shapes import AgentInfo, SessionHeader
 from parley.app.view import Turns
+from parley.widgets.app import ParleyApp
 
 #: seconds a scripted turn may take before the script gives up
 TURN_TIMEOUT = 120.0
@@ -149,8 +151,12 @@ class ScriptRunner:
     statuses: list[str] = field(default_factory=list)
     screenshot_path: str | None = None
 
-    async def __call__(self, pilot: Any) -> None:
+    async def __call__(self, pilot: Pilot[object] | Pilot[None]) -> None:
+        """Drive the app of ``pilot`` (Textual's ``auto_pilot`` passes a
+        ``Pilot[object]``, a test's ``run_test`` a ``Pilot[None]``)."""
         app = pilot.app
+        if not isinstance(app, ParleyApp):
+            raise TypeError(f"a script drives parley's chat app, not {type(app).__name__}")
         try:
             await self._run(pilot, app)
         except ScriptAborted as e:
@@ -170,7 +176,9 @@ class ScriptRunner:
         if self.exit_after:
             await app.action_quit()
 
-    async def _wait(self, app: Any, ready: Callable[[], object], timeout: float, what: str) -> None:
+    async def _wait(
+        self, app: ParleyApp, ready: Callable[[], object], timeout: float, what: str
+    ) -> None:
         deadline = time.monotonic() + timeout
         while not ready():
             if not app.is_running or getattr(app, "quitting", False):
@@ -179,7 +187,7 @@ class ScriptRunner:
                 raise ScriptAborted(f"{what} took more than {timeout:g} s")
             await asyncio.sleep(0.02)
 
-    async def _run(self, pilot: Any, app: Any) -> None:
+    async def _run(self, pilot: Pilot[object] | Pilot[None], app: ParleyApp) -> None:
         w = self.watcher
         await self._wait(app, lambda: w.start_done, self.start_timeout, "starting the agent")
         if w.start_error is not None:

@@ -29,6 +29,7 @@ from parley.app.agent.pyenv import (
     choose_python,
     installed_version,
 )
+from parley.app.errors import command_hint
 from parley.app.home import project_root
 
 __all__ = [
@@ -47,13 +48,16 @@ AGENT_CANDIDATES = ("agent.py", "src/agent.py")
 AgentKind = Literal["python", "node"]
 
 
-def find_agent_file(explicit: str | None, cwd: Path) -> Path:
+def find_agent_file(
+    explicit: str | None, cwd: Path, *, session: str | None = None, command: str = "start"
+) -> Path:
     """The agent to run: ``explicit`` if given; else, in ``cwd`` or the nearest
     ancestor that has one, ``agent.py`` or ``src/agent.py``, or in a Node project
     (a ``package.json``) the entry :func:`parley.app.agent.nodeenv.node_entry` names.
 
     Raises :class:`LaunchError` if the explicit file is missing or not a file, or if
-    no candidate exists.
+    no candidate exists (its hint is ``parley <command>`` for the session named
+    ``session``: :func:`parley.app.errors.command_hint`).
     """
     if explicit:
         path = (cwd / explicit).resolve()
@@ -73,7 +77,7 @@ def find_agent_file(explicit: str | None, cwd: Path) -> Path:
     raise LaunchError(
         f"no agent.py or src/agent.py (nor a Node project with an entry) in {cwd} or its "
         "parents; "
-        "name the agent file: parley start path/to/agent.py"
+        f"name the agent file: {command_hint(command, session)} path/to/agent.py"
     )
 
 
@@ -115,14 +119,21 @@ class AgentSpec:
 
     @classmethod
     def resolve(
-        cls, explicit: str | None, cwd: Path, extra_args: tuple[str, ...] = ()
+        cls,
+        explicit: str | None,
+        cwd: Path,
+        extra_args: tuple[str, ...] = (),
+        *,
+        session: str | None = None,
+        command: str = "start",
     ) -> AgentSpec:
         """Find the agent file, its project and its runtime, and check that the
-        framework is installed there.
+        framework is installed there. ``session`` and ``command``: what a hint names
+        (:func:`find_agent_file`).
 
         Raises :class:`LaunchError`.
         """
-        agent_file = find_agent_file(explicit, cwd)
+        agent_file = find_agent_file(explicit, cwd, session=session, command=command)
         project = project_root(agent_file, cwd)
         if is_node_entry(agent_file):
             node = choose_node(agent_file, project)

@@ -5,7 +5,8 @@ only (the ``parley say`` path loads it)."""
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -56,7 +57,11 @@ def locate_or_fail(name: str | None) -> SessionState:
         fail_with(e)
 
 
-def session_option(f: Any) -> Any:
+#: a click command function (or a command), as an option decorator takes and returns it
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def session_option(f: F) -> F:
     """The ``-s/--session NAME`` option of every command that finds a session."""
     return click.option(
         "-s",
@@ -105,7 +110,9 @@ class Duration(click.ParamType):
 
     name = "duration"
 
-    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
         if isinstance(value, (int, float)):
             return float(value)
         try:
@@ -118,7 +125,7 @@ class Duration(click.ParamType):
 IDLE_TIMEOUT_DEFAULT = "30m"
 
 
-def idle_timeout_option(f: Any) -> Any:
+def idle_timeout_option(f: F) -> F:
     """``--idle-timeout DURATION`` of ``start`` and ``chat``."""
     return click.option(
         "--idle-timeout",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -26,7 +26,7 @@ from parley.app.protocol.sanitize import escape_controls
 if TYPE_CHECKING:
     from parley.app.agent.launcher import AgentSpec
     from parley.app.daemon.state import SessionState
-    from parley.app.protocol.shapes import DaemonStatus, StopSummary
+    from parley.app.protocol.shapes import DaemonStatus, Restarted, Started, StopSummary
 
 
 @click.command(context_settings={**CONTEXT, "ignore_unknown_options": True})
@@ -78,7 +78,7 @@ def start(
 
             spec = demo_spec(Path.cwd())
         else:
-            spec = AgentSpec.resolve(agent, Path.cwd(), extra)
+            spec = AgentSpec.resolve(agent, Path.cwd(), extra, session=name)
         existing, cleaned = running_state(spec, name)
         if cleaned:
             click.echo("parley: cleaned up a stale session (its daemon had died)", err=True)
@@ -104,16 +104,12 @@ def start(
     click.echo("\nSession started.")
 
 
-def _print_started(agent_file: str, runtime: str | None, ready: dict[str, Any]) -> None:
+def _print_started(agent_file: str, runtime: str | None, ready: Started) -> None:
     """What ``start`` and ``restart`` print: the agent file, the runtime that runs it
-    (its command and why it was chosen), the agent, its tools, its first items.
-    ``ready`` is the daemon's ready line or ``restarted`` answer: its ``agent_info``
-    (checked, :func:`parley.app.protocol.shapes.agent_info`) and ``items``."""
+    (its command and why it was chosen), the agent, its tools, its first items."""
     from parley.app.protocol.items import item_from_dict
-    from parley.app.protocol.shapes import agent_info
 
-    raw_info = ready.get("agent_info")
-    info = agent_info(raw_info) if isinstance(raw_info, dict) and raw_info else None
+    info = ready["agent_info"]
     click.echo(f"Agent file: {agent_file}")
     if runtime:
         click.echo(escape_controls(f"Runtime:    {runtime}"))
@@ -121,17 +117,19 @@ def _print_started(agent_file: str, runtime: str | None, ready: dict[str, Any]) 
     tools = ", ".join(info["tools"]) if info else ""
     click.echo(escape_controls(f"Tools:      {tools or '(none)'}"))
     print_item = item_printer(as_json=False)
-    for raw in ready.get("items", []):
+    for raw in ready["items"]:
         print_item(item_from_dict(raw))
 
 
-def _restart(state: SessionState) -> dict[str, Any]:
-    """Ask the daemon to restart its agent in place; its ``restarted`` answer. A
-    failed restart exits 1 with the agent log's tail."""
+def _restart(state: SessionState) -> Restarted:
+    """Ask the daemon to restart its agent in place; its ``restarted`` answer
+    (checked, :func:`parley.app.protocol.shapes.restarted`). A failed restart exits 1
+    with the agent log's tail."""
     from parley.app.daemon.client import ControlClient, ControlError
+    from parley.app.protocol.shapes import restarted
 
     try:
-        return ControlClient(state).call("restart", timeout=None)
+        return restarted(ControlClient(state).call("restart", timeout=None))
     except ControlError as e:
         fail(f"{e}\n{e.log_tail}".rstrip() if e.log_tail else str(e))
     except OSError as e:
@@ -148,7 +146,7 @@ def restart(name: str | None) -> None:
     """
     state = locate_or_fail(name)
     ready = _restart(state)
-    _print_started(state.agent_file, ready.get("runtime"), ready)
+    _print_started(state.agent_file, ready["runtime"], ready)
     click.echo("\nAgent restarted.")
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 import click
 
 from parley.app.cli import exitcodes
-from parley.app.cli.common import fail, fail_with
+from parley.app.cli.common import F, fail, fail_with
 
 if TYPE_CHECKING:
     from parley.app.daemon.client import ControlClient
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from parley.app.session.recordings import SessionRecord
 
 T = TypeVar("T")
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def ask(state: SessionState, request: Callable[[ControlClient], T], timeout: float) -> T:

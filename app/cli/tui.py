@@ -12,13 +12,14 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from parley.app.cli import exitcodes
 from parley.app.cli.common import (
     CONTEXT,
+    F,
     fail_with,
     idle_timeout_option,
     locate_or_fail,
@@ -32,7 +33,7 @@ if TYPE_CHECKING:  # textual only inside the UI commands, at run time
     from parley.app.backend import ChatBackend
 
 
-def _timeout_option(f: Any) -> Any:
+def _timeout_option(f: F) -> F:
     return click.option(
         "--connect-timeout",
         type=float,
@@ -113,11 +114,11 @@ def run_scripted(
     return exitcodes.OK
 
 
-def _spec_or_fail(agent: str | None, extra: tuple[str, ...]) -> AgentSpec:
+def _spec_or_fail(agent: str | None, extra: tuple[str, ...], name: str | None) -> AgentSpec:
     from parley.app.agent.launcher import AgentSpec, LaunchError
 
     try:
-        return AgentSpec.resolve(agent, Path.cwd(), extra)
+        return AgentSpec.resolve(agent, Path.cwd(), extra, session=name, command="chat")
     except LaunchError as e:
         fail_with(e)
 
@@ -180,7 +181,7 @@ def chat(
     if script is None and (exit_after or screenshot):
         raise click.UsageError("--exit-after and --screenshot go with --script")
     agent, extra = split_agent_args(args)
-    spec = _spec_or_fail(agent, extra)
+    spec = _spec_or_fail(agent, extra, name)
     backend = DaemonBackend(
         spec,
         name=name,

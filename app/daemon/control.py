@@ -9,7 +9,6 @@ import contextlib
 import json
 import subprocess
 import sys
-from typing import Any
 
 from parley.app.agent.agentlog import tail
 from parley.app.agent.launcher import AgentSpec
@@ -17,7 +16,7 @@ from parley.app.daemon.client import cleanup_stale, daemon_alive
 from parley.app.daemon.config import DaemonConfig
 from parley.app.daemon.state import SessionState, session_dir, session_key
 from parley.app.errors import ParleyError, command_hint
-from parley.app.protocol.shapes import SessionHeader
+from parley.app.protocol.shapes import Ready, SessionHeader, ready_line
 
 
 class StartError(ParleyError):
@@ -54,7 +53,7 @@ def start_daemon(
     idle_timeout: float = 30 * 60.0,
     header: SessionHeader | None = None,
     watch: bool = False,
-) -> dict[str, Any]:
+) -> Ready:
     """Spawn a detached daemon for ``spec`` and wait until its agent is connected in
     text mode (or has failed). ``idle_timeout``: seconds without use before the
     daemon stops the session by itself (0: never).
@@ -63,8 +62,9 @@ def start_daemon(
     ``rerun_of`` there); ``watch`` reloads the agent when its project's sources change
     (see :mod:`parley.app.session.watch`).
 
-    Returns the daemon's ready message: ``{"ok": True, "state": {...status...},
-    "agent_info": {"id", "instructions", "tools"}, "items": [boot items as dicts]}``.
+    Returns the daemon's ready line (``{"ok": true, "state": {...status...},
+    "agent_info": {"id", "instructions", "tools"}, "items": [boot items as dicts]}``),
+    checked: :func:`parley.app.protocol.shapes.ready_line`.
     Raises :class:`AlreadyRunning` or :class:`StartError` (with the log tail).
     """
     existing, _ = running_state(spec, name)
@@ -106,6 +106,8 @@ def start_daemon(
         ready = json.loads(line) if line else {}
     except ValueError:
         ready = {}
+    if not isinstance(ready, dict):
+        ready = {}
     if not ready.get("ok"):
         message = ready.get("error") or "the daemon failed to start"
         detail = ready.get("log_tail") or tail(err_path)
@@ -114,4 +116,4 @@ def start_daemon(
         if ready.get("agent_log"):
             message += f"\n(full agent log: {ready['agent_log']})"
         raise StartError(message)
-    return ready
+    return ready_line(ready)

@@ -251,10 +251,10 @@ class _Run:
             self.spec, self.name, self.connect_timeout, header={"rerun_of": rerun_of}
         )
         self.state = SessionState.load(session_dir(session_key(self.spec.project, self.name)))
-        st = ready.get("state") or {}
-        self.session_id = st.get("session_id")
-        self.event_log = st.get("event_log")
-        return [self._add(raw) for raw in ready.get("items", [])]
+        st = ready["state"]
+        self.session_id = st["session_id"] or None
+        self.event_log = st["event_log"] or None
+        return [self._add(raw) for raw in ready["items"]]
 
     def say(self, text: str, timeout: float) -> str | None:
         """Send one turn and collect its items until its ``turn_finished``; returns

@@ -155,6 +155,8 @@ class AgentError(ChatItem):
     - ``call_ended``: the agent ended the session itself (``end_call``, session closed by
       the agent): not a crash; a new ``parley start`` starts a new session;
     - ``agent_exited``: the agent process exited or was killed;
+    - ``event_log_gap``: in an event log only, in place of items it could not keep
+      while it could not write (a full disk; :class:`parley.app.session.eventlog.EventLog`);
     - ``None``: anything else.
 
     ``background`` is true for an error that says nothing about the turn: a

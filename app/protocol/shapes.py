@@ -1,7 +1,8 @@
 """The plain-JSON shapes that cross parley's seams besides chat items: the agent info
 (engine → session → daemon → clients → the chat UI), the event log's header (session →
 ``events.jsonl`` → recordings, replays and the UI), the session's status (session →
-daemon → clients → ``parley status`` and the UI) and the summary ``parley stop`` prints.
+daemon → clients → ``parley status`` and the UI), what ``start`` and ``restart`` get
+back once the agent is up, and the summary ``parley stop`` prints.
 
 They travel as JSON objects (the control channel, a file), so they are ``TypedDict``\\ s:
 typed for the code on both sides, unchanged on the wire. Standard library only (on the
@@ -183,6 +184,56 @@ class DaemonStatus(SessionStatus):
     reloads: int
     #: the agent log of the last failed reload, ``None`` when it succeeded
     reload_error: str | None
+
+
+class Started(TypedDict):
+    """An agent that is up: what ``parley start`` and ``parley restart`` print. Read
+    from the daemon's answer with :func:`started`."""
+
+    #: the agent answering (``get_agent_info``), ``None`` when the daemon sent none
+    agent_info: AgentInfo | None
+    #: its first chat items (the greeting...), as JSON objects
+    #: (:func:`parley.app.protocol.items.item_from_dict` reads them)
+    items: list[dict[str, Any]]
+
+
+class Ready(Started):
+    """The daemon's ready line (``{"ok": true, ...}`` on the pipe ``parley start``
+    reads, :func:`parley.app.daemon.control.start_daemon`): the agent, and the status."""
+
+    state: DaemonStatus
+
+
+class Restarted(Started):
+    """The daemon's ``restarted`` answer (``{"event": "restarted", ...}``)."""
+
+    #: the command that runs the agent and why (:class:`SessionStatus` ``runtime``)
+    runtime: str | None
+
+
+def started(obj: dict[str, Any]) -> Started:
+    """The :class:`Started` part of a daemon answer: its ``agent_info`` (checked by
+    :func:`agent_info`; ``None`` when missing or empty) and the objects of its
+    ``items`` (others dropped)."""
+    info = obj.get("agent_info")
+    items = obj.get("items")
+    return {
+        "agent_info": agent_info(info) if isinstance(info, dict) and info else None,
+        "items": [i for i in items if isinstance(i, dict)] if isinstance(items, list) else [],
+    }
+
+
+def ready_line(obj: dict[str, Any]) -> Ready:
+    """The :class:`Ready` in the daemon's ready line (its ``state`` checked by
+    :func:`daemon_status`)."""
+    state = obj.get("state")
+    return {**started(obj), "state": daemon_status(state if isinstance(state, dict) else {})}
+
+
+def restarted(obj: dict[str, Any]) -> Restarted:
+    """The :class:`Restarted` in the daemon's ``restarted`` answer."""
+    runtime = obj.get("runtime")
+    return {**started(obj), "runtime": runtime if isinstance(runtime, str) else None}
 
 
 class StopSummary(TypedDict, total=False):

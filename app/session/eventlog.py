@@ -6,8 +6,9 @@ Layout of ``events.jsonl``: the first line is a header object
 following line is one chat item in the JSON form of :mod:`parley.app.protocol.items`.
 Lines are written (one ``write``) as they arrive, so a crash loses at most the line
 being written, and :func:`read_log` skips a truncated last line. Lines that cannot be
-written (a full disk) wait in memory and are written, in order, once they can
-(:class:`EventLog`).
+written (a full disk) wait in memory, up to a cap, and are written, in order, once they
+can; items past the cap are lost, and an ``agent_error`` item of kind
+``event_log_gap`` in their place says which (:class:`EventLog`).
 
 Standard library only (on the ``parley history`` path).
 """
@@ -18,13 +19,18 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from parley.app.errors import ParleyError
 from parley.app.protocol import items as it
 from parley.app.protocol.shapes import SessionHeader, session_header
 
 EVENTS_FILE = "events.jsonl"
+#: lines an event log keeps in memory while it cannot write (a full disk)...
+MAX_WAITING_LINES = 10_000
+#: ...and their bytes; past either, new items are lost until the log can write again
+MAX_WAITING_BYTES = 4 << 20
+#: ``AgentError.kind`` of the item that stands for items the event log lost
+GAP_KIND = "event_log_gap"
 
 
 def parley_version() -> str:
@@ -56,19 +62,34 @@ class EventLog:
     A write that fails (a full disk: ``ENOSPC``; a quota or size limit: ``EDQUOT``,
     ``EFBIG``) never raises: the lines not yet written are kept in memory, in order,
     and written by the next :meth:`append` or :meth:`retry` that can, so the log
-    resumes when space returns and has every item, in order, with no gap and no
-    line cut. While lines wait, :attr:`error` says why (``None`` when all is
-    written) and :attr:`waiting` how many lines wait.
+    resumes when space returns with every item, in order, and no line cut. While
+    lines wait, :attr:`error` says why (``None`` when all is written) and
+    :attr:`waiting` how many lines wait.
+
+    Memory is bounded: while :attr:`max_lines` lines (or :attr:`max_bytes` bytes)
+    wait, a new item is not kept but lost (counted in :attr:`lost`). Once the lines
+    that wait are written, one ``agent_error`` item of kind :data:`GAP_KIND` takes the
+    place of the lost ones: the ``seq`` and ``ts`` of the first, and a message naming
+    how many were lost, their ``seq`` range and why; the items after it follow.
     """
 
-    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+    def __init__(self, path: Path, header: SessionHeader) -> None:
         self.path = path
         self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._pending = bytearray()
         self._line_ends: list[int] = []  # offsets in _pending just past each line
         #: why the last write failed, while lines wait to be written
         self.error: str | None = None
-        head = {"type": "session", "schema": it.SCHEMA_VERSION, **header}
+        self.max_lines = MAX_WAITING_LINES
+        self.max_bytes = MAX_WAITING_BYTES
+        #: items lost so far (not kept in memory: over the cap), this log's lifetime
+        self.lost = 0
+        # the items lost since the log last wrote everything: first, last, how many, why
+        self._gap_first: it.ChatItem | None = None
+        self._gap_last: it.ChatItem | None = None
+        self._gap_count = 0
+        self._gap_error = ""
+        head: SessionHeader = {"type": "session", "schema": it.SCHEMA_VERSION, **header}
         self._write(json.dumps(head, ensure_ascii=False))
 
     @property
@@ -77,8 +98,47 @@ class EventLog:
         return len(self._line_ends)
 
     def append(self, item: it.ChatItem) -> bool:
-        """Write one item's line (after any that wait); whether everything is written."""
-        return self._write(item.to_json())
+        """Write one item's line (after any that wait); whether everything is written.
+        Past the cap the item is lost instead (the gap is recorded once the log can
+        write again)."""
+        line = item.to_json()
+        if self._gap_first is not None or self._over_cap(line):
+            self.retry()  # space may be back: then the gap is recorded and closed
+            if self._gap_first is not None or self._over_cap(line):
+                self._lose(item)
+                return False
+        return self._write(line)
+
+    def _over_cap(self, line: str) -> bool:
+        return bool(self._pending) and (
+            len(self._line_ends) >= self.max_lines
+            or len(self._pending) + len(line) + 1 > self.max_bytes
+        )
+
+    def _lose(self, item: it.ChatItem) -> None:
+        if self._gap_first is None:
+            self._gap_first, self._gap_error = item, self.error or "cannot write"
+        self._gap_last = item
+        self._gap_count += 1
+        self.lost += 1
+
+    def _gap_line(self) -> str:
+        first, last = self._gap_first, self._gap_last
+        assert first is not None and last is not None
+        n = self._gap_count
+        span = (
+            f"1 item (seq {first.seq})" if n == 1 else f"{n} items (seq {first.seq} to {last.seq})"
+        )
+        return it.AgentError(
+            seq=first.seq,
+            ts=first.ts,
+            kind=GAP_KIND,
+            message=(
+                f"parley could not record {span} in this event log: {self._gap_error}, "
+                f"with {self.max_lines:,} lines (or {self.max_bytes / (1 << 20):g} MiB) "
+                "already waiting in memory"
+            ),
+        ).to_json()
 
     def _write(self, line: str) -> bool:
         if self._fd is None:
@@ -88,8 +148,16 @@ class EventLog:
         return self.retry()
 
     def retry(self) -> bool:
-        """Write the lines that wait; whether none is left."""
-        while self._pending and self._fd is not None:
+        """Write the lines that wait, then the record of a gap if items were lost;
+        whether none is left."""
+        while self._fd is not None:
+            if not self._pending and self._gap_first is not None:
+                self._pending += (self._gap_line() + "\n").encode("utf-8")
+                self._line_ends.append(len(self._pending))
+                self._gap_first = self._gap_last = None
+                self._gap_count = 0
+            if not self._pending:
+                break
             try:
                 n = os.write(self._fd, self._pending)
             except InterruptedError:

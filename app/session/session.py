@@ -316,14 +316,23 @@ class Session:
         self.engine.emit(
             it.AgentError(
                 message=f"parley {event_log.error}: the session goes on, its items are kept "
-                "in memory and written to the event log when it can write again "
+                "in memory and written to the event log when it can write again (past "
+                f"{event_log.max_lines:,} items, the log records a gap instead) "
                 f"(see `{command_hint('status', self.name)}`)"
             )
         )
+        lost = event_log.lost
         try:
             while not event_log.retry():
                 await asyncio.sleep(every)
-            log.info("event log: written again, nothing lost")
+            if event_log.lost == lost:
+                log.info("event log: written again, nothing lost")
+            else:
+                log.warning(
+                    "event log: written again; %d items did not fit in memory (a gap is "
+                    "recorded in their place)",
+                    event_log.lost - lost,
+                )
         finally:
             self._log_retry = None
 
