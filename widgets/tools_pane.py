@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from parley.app.view import Block, format_ms
 from parley.headless.export import pretty_args
+from parley.widgets.repaint import LayoutOnlyRefresh
 from parley.widgets.rows import clean_text
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ def tool_detail(block: Block) -> Content:
     return Content.assemble(*lines)
 
 
-class ToolList(OptionList):
+class ToolList(LayoutOnlyRefresh, OptionList):
     """The list of calls. On every layout pass Textual's ``ScrollView`` compares the
     virtual size the compositor passes with the list's own (never equal for a list),
     and refreshes its scrollbars: the scrollbar is repainted in the next frame, which
@@ -89,7 +90,6 @@ class ToolList(OptionList):
     (``OptionList._update_lines``)."""
 
     _sizes: tuple[Size, Size] | None = None
-    _layout_only = False
 
     def add_options(self, new_options: Iterable[OptionListContent]) -> Self:
         """Textual's ``add_options``, without repainting the list when the new
@@ -98,19 +98,8 @@ class ToolList(OptionList):
         cost ~0.8 ms of every frame that shows a new tool call."""
         view = self.scrollable_content_region.height
         below = view > 0 and self.virtual_size.height >= round(self.scroll_y) + view
-        self._layout_only = below
-        try:
+        with self.layout_only(below):
             return super().add_options(new_options)
-        finally:
-            self._layout_only = False
-
-    def refresh(
-        self, *regions: Region, repaint: bool = True, layout: bool = False,
-        recompose: bool = False,
-    ) -> Self:  # fmt: skip
-        if self._layout_only:
-            repaint = False
-        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         """Textual's (8.2) sum of the options' heights, stopped once it reaches the

@@ -23,16 +23,17 @@ from typing import TYPE_CHECKING, Any
 from textual.await_remove import AwaitRemove
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.widget import Widget
 from textual.widgets import Button
 
 from parley.app.protocol import items as it
 from parley.app.view import Block
+from parley.widgets.repaint import LayoutOnlyRefresh
 from parley.widgets.rows import NoticeRow, Row
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    pass
 
 
 @dataclass
@@ -51,7 +52,7 @@ class Entry:
         return self.block.item
 
 
-class Transcript(VerticalScroll, can_focus=True):
+class Transcript(LayoutOnlyRefresh, VerticalScroll, can_focus=True):
     """See the module docstring. Call :meth:`show` for each update of the view, then
     ``await flush()`` once per batch."""
 
@@ -157,27 +158,14 @@ class Transcript(VerticalScroll, can_focus=True):
         if self._hidden:
             self._schedule_reap()
 
-    _layout_only = False
-
     def _move_row(self, row: Row, after: Widget) -> None:
         """``move_child(row, after=after)`` without repainting the transcript's own
         lines: Textual's ``move_child`` refreshes the container with a repaint, which
         renders every line of its background, border and padding again (~1.2 ms a
         frame at 120x40, ``bench/bench_tui.py``) although they do not change; the
         layout pass that places the moved row marks the regions that did."""
-        self._layout_only = True
-        try:
+        with self.layout_only():
             self.move_child(row, after=after)
-        finally:
-            self._layout_only = False
-
-    def refresh(
-        self, *regions: Region, repaint: bool = True, layout: bool = False,
-        recompose: bool = False,
-    ) -> Self:  # fmt: skip
-        if self._layout_only:
-            repaint = False
-        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     def _following(self) -> bool:
         return self.is_anchored and not self._scrolled_back
