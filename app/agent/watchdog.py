@@ -23,6 +23,7 @@ a Python agent after ``end_call`` ignore.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -81,6 +82,7 @@ for sig, wait in ((signal.SIGTERM, 1.0), (signal.SIGTERM, 1.0), (signal.SIGKILL,
 MARKER = "parley-agent-watchdog"
 
 _running: list[subprocess.Popen[bytes]] = []
+_groups: dict[int, int] = {}  # watchdog pid -> the agent process group it watches
 
 
 def watch(agent_pgid: int) -> subprocess.Popen[bytes]:
@@ -104,9 +106,36 @@ def watch(agent_pgid: int) -> subprocess.Popen[bytes]:
         start_new_session=True,  # a signal to our group or the agent's does not reach it
     )
     _running.append(proc)
+    _groups[proc.pid] = agent_pgid
     return proc
 
 
 def reap() -> None:
     """Collect the watchdogs that have exited (their agents are gone)."""
     _running[:] = [p for p in _running if p.poll() is None]
+    for pid in set(_groups) - {p.pid for p in _running}:
+        del _groups[pid]
+
+
+def _group_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def dismiss(timeout: float = 2.0) -> None:
+    """Stop, and wait up to ``timeout`` seconds for, the watchdogs whose agent group is
+    gone: on this process's way out after it stopped its agents, so that no watchdog
+    outlives it by the half-second between its own checks. A watchdog whose agent still
+    runs is left alone."""
+    reap()
+    for proc in _running:
+        if _group_gone(_groups[proc.pid]):
+            proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout)
+    reap()

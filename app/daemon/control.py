@@ -109,6 +109,10 @@ def start_daemon(
     if not isinstance(ready, dict):
         ready = {}
     if not ready.get("ok"):
+        # the daemon stops its agent, then exits: nothing of this start is left running
+        # (and its lock is free for the next start) once the error is shown
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(20)
         message = ready.get("error") or "the daemon failed to start"
         detail = ready.get("log_tail") or tail(err_path)
         if detail:

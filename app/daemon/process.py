@@ -32,6 +32,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from parley.app.agent import watchdog
 from parley.app.agent.launcher import spawn_agent, stop_process_group
 from parley.app.daemon.config import DaemonConfig
 from parley.app.daemon.ready import report
@@ -117,6 +118,7 @@ def main() -> int:
         logging.getLogger("parley.daemon").info("exit %d", code)
         return code
     finally:
+        watchdog.dismiss()  # the agent is stopped: its watchdog goes with the daemon
         lock.release()
 
 
