@@ -18,7 +18,7 @@ messages). Focusing it never scrolls.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual.await_remove import AwaitRemove
 from textual.binding import Binding
@@ -31,9 +31,6 @@ from parley.app.protocol import items as it
 from parley.app.view import Block
 from parley.widgets.repaint import LayoutOnlyRefresh
 from parley.widgets.rows import NoticeRow, Row
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass
