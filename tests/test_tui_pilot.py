@@ -13,6 +13,7 @@ from test_tui_support import (
     SIZE,
     after_user,
     attached_app,
+    click_entry,
     demo_daemon,  # noqa: F401  (fixture)
     drawn_with,
     module_home,  # noqa: F401  (fixture)
@@ -97,9 +98,7 @@ async def test_tool_call_in_transcript_and_tool_pane() -> None:
             ),
         )
         # selecting the row shows the call's full detail in the pane
-        row.scroll_visible(animate=False)
-        await pilot.pause()
-        await pilot.click(row)
+        await click_entry(pilot, row)
         await wait_until(pilot, lambda: app.tools.selected == row.item.call_id)
         detail = str(shown(app.tools, "#tool-detail"))
         assert '"location": "Paris"' in detail  # pretty-printed arguments

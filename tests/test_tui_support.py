@@ -76,6 +76,17 @@ def drawn_with(app: ParleyApp, entry: Entry, variant: str) -> bool:
     return f"transcript--{variant}" in app.transcript.classes_of(entry)
 
 
+async def click_entry(pilot: Any, entry: Entry) -> None:
+    """Scroll the transcript to ``entry`` and click its first line."""
+    transcript = pilot.app.transcript
+    transcript.scroll_to_entry(entry)
+    await pilot.pause()
+    region = transcript.entry_region(entry)
+    assert region is not None, "not laid out"
+    y = region.y - round(transcript.scroll_y) + transcript.gutter.top
+    await pilot.click(transcript, offset=(transcript.gutter.left + 4, y))
+
+
 def after_user(app: ParleyApp, text: str) -> list[ItemEntry]:
     """The entries after the last user message ``text`` (the turn's, and later)."""
     all_rows = rows(app)

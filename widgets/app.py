@@ -21,7 +21,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
@@ -37,7 +36,6 @@ from parley.widgets.banner import Banner
 from parley.widgets.commands import CommandsMixin
 from parley.widgets.gc_policy import QuietCollector
 from parley.widgets.log_pane import AgentLogPane
-from parley.widgets.main_screen import MainScreen
 from parley.widgets.panes import PanesMixin
 from parley.widgets.prompt import PromptInput
 from parley.widgets.replay import ReplayMixin
@@ -151,9 +149,6 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         self.overlay: str | None = None
 
     # -- layout ---------------------------------------------------------------------
-
-    def get_default_screen(self) -> Screen[Any]:
-        return MainScreen(id="_default")
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")

@@ -668,15 +668,22 @@ class Transcript(ScrollView, can_focus=True):
         elif index is not None:
             self.scroll_to_entry(self.entries[index])
 
-    def scroll_to_entry(self, entry: Entry, top: bool = False) -> None:
-        """Scroll (at once) so that ``entry`` shows, at the top of the view with
-        ``top``; an entry not laid out (behind "show more") is not scrolled to."""
+    def entry_region(self, entry: Entry) -> Region | None:
+        """Where ``entry``'s lines are in the content (``virtual_size`` coordinates,
+        its blank line before it excluded); ``None`` if it is not laid out (behind
+        "show more")."""
         index = self.entries.index(entry)
         if not self._start <= index < self._laid:
-            return
+            return None
         k = index - self._start
-        region = Region(0, self._stack.tops[k], self._width, self._stack.heights[k])
-        self.scroll_to_region(region, animate=False, top=top, immediate=True)
+        return Region(0, self._stack.tops[k], self._width, self._stack.heights[k])
+
+    def scroll_to_entry(self, entry: Entry, top: bool = False) -> None:
+        """Scroll (at once) so that ``entry`` shows, at the top of the view with
+        ``top``; an entry not laid out is not scrolled to."""
+        region = self.entry_region(entry)
+        if region is not None:
+            self.scroll_to_region(region, animate=False, top=top, immediate=True)
 
     def on_focus(self) -> None:
         if self.cursor is None or not self._start <= self.cursor < self._laid:
