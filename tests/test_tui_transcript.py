@@ -87,7 +87,7 @@ def theme(app: App[None], name: str) -> tuple[int, int, int]:
     return Color.parse(app.theme_variables[name]).rgb
 
 
-def call(call_id: str, status: str = "done", **kw: Any) -> it.ToolCall:
+def call(call_id: str, status: it.ToolStatus = "done", **kw: Any) -> it.ToolCall:
     return it.ToolCall(call_id=call_id, name="lookup_weather", arguments='{"city": "Oslo"}',
                        status=status, duration_ms=2.0, **kw)  # fmt: skip
 
