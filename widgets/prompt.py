@@ -43,6 +43,10 @@ class PromptInput(TextArea):
         self.placeholder = BUSY_PLACEHOLDER if busy else self.idle_placeholder
 
     async def _on_key(self, event: events.Key) -> None:
+        """Enter sends, Shift+Enter / Ctrl+J insert a newline. ``_on_key`` is the hook
+        Textual documents for extending ``TextArea``'s key handling ("Extending
+        TextArea" in the TextArea guide): Textual calls each class's ``_on_key`` in
+        turn, ``TextArea``'s after this one unless the default is prevented."""
         if event.key == "enter":
             event.stop()
             event.prevent_default()
@@ -52,8 +56,6 @@ class PromptInput(TextArea):
             event.stop()
             event.prevent_default()
             self.insert("\n")
-            return
-        await super()._on_key(event)
 
     def submit(self) -> None:
         text = self.text

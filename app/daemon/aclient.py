@@ -1,6 +1,6 @@
 """The asyncio control client: what the Textual UI uses to talk to a daemon.
 
-Same JSON-lines ops as :mod:`parley.app.daemon.client` (see :mod:`parley.app.daemon.server`),
+Same JSON-lines ops as :mod:`parley.app.daemon.client` (see :mod:`parley.app.daemon.ops`),
 one connection per request, on the caller's event loop. The UI never talks to the agent any other
 way.
 """

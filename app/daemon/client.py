@@ -1,6 +1,6 @@
 """The control client: finds the project's daemon and talks to it.
 
-Plain blocking sockets and JSON lines (see :mod:`parley.app.daemon.server` for the ops): this is
+Plain blocking sockets and JSON lines (see :mod:`parley.app.daemon.ops` for the ops): this is
 the ``parley say`` hot path, so it imports neither asyncio nor protobuf nor textual.
 """
 

@@ -238,7 +238,7 @@ def restarted(obj: dict[str, Any]) -> Restarted:
 
 class StopSummary(TypedDict, total=False):
     """What the daemon answers to ``stop`` (``{"event": "stopping", "summary": ...}``,
-    :meth:`parley.app.daemon.server.Daemon.summary`) and ``parley stop`` prints. The
+    :meth:`parley.app.daemon.ops.ControlOps.summary`) and ``parley stop`` prints. The
     daemon sends every field; a client prints the ones it got."""
 
     #: turns finished
