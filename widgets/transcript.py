@@ -457,17 +457,16 @@ class Transcript(ScrollView, can_focus=True):
         ``parley.tcss``), without the cursor and hover ones."""
         kind = entry.kind.replace("_", "-")
         names = ["transcript--entry", f"transcript--{kind}"]
-        block = entry.block
         if isinstance(entry, Notice):
             names += [f"transcript--notice-{c}" for c in sorted(entry.classes)]
-        elif block is None:
-            pass
-        elif kind == "tool":
-            names.append(f"transcript--tool-{block.status}")
-        elif kind == "turn-end":
-            names.append(f"transcript--turn-{block.status}")
-        elif kind == "reload" and block.status == "error":
-            names.append("transcript--reload-error")
+        elif isinstance(entry, ItemEntry):
+            status = entry.block.status
+            if kind == "tool":
+                names.append(f"transcript--tool-{status}")
+            elif kind == "turn-end":
+                names.append(f"transcript--turn-{status}")
+            elif kind == "reload" and status == "error":
+                names.append("transcript--reload-error")
         if entry.late:
             names.append("transcript--late")
         return tuple(n for n in names if n in self.COMPONENT_CLASSES)
@@ -581,7 +580,7 @@ class Transcript(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         line = y + round(self.scroll_y)
-        blank = Strip.blank(width, self.rich_style)
+        blank = self._blank(width)
         if width != self._width:
             return blank  # a resize is on its way
         layout = self._stack
@@ -596,6 +595,14 @@ class Transcript(ScrollView, can_focus=True):
         index = self._start + k
         lines = self._entry_lines(self.entries[index], index)
         return lines[offset] if offset < len(lines) else blank
+
+    def _blank(self, width: int) -> Strip:
+        """A line of the transcript's own background (between entries)."""
+        key = ("blank", width)
+        lines = self._lines.get(key)
+        if lines is None:
+            lines = self._lines[key] = [Strip.blank(width, self.rich_style)]
+        return lines[0]
 
     def _earlier_line(self) -> Strip:
         look = self._look(None, self._state(_EARLIER))
