@@ -331,3 +331,27 @@ async def test_a_theme_change_redraws_in_the_new_colours() -> None:
         _, light = line_of(t, "You")
         assert rgb(bar_style(light).color) == theme(app, "accent")
         assert rgb(bar_style(light).bgcolor) != rgb(bar_style(dark).bgcolor)
+
+
+async def test_the_window_stays_while_the_user_reads_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Transcript, "window", 10)
+    monkeypatch.setattr(Transcript, "slack", 2)
+    app = TranscriptApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        t = app.transcript
+        app.feed(*[it.AgentMessage(text=f"reply {n}", agent_id="a") for n in range(15)])
+        await pilot.pause()
+        assert t.earlier == 5
+        t.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        top = text(t)
+        app.feed(*[it.AgentMessage(text=f"more {n}", agent_id="a") for n in range(6)])
+        await pilot.pause()
+        # nothing leaves the layout above the reader, and the view does not move
+        assert t.earlier == 5 and len(t.shown) == 16 and t.scroll_y == 0 and text(t) == top
+        t.scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        app.feed(it.AgentMessage(text="back at the bottom", agent_id="a"))
+        await pilot.pause()
+        assert t.earlier == 12 and len(t.shown) == 10
+        assert t.scroll_y == t.max_scroll_y and "back at the bottom" in " ".join(text(t))
