@@ -579,10 +579,14 @@ class Transcript(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        line = y + round(self.scroll_y)
-        blank = self._blank(width)
-        if width != self._width:
-            return blank  # a resize is on its way
+        strip = self._line(y + round(self.scroll_y))
+        if width != self._width:  # resized: laid out again once the Resize event comes
+            strip = strip.crop_extend(0, width, self.rich_style)
+        return strip
+
+    def _line(self, line: int) -> Strip:
+        """Line ``line`` of the content, at the layout's width."""
+        blank = self._blank(self._width)
         layout = self._stack
         if line < layout.header:
             if line == layout.header - 1:
