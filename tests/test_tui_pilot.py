@@ -29,7 +29,7 @@ from parley.app.daemon.client import locate
 from parley.app.protocol import items as it
 from parley.widgets.app import ParleyApp, make_app
 from parley.widgets.log_pane import AgentLogPane
-from parley.widgets.transcript import ItemEntry
+from parley.widgets.transcript_lines import ItemEntry
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("demo_daemon")]
 

@@ -17,7 +17,7 @@ from textual.widgets import Static
 from parley.app.agent.launcher import AgentSpec
 from parley.app.backend import DaemonBackend, ItemsBackend
 from parley.widgets.app import ParleyApp, make_app
-from parley.widgets.transcript import Entry, ItemEntry, Notice
+from parley.widgets.transcript_lines import Entry, ItemEntry, Notice
 
 RECORDING = ROOT / "testdata" / "recordings" / "demo-session.jsonl"
 SIZE = (120, 40)

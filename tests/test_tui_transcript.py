@@ -16,7 +16,8 @@ from textual.strip import Strip
 import parley.widgets.app as app_module
 from parley.app.protocol import items as it
 from parley.app.view import View
-from parley.widgets.transcript import Entry, Transcript
+from parley.widgets.transcript import Transcript
+from parley.widgets.transcript_lines import Entry
 
 CSS = Path(app_module.__file__).with_name("parley.tcss")
 

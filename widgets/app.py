@@ -43,7 +43,8 @@ from parley.widgets.rows import clean_text, readable_error
 from parley.widgets.status_bar import StatusBar
 from parley.widgets.threads import in_thread
 from parley.widgets.tools_pane import ToolsPane
-from parley.widgets.transcript import Notice, Transcript
+from parley.widgets.transcript import Transcript
+from parley.widgets.transcript_lines import Notice
 
 W = TypeVar("W", bound=Widget)
 

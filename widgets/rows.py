@@ -1,9 +1,9 @@
 """What a transcript entry says, per block kind of the view (:mod:`parley.app.view`).
 
 Each renderer turns a :class:`~parley.app.view.Block` into one
-:class:`~textual.content.Content` (the transcript,
-:class:`parley.widgets.transcript.Transcript`, wraps it, draws its bar, padding and
-background, and caches the lines). What an entry shows, its labels, glyphs and caps
+:class:`~textual.content.Content`; :class:`parley.widgets.transcript_lines.EntryLines`
+wraps it to the transcript's width, draws its bar, padding and background, and caches the
+lines. What an entry shows, its labels, glyphs and caps
 come from the block: a renderer only styles it. Agent and tool text is data: it goes
 into Content as plain text or through :func:`parley.widgets.markdown.markdown_content`,
 never through markup. Styles are theme variables.

@@ -2,13 +2,13 @@
 Textual's Line API (:class:`~textual.scroll_view.ScrollView` and ``render_line``).
 
 Every item the view shows (a :class:`~parley.app.view.Block`) and every notice from
-parley itself is an :class:`Entry`. An entry's text comes from
-:mod:`parley.widgets.rows`; the transcript wraps it to its width and draws its
-coloured bar, padding, background and the blank line before it, from the
-``transcript--*`` component classes styled in ``parley.tcss`` (theme variables, so
-every theme works). The lines of an entry are cached per width and state (cursor,
-hover), in a bounded cache: appending an item renders that item's lines only,
-grows ``virtual_size`` and repaints the lines that changed.
+parley itself is an :class:`~parley.widgets.transcript_lines.Entry`; how an entry's
+lines are drawn (bar, padding, background, from the ``transcript--*`` component
+classes styled in ``parley.tcss``) and cached is :mod:`parley.widgets.transcript_lines`.
+This module owns the widget: which entries are laid out and where, following the
+bottom, scrolling, the cursor, keys and pointer, and the notices API. Appending an
+item renders that item's lines only, grows ``virtual_size`` and repaints the lines
+that changed.
 
 Long sessions: every shown entry's height must be known (the scrollbar), so only the
 newest :attr:`Transcript.window` entries are laid out; a "▲ K earlier items: show
@@ -25,135 +25,29 @@ raw messages. Focusing it never scrolls.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections import OrderedDict
-from itertools import count
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
-from rich.segment import Segment
-from rich.style import Style as RichStyle
 from textual import events
 from textual.binding import Binding
-from textual.color import Color
 from textual.content import Content
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.style import Style
-from textual.visual import Visual
 
 from parley.app.protocol import items as it
 from parley.app.view import Block
-from parley.widgets.rows import block_content, block_plain, notice_content
+from parley.widgets.transcript_lines import (
+    TRANSCRIPT_CLASSES,
+    Entry,
+    EntryLines,
+    ItemEntry,
+    Notice,
+    classes_of,
+)
 
-_uids = count()
-
-#: the bar drawn for a ``border-left`` type of a component class (others: ``wide``'s)
-_BARS = {"wide": "▎", "outer": "▌", "inner": "▐", "tall": "▊", "thick": "█", "heavy": "┃",
-         "solid": "│", "round": "│", "double": "║", "ascii": "|", "vkey": "▏"}  # fmt: skip
-#: the rule drawn for a ``border-top`` type (others: ``heavy``'s)
-_RULES = {"heavy": "━", "solid": "─", "round": "─", "double": "═", "thick": "█", "tall": "▔",
-          "outer": "▀", "wide": "▔", "ascii": "-", "hkey": "▔"}  # fmt: skip
-_NO_BORDER = ("", "none", "hidden", "blank")
 #: the index that stands for the "earlier items" line (cursor, hover)
 _EARLIER = -1
-
-
-class Entry:
-    """One thing the transcript shows: an :class:`ItemEntry` or a :class:`Notice`."""
-
-    #: the block of the view it shows (``None`` for a notice)
-    block: Block | None = None
-    #: an error shows its raw messages
-    expanded = False
-
-    def __init__(self) -> None:
-        #: bumped each time what the entry shows changes (keys its cached lines)
-        self.version = 0
-        self.uid = next(_uids)
-
-    @property
-    def item(self) -> it.ChatItem | None:
-        """The newest chat item folded into the block (``None`` for a notice)."""
-        return None
-
-    @property
-    def kind(self) -> str:
-        """The block's kind (:data:`parley.app.view.Kind`), or ``"notice"``."""
-        return "notice"
-
-    @property
-    def late(self) -> bool:
-        """An item of a cancelled turn (dimmed and labelled)."""
-        return False
-
-    def content(self) -> Content:
-        """What the entry says (:mod:`parley.widgets.rows`)."""
-        return Content()
-
-    @property
-    def plain(self) -> str:
-        """The entry as plain text (an agent message's Markdown as its source)."""
-        return self.content().plain
-
-
-class ItemEntry(Entry):
-    """A view's block, replaced in place as it changes (a tool call's progress and
-    result, a failed turn joining its error)."""
-
-    block: Block
-
-    def __init__(self, block: Block) -> None:
-        super().__init__()
-        self.block = block
-
-    @property
-    def item(self) -> it.ChatItem:
-        return self.block.item
-
-    @property
-    def kind(self) -> str:
-        return self.block.kind
-
-    @property
-    def late(self) -> bool:
-        return bool(self.block.late)
-
-    def content(self) -> Content:
-        return block_content(self.block, self.expanded)
-
-    @property
-    def plain(self) -> str:
-        return block_plain(self.block, self.expanded)
-
-
-class Notice(Entry):
-    """A line from parley itself: ``text`` (it may quote an agent log: ANSI colour),
-    its variants in ``classes`` (``queued``, ``error``, ``end-of-recording``,
-    ``starting``)."""
-
-    def __init__(self, text: str, classes: frozenset[str] = frozenset()) -> None:
-        super().__init__()
-        self.text = text
-        self.classes = classes
-
-    def content(self) -> Content:
-        return notice_content(self.text)
-
-
-class _Look(NamedTuple):
-    """How an entry is drawn, from its component classes."""
-
-    style: Style  # text: colour, background, text style
-    row: RichStyle  # padding and blank cells: the background
-    bar: tuple[str, RichStyle] | None  # left bar
-    rule: tuple[str, RichStyle] | None  # top rule
-    padding: tuple[int, int, int, int]  # top, right, bottom, left
-    gap: int  # blank lines before the entry
-    nowrap: bool
-    ellipsis: bool
-    opacity: float
-    base: Color  # what an opacity below 1 fades towards
 
 
 class _Layout:
@@ -214,32 +108,7 @@ class Transcript(ScrollView, can_focus=True):
                 "messages."),
     ]  # fmt: skip
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "transcript--entry",
-        "transcript--user",
-        "transcript--agent",
-        "transcript--tool",
-        "transcript--tool-running",
-        "transcript--tool-done",
-        "transcript--tool-error",
-        "transcript--tool-cancelled",
-        "transcript--handoff",
-        "transcript--error",
-        "transcript--ended",
-        "transcript--turn-end",
-        "transcript--turn-cancelled",
-        "transcript--turn-timeout",
-        "transcript--reload",
-        "transcript--reload-error",
-        "transcript--notice",
-        "transcript--notice-queued",
-        "transcript--notice-error",
-        "transcript--notice-end-of-recording",
-        "transcript--late",
-        "transcript--cursor",
-        "transcript--hover",
-        "transcript--earlier",
-    }
+    COMPONENT_CLASSES: ClassVar[set[str]] = set(TRANSCRIPT_CLASSES)
 
     DEFAULT_CSS = """
     Transcript {
@@ -266,9 +135,7 @@ class Transcript(ScrollView, can_focus=True):
         self._stack = _Layout()
         self._width = 0  # the width the layout is for
         self._changed: set[int] = set()  # uids of laid-out entries whose block changed
-        self._lines: OrderedDict[tuple[object, ...], list[Strip]] = OrderedDict()
-        self._contents: OrderedDict[tuple[int, int], Content] = OrderedDict()
-        self._looks: dict[tuple[str, ...], _Look] = {}
+        self._draw = EntryLines(self, self.cache_size)  # entries' lines, cached
         #: index into entries of the entry under the cursor
         self.cursor: int | None = None
         self._cursor_earlier = False  # the cursor is on the "earlier items" line
@@ -332,8 +199,7 @@ class Transcript(ScrollView, can_focus=True):
         self.entries.clear()
         self._keys.clear()
         self._changed.clear()
-        self._lines.clear()
-        self._contents.clear()
+        self._draw.clear()
         self.cursor = self._hover = None
         self._cursor_earlier = False
         self._start = self._laid = 0
@@ -374,7 +240,7 @@ class Transcript(ScrollView, can_focus=True):
                 return
             changed_from = layout.height if changed_from is None else changed_from
             for entry in self.entries[self._laid :]:
-                layout.append(self._look(entry).gap, len(self._entry_lines(entry)))
+                layout.append(self._draw.look(entry).gap, len(self._entry_lines(entry)))
             self._laid = len(self.entries)
         if changed_from is not None:
             self._resized(following, changed_from)
@@ -395,7 +261,7 @@ class Transcript(ScrollView, can_focus=True):
         layout.header = 2 if self._start > 0 else 0
         if self._width > 0:
             for entry in self.entries[self._start : self._laid]:
-                layout.append(self._look(entry).gap, len(self._entry_lines(entry)))
+                layout.append(self._draw.look(entry).gap, len(self._entry_lines(entry)))
         self.virtual_size = Size(max(0, self._width), layout.height)
         if following:
             self._scroll_to_end()
@@ -438,8 +304,7 @@ class Transcript(ScrollView, can_focus=True):
         """A theme or pseudo-class change: entries are drawn again (their heights do
         not depend on colours)."""
         super().notify_style_update()
-        self._looks.clear()
-        self._lines.clear()
+        self._draw.restyle()
         self.refresh()
 
     def show_earlier(self) -> None:
@@ -455,21 +320,7 @@ class Transcript(ScrollView, can_focus=True):
     def classes_of(self, entry: Entry) -> tuple[str, ...]:
         """The component classes ``entry`` is drawn with (``transcript--…``, see
         ``parley.tcss``), without the cursor and hover ones."""
-        kind = entry.kind.replace("_", "-")
-        names = ["transcript--entry", f"transcript--{kind}"]
-        if isinstance(entry, Notice):
-            names += [f"transcript--notice-{c}" for c in sorted(entry.classes)]
-        elif isinstance(entry, ItemEntry):
-            status = entry.block.status
-            if kind == "tool":
-                names.append(f"transcript--tool-{status}")
-            elif kind == "turn-end":
-                names.append(f"transcript--turn-{status}")
-            elif kind == "reload" and status == "error":
-                names.append("transcript--reload-error")
-        if entry.late:
-            names.append("transcript--late")
-        return tuple(n for n in names if n in self.COMPONENT_CLASSES)
+        return classes_of(entry)
 
     def highlight_of(self, entry: Entry) -> tuple[str, ...]:
         """The component classes drawn over ``entry`` now: ``transcript--cursor``,
@@ -483,99 +334,11 @@ class Transcript(ScrollView, can_focus=True):
             ("transcript--hover",) if self._hover == index else ()
         )
 
-    def _look(self, entry: Entry | None, state: tuple[str, ...] = ()) -> _Look:
-        names = (self.classes_of(entry) if entry is not None else ("transcript--earlier",)) + state
-        key = (*names, "focus") if state and self.has_focus else names
-        look = self._looks.get(key)
-        if look is None:
-            look = self._looks[key] = self._make_look(names)
-        return look
-
-    def _make_look(self, names: tuple[str, ...]) -> _Look:
-        styles = self.get_component_styles(*names)
-        style = self.get_visual_style(*names)
-        background = style.background or Color(0, 0, 0, 0)
-        row = RichStyle.from_color(bgcolor=background.rich_color)
-        bar = rule = None
-        kind, color = styles.border_left
-        if kind not in _NO_BORDER:
-            bar = (_BARS.get(kind, "▎"), RichStyle.from_color((background + color).rich_color,
-                                                              background.rich_color))  # fmt: skip
-        kind, color = styles.border_top
-        if kind not in _NO_BORDER:
-            rule = (_RULES.get(kind, "━"), RichStyle.from_color((background + color).rich_color,
-                                                               background.rich_color))  # fmt: skip
-        top, right, bottom, left = styles.padding
-        return _Look(
-            style=style,
-            row=row,
-            bar=bar,
-            rule=rule,
-            padding=(top, right, bottom, left),
-            gap=styles.margin.top,
-            nowrap=styles.text_wrap == "nowrap",
-            ellipsis=styles.text_overflow == "ellipsis",
-            opacity=styles.opacity,
-            base=self.get_visual_style().background or Color(0, 0, 0, 0),
-        )
-
-    def _content(self, entry: Entry) -> Content:
-        key = (entry.uid, entry.version)
-        content = self._contents.get(key)
-        if content is None:
-            content = self._contents[key] = entry.content()
-            if len(self._contents) > self.cache_size:
-                self._contents.popitem(last=False)
-        else:
-            self._contents.move_to_end(key)
-        return content
-
     def _entry_lines(self, entry: Entry, index: int | None = None) -> list[Strip]:
         """The lines of ``entry`` (at ``index`` in :attr:`entries`, for its cursor and
         hover state) at the layout's width."""
         state = self._state(index) if index is not None else ()
-        focus = bool(state) and self.has_focus
-        key = (entry.uid, entry.version, entry.expanded, self._width, state, focus)
-        lines = self._lines.get(key)
-        if lines is not None:
-            self._lines.move_to_end(key)
-            return lines
-        look = self._look(entry, state)
-        content = self._content(entry)
-        if look.nowrap:
-            content = content.split("\n")[0]
-        lines = self._box(look, content)
-        self._lines[key] = lines
-        if len(self._lines) > self.cache_size:
-            self._lines.popitem(last=False)
-        return lines
-
-    def _box(self, look: _Look, content: Content, align: str = "left") -> list[Strip]:
-        """``content`` in an entry's box: bar, padding, background, top rule."""
-        width = self._width
-        top, right, bottom, left = look.padding
-        bar = [Segment(*look.bar)] if look.bar else []
-        inner = max(1, width - len(bar) - left - right)
-        if look.nowrap:
-            content = content.truncate(inner, ellipsis=look.ellipsis)
-        if align == "center":
-            content = content.center(inner)
-        body = Visual.to_strips(self, content, inner, None, look.style)
-        if look.nowrap:
-            body = body[:1]
-        blank = Strip.blank(inner, look.row)
-        before = [*bar, Segment(" " * left, look.row)] if left else bar
-        after = [Segment(" " * right, look.row)] if right else []
-        lines = [
-            Strip([*before, *strip.crop_extend(0, inner, look.row), *after], width)
-            for strip in [blank] * top + body + [blank] * bottom
-        ]
-        if look.rule:
-            char, style = look.rule
-            lines.insert(0, Strip([Segment(char * width, style)], width))
-        if look.opacity < 1:
-            lines = [_fade(line, look.base, look.opacity) for line in lines]
-        return lines
+        return self._draw.lines(entry, self._width, state, self.has_focus)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -586,7 +349,7 @@ class Transcript(ScrollView, can_focus=True):
 
     def _line(self, line: int) -> Strip:
         """Line ``line`` of the content, at the layout's width."""
-        blank = self._blank(self._width)
+        blank = self._draw.blank(self._width)
         layout = self._stack
         if line < layout.header:
             if line == layout.header - 1:
@@ -600,18 +363,10 @@ class Transcript(ScrollView, can_focus=True):
         lines = self._entry_lines(self.entries[index], index)
         return lines[offset] if offset < len(lines) else blank
 
-    def _blank(self, width: int) -> Strip:
-        """A line of the transcript's own background (between entries)."""
-        key = ("blank", width)
-        lines = self._lines.get(key)
-        if lines is None:
-            lines = self._lines[key] = [Strip.blank(width, self.rich_style)]
-        return lines[0]
-
     def _earlier_line(self) -> Strip:
-        look = self._look(None, self._state(_EARLIER))
+        look = self._draw.look(None, self._state(_EARLIER), self.has_focus)
         text = Content(f"▲ {self._start:,} earlier items: show more")
-        return self._box(look, text, align="center")[0]
+        return self._draw.box(look, text, self._width, align="center")[0]
 
     # -- pointer ----------------------------------------------------------------------
 
@@ -763,18 +518,3 @@ class Transcript(ScrollView, can_focus=True):
             entry.version += 1
             self._changed.add(entry.uid)
             self.flush()
-
-
-def _fade(strip: Strip, base: Color, opacity: float) -> Strip:
-    """``strip`` seen at ``opacity`` over ``base``: every colour blended towards it."""
-    segments = []
-    for text, style, control in strip:
-        if style is not None and not control:
-            fg = bg = None
-            if style.bgcolor is not None:
-                bg = base.blend(Color.from_rich_color(style.bgcolor), opacity).rich_color
-            if style.color is not None:
-                fg = base.blend(Color.from_rich_color(style.color), opacity).rich_color
-            style = style + RichStyle.from_color(fg, bg)
-        segments.append(Segment(text, style, control))
-    return Strip(segments, strip.cell_length)
