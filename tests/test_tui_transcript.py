@@ -247,6 +247,22 @@ async def test_follows_the_bottom_unless_scrolled_back() -> None:
         assert t.scroll_y == t.max_scroll_y and "following again" in " ".join(text(t))
 
 
+async def test_after_a_clear_while_scrolled_back_the_view_follows_again() -> None:
+    app = TranscriptApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        t = app.transcript
+        app.feed(*[it.AgentMessage(text=f"reply {n}", agent_id="a") for n in range(20)])
+        await pilot.pause()
+        t.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        t.clear()  # the palette's "clear view" while the user reads back
+        await pilot.pause()
+        app.feed(*[it.AgentMessage(text=f"after clear {n}", agent_id="a") for n in range(20)])
+        await pilot.pause()
+        assert t.scroll_y == t.max_scroll_y > 0
+        assert "after clear 19" in " ".join(text(t))
+
+
 async def test_show_more_by_keyboard_and_the_window_moves(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Transcript, "window", 10)
     monkeypatch.setattr(Transcript, "page", 4)

@@ -203,6 +203,7 @@ class Transcript(ScrollView, can_focus=True):
         self.cursor = self._hover = None
         self._cursor_earlier = False
         self._start = self._laid = 0
+        self._following = True  # nothing left to read back: new entries show again
         self._relayout()
 
     # -- layout -----------------------------------------------------------------------
