@@ -8,6 +8,7 @@ turn a hang into a failure."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +19,9 @@ import pytest
 
 from parley.app.agent.logfollow import LogReader, follow
 from parley.app.agent.procwait import pid_exited
+from parley.app.daemon.ops import _TurnLogSender
+from parley.app.protocol import items as it
+from parley.app.session.session import Turn
 
 HANG = 60  # s: a test that waits longer than this is stuck, not slow
 
@@ -163,3 +167,58 @@ async def test_pid_exited_waits_for_the_process(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+class FakeWriter:
+    """A control connection's writer: the JSON lines the daemon sends, as they come."""
+
+    def __init__(self) -> None:
+        self.sent: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+        self._buf = b""
+
+    def write(self, data: bytes) -> None:
+        self._buf += data
+
+    async def drain(self) -> None:
+        *lines, self._buf = self._buf.split(b"\n")
+        for line in lines:
+            self.sent.put_nowait(json.loads(line))
+
+    async def next(self) -> dict[str, object]:
+        return await asyncio.wait_for(self.sent.get(), HANG)
+
+
+async def test_say_logs_sends_each_log_line_while_no_item_comes(tmp_path: Path) -> None:
+    """``say --logs``: a line the agent logs mid-turn is sent on its own, while the
+    turn's next item has not come (the daemon watches the log; it read it every
+    0.1 s before)."""
+    path = tmp_path / "agent.log"
+    path.write_bytes(b"\r00:00:00 INFO before the turn\n")
+    loop = asyncio.get_running_loop()
+    turn = Turn("t1", "hi", loop.create_future(), log_start=path.stat().st_size)
+    writer = FakeWriter()
+    sender = _TurnLogSender(writer, turn, path, logs=True)  # type: ignore[arg-type]
+    q: asyncio.Queue[it.ChatItem | None] = asyncio.Queue()
+    q.put_nowait(it.UserMessage(seq=1, ts=0.0, turn_id="t1", text="hi"))
+    try:
+        item = await sender.next_item(q)
+        assert isinstance(item, it.UserMessage)
+        await sender.before(item)
+        await sender.after(item)  # the turn is shown: its log lines go out from now on
+        waiting = asyncio.create_task(sender.next_item(q))
+        append(path, b"\r00:00:01 INFO looking it up\n")
+        msg = await writer.next()
+        assert msg == {
+            "event": "log",
+            "turn_id": "t1",
+            "lines": ["00:00:01 INFO looking it up"],
+            "failure": False,
+        }
+        append(path, b"\r00:00:02 INFO still looking\n")
+        assert (await writer.next())["lines"] == ["00:00:02 INFO still looking"]
+        assert not waiting.done()  # no item came: the lines came on their own
+        done = it.TurnFinished(seq=2, ts=0.0, turn_id="t1", status="ok")
+        q.put_nowait(done)
+        assert await asyncio.wait_for(waiting, HANG) is done
+    finally:
+        sender.close()

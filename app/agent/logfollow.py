@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import os
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from pathlib import Path
 from typing import IO, TypeVar
 
@@ -156,20 +156,35 @@ async def follow(
     in place (a line written after it is seen). Raises ``OSError`` when the directory
     cannot be watched (e.g. the OS limit of watches) or the file cannot be read.
     """
-    from watchfiles import awatch
-
-    target = os.path.normcase(os.path.abspath(reader.path))
-
-    def ours(_change: object, path: str) -> bool:
-        return os.path.normcase(os.path.abspath(path)) == target
 
     async def read() -> None:
         lines = await offload(reader.read)
         if lines:
             on_lines(lines)
 
+    async with contextlib.aclosing(file_changes(reader.path, stop)) as changes:
+        async for _ in changes:
+            if ready is not None:
+                ready.set()
+            await read()  # what came before the watch, then each batch
+    await read()  # stopped: what came last
+
+
+async def file_changes(path: Path, stop: asyncio.Event) -> AsyncGenerator[None, None]:
+    """Yields once the watch on ``path`` is in place (a change after that is
+    reported), then once per batch of changes to it (written, truncated, created,
+    deleted, renamed), until ``stop`` is set. The file's directory is watched, not the
+    file, so a file replaced or created later is seen. Raises ``OSError`` when the
+    directory cannot be watched (missing, the OS limit of watches)."""
+    from watchfiles import awatch
+
+    target = os.path.normcase(os.path.abspath(path))
+
+    def ours(_change: object, changed: str) -> bool:
+        return os.path.normcase(os.path.abspath(changed)) == target
+
     changes = awatch(
-        reader.path.parent,
+        path.parent,
         watch_filter=ours,
         debounce=DEBOUNCE_MS,
         step=STEP_MS,
@@ -183,16 +198,13 @@ async def follow(
         await asyncio.sleep(0)
         if pending.done() and pending.exception() is not None:
             pending.result()  # the watch could not start
-        if ready is not None:
-            ready.set()
         while True:
-            await read()  # what came before the watch, then each batch
+            yield
             try:
                 await pending
             except StopAsyncIteration:
-                break
+                return
             pending = asyncio.ensure_future(changes.__anext__())
-        await read()  # stopped: what came last
     finally:
         pending.cancel()
         with contextlib.suppress(BaseException):
