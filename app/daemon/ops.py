@@ -59,6 +59,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("parley.daemon")
 
+#: how often ``listen`` looks at the agent's state again once the quiet time has passed
+#: and the agent was not quiet, s: what :meth:`ControlOps._quiet` reads (the running turn,
+#: the queue, tools running) changes without notifying anyone (``Session.running`` is
+#: cleared a loop iteration after the turn's ``turn_finished`` item)
+QUIET_RECHECK_S = 0.1
+
 
 class ControlOps:
     """The ops of the control channel, one ``_op_<name>(req, writer)`` each; a
@@ -197,8 +203,12 @@ class ControlOps:
                         heard = heard or noteworthy(old)
                 last = time.monotonic()
                 while True:
+                    # sleep through the quiet time; past it, the agent's state is
+                    # looked at again every QUIET_RECHECK_S (see there)
+                    left = quiet - (time.monotonic() - last)
+                    wait = max(left, min(quiet, QUIET_RECHECK_S))
                     try:
-                        item = await asyncio.wait_for(q.get(), timeout=min(quiet, 0.1))
+                        item = await asyncio.wait_for(q.get(), wait)
                     except asyncio.TimeoutError:
                         if time.monotonic() - last < quiet:
                             continue
