@@ -4,11 +4,11 @@ Loads a recorded session stretched to N chat items (default 2,000: the demo reco
 in testdata/recordings repeated, with seq, turn ids and call ids renumbered) into the
 app through the same backend protocol the CLI uses, headless at 120x40, and reports:
 
-- time to first paint: from starting the app to the first frame that shows the
-  session's last row; target < 1 s
+- time to first paint: from starting the app to the first frame drawn once the
+  session's last entry is laid out in the transcript; target < 1 s
 - time for a new item to appear at the bottom: from pushing one item (agent messages
-  and tool calls in turn) to the first frame drawn that shows its row (the row is
-  among the widgets that frame puts on screen: what a user sees, not merely "mounted").
+  and tool calls in turn, each with a text of its own) to the first frame whose
+  terminal output has that text (what a user sees, not merely "laid out").
   Two series: ``burst``, each item pushed as soon as the previous one is on screen
   (items streaming in; every frame waits for Textual's 60 fps frame slot), and
   ``spaced``, each pushed 20-100 ms after the previous one (items of a live session
@@ -16,7 +16,8 @@ app through the same backend protocol the CLI uses, headless at 120x40, and repo
   60 Hz) in each. Reported as p50 / p99 / max of the wall time, and of this
   process's CPU time over the same span (the wall time of a loaded machine, shared
   with other work, is mostly waiting for a core; report the load average with it)
-- memory: RSS growth of this process across the load, and the mounted widget count
+- memory: RSS growth of this process across the load, the transcript's laid-out
+  entries and the widget count
 
 The app is built as the CLI builds it (``make_app(..., freeze_gc=True)``).
 
@@ -102,7 +103,6 @@ async def run(n_items: int, n_new: int, seed: int = 1) -> dict[str, object]:
 
     from parley.app.backend import ItemsBackend
     from parley.widgets.app import make_app
-    from parley.widgets.rows import Row
 
     items = long_session(n_items)
     backend = ItemsBackend(items)
@@ -110,8 +110,8 @@ async def run(n_items: int, n_new: int, seed: int = 1) -> dict[str, object]:
     t0 = time.perf_counter()
     app = make_app(backend, frozen=True, freeze_gc=True)
     display = app._display
-    # the item whose row we wait for, and when the first frame showing it was drawn
-    pending: list[it.ChatItem] = []
+    # the text of the item we wait for, and when the first frame showing it was drawn
+    pending: list[str] = []
     shown_at: list[float] = []
     first_paint: list[float] = []
 
@@ -121,16 +121,16 @@ async def run(n_items: int, n_new: int, seed: int = 1) -> dict[str, object]:
         display(screen, renderable)
         if renderable is None:
             return
+        output = ""
         if isinstance(renderable, CompositorUpdate):
-            renderable.render_segments(app.console)
+            output = renderable.render_segments(app.console)
         now = time.perf_counter()
-        entries = app.transcript.entries
-        row = entries[-1].row if entries else None
-        if row is None or row not in screen._compositor.visible_widgets:
-            return  # this frame does not show the newest row (yet)
+        transcript = app.transcript
         if not first_paint and app.loaded.is_set():
-            first_paint.append(now)
-        if pending and entries[-1].item is pending[0]:
+            shown = transcript.shown
+            if shown and shown[-1] is transcript.entries[-1]:
+                first_paint.append(now)
+        if pending and pending[0] in output:
             pending.clear()
             shown_at.append(now)
 
@@ -139,13 +139,13 @@ async def run(n_items: int, n_new: int, seed: int = 1) -> dict[str, object]:
     async with app.run_test(size=(120, 40)):
         await wait_until(lambda: bool(first_paint))
         rss1 = rss_mb()
-        mounted = len(app.transcript.rows)
+        laid_out = len(app.transcript.shown)
         widgets = len(list(app.screen.walk_children()))
 
-        async def appear(item: it.ChatItem, cpu_ms: list[float]) -> float:
-            """Push ``item``; the time until the first frame that shows its row."""
+        async def appear(item: it.ChatItem, text: str, cpu_ms: list[float]) -> float:
+            """Push ``item``; the time until the first frame that shows ``text``."""
             shown_at.clear()
-            pending[:] = [item]
+            pending[:] = [text]
             start, cpu0 = time.perf_counter(), time.process_time()
             backend.push(item)
             await wait_until(lambda: bool(shown_at))
@@ -159,23 +159,24 @@ async def run(n_items: int, n_new: int, seed: int = 1) -> dict[str, object]:
         for name in ("burst", "spaced"):
             wall: dict[str, list[float]] = {"message": [], "tool call": [], "cpu": []}
             series[name] = wall
-            for i in range(n_new):
+            for _ in range(n_new):
                 for kind in ("message", "tool call"):
                     if name == "spaced":
                         await asyncio.sleep(rng.uniform(0.02, 0.1))
                     seq += 1
                     item: it.ChatItem
                     if kind == "message":
-                        text = f"New reply number {i}: the **weather** is fine."
-                        item = it.AgentMessage(seq=seq, ts=ts + seq, text=text,
-                                               agent_id="concierge")  # fmt: skip
+                        text = f"New reply number {seq}:"
+                        item = it.AgentMessage(seq=seq, ts=ts + seq, agent_id="concierge",
+                                               text=f"{text} the **weather** is fine.")  # fmt: skip
                     else:
+                        text = f"sunny {seq}"
                         item = it.ToolCall(seq=seq, ts=ts + seq, call_id=f"bench-{seq}",
                                            name="lookup_weather",
                                            arguments='{"location": "Paris"}', status="done",
-                                           output="sunny", duration_ms=1.0)  # fmt: skip
-                    wall[kind].append(await appear(item, wall["cpu"]))
-        mounted_after = len(app.query(Row))
+                                           output=text, duration_ms=1.0)  # fmt: skip
+                    wall[kind].append(await appear(item, text, wall["cpu"]))
+        laid_out_after = len(app.transcript.shown)
     result: dict[str, object] = {
         "items": n_items,
         "first_paint_s": round(first_paint[0] - t0, 3),
@@ -198,8 +199,8 @@ async def run(n_items: int, n_new: int, seed: int = 1) -> dict[str, object]:
     result.update({
         "load_average_1m": round(os.getloadavg()[0], 2),
         "rss_growth_mb": round(rss1 - rss0, 1),
-        "rows_mounted": mounted,
-        "rows_mounted_after_new_items": mounted_after,
+        "entries_laid_out": laid_out,
+        "entries_laid_out_after_new_items": laid_out_after,
         "widgets_on_screen": widgets,
     })  # fmt: skip
     return result

@@ -240,7 +240,7 @@ async def test_runner_types_visibly_and_waits_for_each_turn(tmp_path: Path) -> N
         assert any(lines[1].startswith(s) for s in partial), seen
         # each turn was awaited (2 x 0.3 s) and paused after (0.1 s, not after the last)
         assert elapsed >= 0.7
-        texts = [r.plain for r in app.transcript.rows]
+        texts = [e.plain for e in app.transcript.shown]
         assert any("echo: [bold]not markup[/bold]" in t for t in texts)
         assert app.is_running  # no --exit-after
 

@@ -49,19 +49,19 @@ async def test_replay_in_the_ui_shows_every_item() -> None:
     async with app.run_test(size=(140, 60)) as pilot:
         await wait_for(lambda: backend.done.is_set() and app.items_seen == len(rec.items))
         await pilot.pause()
-        shown = [e.item for e in app.transcript.entries]
+        shown = app.transcript.items
         assert [_key(i) for i in shown] == [_key(i) for i in transcript(rec.items)]
-        text = "\n".join(row.plain for row in app.transcript.rows)
+        text = "\n".join(e.plain for e in app.transcript.shown)
         for item in rec.items:
             if isinstance(item, (it.UserMessage, it.AgentMessage)):
                 assert item.text in text
         calls = {i.call_id for i in rec.items if isinstance(i, it.ToolCall)}
-        assert len(calls) == 6 and len(app.transcript.rows) == len(shown)
+        assert len(calls) == 6 and len([e for e in app.transcript.shown if e.block]) == len(shown)
         assert app.agents.info["id"] == "concierge"  # billing, then back to the concierge
         assert app.sub_title == "REPLAY demo" and app.backend.is_replay
         await pilot.press("h", "i", "enter")  # a replay takes no turns
         await pilot.pause()
-        assert len(app.transcript.entries) == len(shown)
+        assert len(app.transcript.items) == len(shown)
         assert not app.stream_ended  # the finished replay stays on screen
 
 
@@ -99,11 +99,11 @@ async def test_replay_in_the_ui_is_paced() -> None:
     # load; an instant replay fails it whenever the start is quicker than 0.55 s)
     t0 = time.monotonic()
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(lambda: len(app.transcript.entries) == 4)
+        await wait_for(lambda: len(app.transcript.items) == 4)
         elapsed = time.monotonic() - t0
         assert elapsed >= 0.55, elapsed  # paced, not instant
         await pilot.pause()
-        assert [r.plain.splitlines()[-1] for r in app.transcript.rows] == [
+        assert [e.plain.splitlines()[-1] for e in app.transcript.shown if e.block] == [
             "first",
             "reply one",
             "second",

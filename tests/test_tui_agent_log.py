@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from test_tui_snapshots import settled
-from test_tui_support import RECORDING, SIZE, shown, wait_until
+from test_tui_support import RECORDING, SIZE, notices, shown, wait_until
 
 from parley.app.backend import BackendError, ItemsBackend
 from parley.app.protocol import items as it
 from parley.app.session.eventlog import read_log
 from parley.widgets.app import make_app
 from parley.widgets.log_pane import AgentLogPane
-from parley.widgets.rows import NoticeRow
 
 # what livekit-agents 1.8.9 writes in console mode (cli/log.py), plus a bell, a cursor
 # movement and a line far too long for any pane
@@ -168,10 +167,10 @@ async def test_not_sent_row_renders_the_quoted_log(tmp_path: Path) -> None:
         await pilot.press("enter")
         notice = await wait_until(
             pilot,
-            lambda: next((n for n in app.query(NoticeRow) if "Not sent" in str(n.visual)), None),
+            lambda: next((n for n in notices(app) if "Not sent" in n.plain), None),
             what="not sent row",
         )
-        plain = notice.visual.plain
+        plain = notice.plain
         assert "\x1b" not in plain and "\r" not in plain and "\ufffd" not in plain
         assert "[31m" not in plain and "[0m" not in plain
         assert plain.splitlines()[0] == (

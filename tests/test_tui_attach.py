@@ -18,7 +18,6 @@ from test_tui_support import (
 
 from parley.app.backend import DaemonBackend
 from parley.widgets.app import make_app
-from parley.widgets.rows import AgentRow, ToolRow, TurnEndRow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("demo_daemon")]
 
@@ -45,16 +44,12 @@ async def test_an_item_from_a_headless_say_appears_in_the_attached_ui() -> None:
         reply = await wait_until(
             pilot,
             lambda: [
-                r
-                for r in after_user(app, "what's the weather in Lisbon?")
-                if isinstance(r, AgentRow)
+                r for r in after_user(app, "what's the weather in Lisbon?") if r.kind == "agent"
             ],  # fmt: skip
             what="the headless turn's reply in the UI",
         )
         assert reply[0].item.text.startswith("The weather in Lisbon is sunny")
-        tools = [
-            r for r in after_user(app, "what's the weather in Lisbon?") if isinstance(r, ToolRow)
-        ]
+        tools = [r for r in after_user(app, "what's the weather in Lisbon?") if r.kind == "tool"]
         assert tools and tools[0].block.title == "lookup_weather"
 
 
@@ -68,7 +63,7 @@ async def test_escape_in_the_attached_ui_cancels_a_turn_started_by_a_headless_sa
             lambda: [
                 r
                 for r in after_user(app, "slow 3")
-                if isinstance(r, ToolRow) and r.block.status == "running"
+                if r.kind == "tool" and r.block.status == "running"
             ],  # fmt: skip
             what="the headless turn's tool running in the UI",
         )
@@ -79,7 +74,7 @@ async def test_escape_in_the_attached_ui_cancels_a_turn_started_by_a_headless_sa
             lambda: [
                 r
                 for r in after_user(app, "slow 3")
-                if isinstance(r, TurnEndRow) and r.block.status == "cancelled"
+                if r.kind == "turn_end" and r.block.status == "cancelled"
             ],  # fmt: skip
             what="turn cancelled row",
         )
@@ -90,7 +85,7 @@ async def test_escape_in_the_attached_ui_cancels_a_turn_started_by_a_headless_sa
         await wait_until(
             pilot,
             lambda: any(
-                isinstance(r, ToolRow) and r.block.title == "slow_search" and not r.block.running
+                r.kind == "tool" and r.block.title == "slow_search" and not r.block.running
                 for r in after_user(app, "slow 3")
             ),
             timeout=15,

@@ -19,6 +19,7 @@ from test_tui_support import (
     after_user,
     demo_spec,
     module_home,  # noqa: F401  (fixture)
+    notices,
     rows,
     send,
     started,
@@ -31,7 +32,6 @@ from parley.app.backend import BackendError, DaemonBackend
 from parley.app.cli.tui import release
 from parley.app.protocol.shapes import DaemonStatus
 from parley.widgets.app import make_app
-from parley.widgets.rows import AgentRow, ErrorRow, NoticeRow
 
 pytestmark = pytest.mark.usefixtures("module_home")
 
@@ -47,7 +47,7 @@ async def daemon_status(backend: DaemonBackend) -> DaemonStatus:
 
 
 def agent_texts(rows_: list) -> list[str]:
-    return [r.block.body for r in rows_ if isinstance(r, AgentRow)]
+    return [r.block.body for r in rows_ if r.kind == "agent"]
 
 
 @pytest.mark.e2e
@@ -58,7 +58,7 @@ async def test_chat_starts_the_agent_survives_a_crash_and_stops_it_on_quit() -> 
         # boot takes seconds: a visible "starting" state first
         await pilot.pause()
         assert app.status.state == "starting"
-        assert any("Starting the agent" in str(n.visual) for n in app.query(NoticeRow))
+        assert any("Starting the agent" in n.plain for n in notices(app))
         await started(pilot)
         assert backend.started_daemon
         await wait_until(
@@ -78,7 +78,7 @@ async def test_chat_starts_the_agent_survives_a_crash_and_stops_it_on_quit() -> 
         assert "The agent stopped" in app.banner.text
         assert "Ctrl+R" in app.banner.text
         assert app.status.state == "disconnected"
-        assert any(isinstance(r, ErrorRow) for r in rows(app))
+        assert any(r.kind == "error" for r in rows(app))
 
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: not app.banner.display, timeout=60, what="restarted")

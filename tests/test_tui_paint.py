@@ -1,11 +1,12 @@
 """What a terminal shows is what the app would draw from scratch.
 
-The app repaints only what changed (Textual's partial updates, and parley's own
-shortcuts: the transcript keeps its own lines when a row moves, the tool list keeps
-its lines when new calls land below its view, the tools pane repaints only the count
-in its border; see :mod:`parley.widgets.transcript`, :mod:`parley.widgets.tools_pane`,
-:mod:`parley.widgets.main_screen`). Snapshot tests render whole screens, so they
-cannot see a region that was left unpainted. Here every update the app sends is
+The app repaints only what changed (Textual's partial updates, and parley's own:
+the transcript refreshes only the lines of the entries that changed, or all its lines
+when it scrolls; the tool list keeps its lines when new calls land below its view,
+the tools pane repaints only the count in its border; see
+:mod:`parley.widgets.transcript`, :mod:`parley.widgets.tools_pane`). Snapshot tests
+render whole screens, so they cannot see a region that was left unpainted. Here
+every update the app sends is
 applied to a model of the terminal, cell by cell, as the terminal applies it, and
 after each frame the model must equal a render of the whole screen with every
 widget's line cache emptied (what the app would draw from nothing), once the app has
@@ -28,6 +29,7 @@ from textual.widgets import OptionList
 from parley.app.backend import ItemsBackend
 from parley.app.protocol import items as it
 from parley.widgets.app import make_app
+from parley.widgets.transcript import Transcript
 
 # The updates read here (``LayoutUpdate.strips``, ``ChopsUpdate.chops``) are Textual 8's
 # shapes; older versions (the floor is 6.2.0) send other ones.
@@ -120,9 +122,14 @@ def session(n: int) -> list[it.ChatItem]:
 
 
 @pytest.mark.parametrize("n_items", [4, 160])
-async def test_each_frame_paints_what_a_full_render_shows(n_items: int) -> None:
-    """160: more rows than the transcript's window, more calls than the tool list
-    shows; 4: new calls land in the list's view."""
+async def test_each_frame_paints_what_a_full_render_shows(
+    n_items: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """160: more entries than the transcript's window (made 60 here, moving every 5
+    new entries), more calls than the tool list shows; 4: new calls land in the
+    list's view."""
+    monkeypatch.setattr(Transcript, "window", 60)
+    monkeypatch.setattr(Transcript, "slack", 5)
     items = session(n_items)
     backend = ItemsBackend(items)
     app = make_app(backend, frozen=True)
@@ -170,8 +177,8 @@ async def test_each_frame_paints_what_a_full_render_shows(n_items: int) -> None:
             backend.push(item)
 
             def on_screen(item: it.ChatItem = item, before: int = before) -> bool:
-                rows = app.transcript.rows
-                return len(frames) > before and any(r.item is item for r in rows)
+                shown = app.transcript.shown
+                return len(frames) > before and any(e.item is item for e in shown)
 
             await wait_until(pilot, on_screen)
             await settled(pilot, f"new item {n}")

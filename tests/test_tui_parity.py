@@ -17,7 +17,6 @@ from parley.app.protocol import items as it
 from parley.app.session.eventlog import read_log
 from parley.app.view import Block, View
 from parley.headless.render import TextRenderer
-from parley.widgets.rows import ErrorRow
 
 
 def in_text(block: Block) -> list[str]:
@@ -68,9 +67,9 @@ async def test_text_and_ui_show_the_same_blocks() -> None:
     app = recorded_app()
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.loaded.is_set() and app.items_seen == len(items))
-        rows = app.transcript.rows
+        rows = app.transcript.shown
         for row in rows:
-            if isinstance(row, ErrorRow):
+            if row.kind == "error":
                 row.expanded = True
         # the UI shows every block, in the view's order, as the view made it
         assert [r.block for r in rows] == list(view.blocks.values())

@@ -13,7 +13,9 @@ from test_tui_support import (
     SIZE,
     after_user,
     attached_app,
+    click_entry,
     demo_daemon,  # noqa: F401  (fixture)
+    drawn_with,
     module_home,  # noqa: F401  (fixture)
     rows,
     send,
@@ -27,7 +29,7 @@ from parley.app.daemon.client import locate
 from parley.app.protocol import items as it
 from parley.widgets.app import ParleyApp, make_app
 from parley.widgets.log_pane import AgentLogPane
-from parley.widgets.rows import AgentRow, ErrorRow, HandoffRow, ToolRow, TurnEndRow, UserRow
+from parley.widgets.transcript import ItemEntry
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("demo_daemon")]
 
@@ -38,15 +40,15 @@ GREETING = "Hi! I'm your travel concierge."
 
 
 def agent_texts(rows_: list) -> list[str]:
-    return [r.block.body for r in rows_ if isinstance(r, AgentRow)]
+    return [r.block.body for r in rows_ if r.kind == "agent"]
 
 
-def slow_search_running(app: ParleyApp, text: str) -> list[ToolRow]:
+def slow_search_running(app: ParleyApp, text: str) -> list[ItemEntry]:
     """The running ``slow_search`` rows of the turn the user typed as ``text``."""
     return [
         r
         for r in after_user(app, text)
-        if isinstance(r, ToolRow) and r.block.title == "slow_search" and r.block.status == "running"
+        if r.kind == "tool" and r.block.title == "slow_search" and r.block.status == "running"
     ]
 
 
@@ -61,7 +63,7 @@ async def test_type_a_message_and_see_the_reply() -> None:
         await pilot.press("enter")
         assert app.prompt.text == ""
         await wait_until(pilot, lambda: FALLBACK in agent_texts(after_user(app, "hello there")))
-        user = [r for r in rows(app, UserRow) if r.item.text == "hello there"]
+        user = [r for r in rows(app, "user") if getattr(r.item, "text", None) == "hello there"]
         assert user and "hello there" in user[-1].plain
         await wait_until(pilot, lambda: app.status.state == "listening" and not app.busy)
         assert app.status.latency_ms is not None
@@ -77,15 +79,15 @@ async def test_tool_call_in_transcript_and_tool_pane() -> None:
         await started(pilot)
         await send(pilot, "what's the weather in Paris?")
 
-        def done_row() -> ToolRow | None:
+        def done_row() -> ItemEntry | None:
             found = [r for r in after_user(app, "what's the weather in Paris?")
-                     if isinstance(r, ToolRow) and r.block.status == "done"]  # fmt: skip
+                     if r.kind == "tool" and r.block.status == "done"]  # fmt: skip
             return found[0] if found else None
 
         row = await wait_until(pilot, done_row, what="lookup_weather done")
         assert row.item.name == "lookup_weather"
         assert "sunny with a temperature of 70 degrees." in row.plain
-        assert row.has_class("-done")
+        assert drawn_with(app, row, "tool-done")
         call = app.tools.calls[row.item.call_id]
         assert call.status == "done" and call.output == "sunny with a temperature of 70 degrees."
         await wait_until(
@@ -96,9 +98,7 @@ async def test_tool_call_in_transcript_and_tool_pane() -> None:
             ),
         )
         # selecting the row shows the call's full detail in the pane
-        row.scroll_visible(animate=False)
-        await pilot.pause()
-        await pilot.click(row)
+        await click_entry(pilot, row)
         await wait_until(pilot, lambda: app.tools.selected == row.item.call_id)
         detail = str(shown(app.tools, "#tool-detail"))
         assert '"location": "Paris"' in detail  # pretty-printed arguments
@@ -112,13 +112,13 @@ async def test_failing_tool_shows_as_error() -> None:
         await started(pilot)
         await send(pilot, "look up booking ZZZ999")
 
-        def error_row() -> ToolRow | None:
+        def error_row() -> ItemEntry | None:
             found = [r for r in after_user(app, "look up booking ZZZ999")
-                     if isinstance(r, ToolRow) and r.block.status == "error"]  # fmt: skip
+                     if r.kind == "tool" and r.block.status == "error"]  # fmt: skip
             return found[0] if found else None
 
         row = await wait_until(pilot, error_row, what="lookup_booking error")
-        assert row.has_class("-error")
+        assert drawn_with(app, row, "tool-error")
         assert "No booking found with number ZZZ999." in row.plain
         app.tools.select(row.item.call_id)
         await pilot.pause()
@@ -137,10 +137,10 @@ async def test_model_failure_is_a_visible_error_row() -> None:
             lambda: [
                 r
                 for r in after_user(app, "explode")
-                if isinstance(r, ErrorRow) and app.view.turns.is_finished(r.block.turn_id or "")
+                if r.kind == "error" and app.view.turns.is_finished(r.block.turn_id or "")
             ],
         )
-        errors = [r for r in after_user(app, "explode") if isinstance(r, (ErrorRow, TurnEndRow))]
+        errors = [r for r in after_user(app, "explode") if r.kind in ("error", "turn_end")]
         assert errors == turn_end
         assert turn_end[0].plain.startswith("✗ Model error: scripted model failure")
         assert "F4" in turn_end[0].plain  # a next step
@@ -153,7 +153,7 @@ async def test_handoff_updates_the_agents_pane() -> None:
         await started(pilot)
         await send(pilot, "billing")
         handoff = await wait_until(
-            pilot, lambda: [r for r in after_user(app, "billing") if isinstance(r, HandoffRow)]
+            pilot, lambda: [r for r in after_user(app, "billing") if r.kind == "handoff"]
         )
         assert handoff[0].item.from_agent == "concierge" and handoff[0].item.to_agent == "billing"
         assert "concierge → billing" in handoff[0].plain
@@ -191,7 +191,7 @@ async def test_escape_cancels_a_slow_turn_and_the_next_turn_works() -> None:
             lambda: [
                 r
                 for r in after_user(app, "slow 2")
-                if isinstance(r, TurnEndRow) and r.block.status == "cancelled"
+                if r.kind == "turn_end" and r.block.status == "cancelled"
             ],  # fmt: skip
             what="turn cancelled row",
         )
@@ -208,7 +208,7 @@ async def test_escape_cancels_a_slow_turn_and_the_next_turn_works() -> None:
         await wait_until(
             pilot,
             lambda: any(
-                isinstance(r, ToolRow) and r.block.title == "slow_search" and not r.block.running
+                r.kind == "tool" and r.block.title == "slow_search" and not r.block.running
                 for r in after_user(app, "slow 2")
             ),
             timeout=15,
@@ -231,9 +231,9 @@ async def test_typed_turns_queue_while_one_runs() -> None:
             lambda: FALLBACK in agent_texts(after_user(app, "second [bold]queued[/bold]")),
             timeout=60,
         )
-        users = [r.item.text for r in rows(app, UserRow)][-3:]
+        users = [getattr(r.item, "text", None) for r in rows(app, "user")][-3:]
         assert users == ["slow 5", "first queued", "second [bold]queued[/bold]"]
-        assert "second [bold]queued[/bold]" in rows(app, UserRow)[-1].plain
+        assert "second [bold]queued[/bold]" in rows(app, "user")[-1].plain
         await wait_until(pilot, lambda: not app.busy)
 
 
@@ -278,7 +278,7 @@ async def test_command_palette_actions(tmp_path) -> None:
         await pilot.pause()
         assert app.screen.__class__.__name__ == "AgentInfoScreen"
         await pilot.press("escape")
-        await app.transcript.clear()
+        app.transcript.clear()
         assert rows(app) == []
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from test_tui_support import RECORDING, rows, send, shown, wait_until
+from test_tui_support import RECORDING, drawn_with, notices, rows, send, shown, wait_until
 from test_tui_widgets import ScriptedBackend, loaded, recorded
 from textual.widgets import Footer, OptionList
 from textual.widgets._toast import ToastRack
@@ -24,14 +24,9 @@ from parley.app.view import Block, UsageTotals, View
 from parley.widgets.app import make_app
 from parley.widgets.commands import output_name
 from parley.widgets.rows import (
-    AgentRow,
-    EndedRow,
-    ErrorRow,
-    NoticeRow,
-    ToolRow,
-    TurnEndRow,
-    UserRow,
     clean_text,
+    error_raw,
+    error_summary,
     format_ms,
     readable_error,
 )
@@ -94,8 +89,8 @@ async def test_model_error_is_one_readable_row_with_details_on_enter() -> None:
         backend.emit(it.TurnFinished(status="error", error=TURN_ERROR, turn_id="t1"))
         await wait_until(pilot, lambda: app.items_seen == 3)
         await pilot.pause()
-        errors = [r for r in rows(app) if isinstance(r, (ErrorRow, TurnEndRow))]
-        assert len(errors) == 1 and isinstance(errors[0], ErrorRow)
+        errors = [r for r in rows(app) if r.kind in ("error", "turn_end")]
+        assert len(errors) == 1 and errors[0].kind == "error"
         row = errors[0]
         first = row.plain.splitlines()[0]
         assert first == "✗ Model error: scripted model failure (APIStatusError)"
@@ -104,7 +99,7 @@ async def test_model_error_is_one_readable_row_with_details_on_enter() -> None:
         app.transcript.focus()
         await pilot.pause()
         assert app.transcript.cursor is not None
-        assert app.transcript.entries[app.transcript.cursor].row is row
+        assert app.transcript.entries[app.transcript.cursor] is row
         await pilot.press("enter")
         await wait_until(pilot, lambda: "type='llm_error'" in row.plain)
         assert TURN_ERROR in row.plain
@@ -127,14 +122,14 @@ async def test_late_reply_of_a_cancelled_turn_is_dimmed_and_labelled() -> None:
         backend.emit(
             it.AgentMessage(text="The search took 5 seconds.", turn_id="t1", agent_id="concierge")
         )
-        late = await wait_until(pilot, lambda: rows(app, AgentRow))
-        assert late[0].has_class("-late")
+        late = await wait_until(pilot, lambda: rows(app, "agent"))
+        assert drawn_with(app, late[0], "late")
         assert "late, from the cancelled turn “slow 5”" in late[0].plain
         # a reply to a turn that was not cancelled looks normal
         await send(pilot, "hello")
         backend.finish("hi")
-        reply = await wait_until(pilot, lambda: [r for r in rows(app, AgentRow) if "hi" in r.plain])
-        assert not reply[0].has_class("-late") and "late" not in reply[0].plain
+        reply = await wait_until(pilot, lambda: [r for r in rows(app, "agent") if "hi" in r.plain])
+        assert not drawn_with(app, reply[0], "late") and "late" not in reply[0].plain
 
 
 # -- 4. the end of a call is not a crash; error rows point to UI keys --------------
@@ -158,7 +153,7 @@ async def test_end_of_call_is_not_a_crash() -> None:
         assert "The agent ended the call" in app.banner.text
         assert "Ctrl+R" in app.banner.text and app.banner.has_class("-ended")
         assert "stopped" not in app.banner.text.split("\n")[0]
-        assert rows(app, EndedRow) and not rows(app, ErrorRow)
+        assert rows(app, "ended") and not rows(app, "error")
         assert app.status.state == "call ended"
 
 
@@ -173,14 +168,14 @@ async def test_call_ended_item_is_the_end_of_a_call_without_an_end_call_tool() -
         backend.emit(it.AgentError(kind="call_ended", message=ended))
         await wait_until(pilot, lambda: app.banner.display, what="banner")
         assert "The agent ended the call" in app.banner.text and app.banner.has_class("-ended")
-        assert rows(app, EndedRow) and not rows(app, ErrorRow)
+        assert rows(app, "ended") and not rows(app, "error")
 
 
 def test_model_error_with_the_sessions_readable_message_and_detail() -> None:
     message = "model error: scripted model failure (HTTP 500)"
-    row = ErrorRow(block(it.AgentError(kind="model_error", detail=LLM_ERROR, message=message)))
-    assert row.summary == "Model error: scripted model failure (HTTP 500)"
-    assert row.raw[1] == LLM_ERROR  # the details on Enter
+    error = block(it.AgentError(kind="model_error", detail=LLM_ERROR, message=message))
+    assert error_summary(error) == "Model error: scripted model failure (HTTP 500)"
+    assert error_raw(error)[1] == LLM_ERROR  # the details on Enter
     exited = "the agent exited with code -9; see `parley logs`, `parley start` starts a new session"
     assert readable_error(exited) == "The agent exited with code -9"
 
@@ -193,7 +188,7 @@ async def test_a_crash_row_points_to_ui_keys_not_cli_commands() -> None:
         backend.emit(it.AgentError(message="the agent exited with code -9; see `parley logs`, "
                                    "end the session with `parley stop`"))  # fmt: skip
         await wait_until(pilot, lambda: app.banner.display, what="banner")
-        row = rows(app, ErrorRow)[0]
+        row = rows(app, "error")[0]
         assert "parley " not in row.plain and "F4" in row.plain and "Ctrl+R" in row.plain
         assert "The agent stopped" in app.banner.text and not app.banner.has_class("-ended")
         assert "parley logs" not in app.banner.text.split("Last lines")[0]
@@ -251,7 +246,7 @@ async def test_transcript_is_one_focus_target_with_row_navigation() -> None:
     backend = ScriptedBackend(recorded())
     async with make_app(backend, frozen=True).run_test(size=WIDE) as pilot:
         app = await loaded(pilot)
-        assert not any(r.can_focus for r in rows(app, ToolRow))
+        assert rows(app, "tool") and not app.transcript.children  # no widget per row
         y = app.transcript.scroll_y
         assert app.prompt.has_focus
         await pilot.press("tab")
@@ -260,18 +255,19 @@ async def test_transcript_is_one_focus_target_with_row_navigation() -> None:
         assert app.transcript.scroll_y == y  # focusing does not jump to the top
         # the next Tab leaves the transcript, however many tool rows it has
         await pilot.press("tab")
-        assert not app.transcript.has_focus and not isinstance(app.focused, ToolRow)
+        assert not app.transcript.has_focus and app.focused is not None
         await pilot.press("shift+tab")
         assert app.transcript.has_focus
         # Up moves to the nearest tool row; Enter opens its detail
         for _ in range(40):
             cursor = app.transcript.cursor
             assert cursor is not None
-            cur = app.transcript.entries[cursor].row
-            if isinstance(cur, ToolRow):
+            cur = app.transcript.entries[cursor]
+            if cur.kind == "tool":
                 break
             await pilot.press("up")
-        assert isinstance(cur, ToolRow) and cur.has_class("-cursor")
+        assert cur.kind == "tool" and app.transcript.cursor == app.transcript.entries.index(cur)
+        assert "transcript--cursor" in app.transcript.highlight_of(cur)
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.tools.selected == cur.item.call_id)
 
@@ -406,8 +402,8 @@ async def test_replay_shows_progress_and_its_end() -> None:
         assert app.status.replay is not None and app.status.replay[:2] == (n, n)
         assert f"{n}/{n} items · 0:02 / 0:02" in str(shown(app.status, "#info"))
         assert app.status.state == "replay finished"
-        marker = [r for r in app.transcript.query(NoticeRow) if r.has_class("end-of-recording")]
-        assert marker and "End of the recording" in str(marker[0].visual)
+        marker = notices(app, "end-of-recording")
+        assert marker and "End of the recording" in marker[0].plain
         keys = {b.binding.action for b in app.active_bindings.values() if b.enabled}
         assert app.check_action("cancel_turn", ()) is False
         assert app.check_action("restart_agent", ()) is False
@@ -456,14 +452,12 @@ async def test_a_message_typed_during_boot_shows_queued() -> None:
     app = make_app(backend, frozen=True)
     async with app.run_test(size=WIDE) as pilot:
         await send(pilot, "hello early")
-        queued = await wait_until(
-            pilot, lambda: [n for n in app.transcript.query(NoticeRow) if n.has_class("queued")]
-        )
-        assert "hello early" in str(queued[0].visual)
+        queued = await wait_until(pilot, lambda: notices(app, "queued"))
+        assert "hello early" in queued[0].plain
         backend.go.set()
         await wait_until(pilot, lambda: backend.said == ["hello early"])
-        await wait_until(pilot, lambda: rows(app, UserRow))
-        await wait_until(pilot, lambda: not app.transcript.query(NoticeRow).filter(".queued"))
+        await wait_until(pilot, lambda: rows(app, "user"))
+        await wait_until(pilot, lambda: not notices(app, "queued"))
 
 
 async def test_zwj_emoji_and_control_characters_do_not_shift_borders() -> None:
@@ -472,7 +466,7 @@ async def test_zwj_emoji_and_control_characters_do_not_shift_borders() -> None:
     async with make_app(backend, frozen=True).run_test(size=WIDE) as pilot:
         app = await loaded(pilot)
         backend.emit(it.AgentMessage(text=family, agent_id="concierge"))
-        row = (await wait_until(pilot, lambda: rows(app, AgentRow)))[0]
+        row = (await wait_until(pilot, lambda: rows(app, "agent")))[0]
         assert "\u200d" not in row.plain and "\ufe0f" not in row.plain
         assert "\x1b" not in row.plain
     assert clean_text("a\x07b\tc") == "a\\x07b    c"
@@ -501,5 +495,5 @@ async def test_per_turn_metrics_in_the_status_bar_and_on_the_message() -> None:
         backend.emit(it.TurnFinished(status="ok", turn_id="t1", duration_ms=450.0))
         await wait_until(pilot, lambda: app.status.turn_metrics)
         assert app.status.turn_metrics == "ttft 420 ms · lookup_weather 2.6 ms"
-        reply = rows(app, AgentRow)[-1]
+        reply = rows(app, "agent")[-1]
         assert "ttft 420 ms" in reply.plain.splitlines()[0]

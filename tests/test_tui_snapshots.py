@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_tui_support import RECORDING, SIZE
+from test_tui_support import RECORDING, SIZE, rows
 from tui_states import (
     DeadAgent,
     banner_shown,
@@ -28,7 +28,7 @@ from parley.app.backend import ItemsBackend
 from parley.app.protocol import items as it
 from parley.app.session.eventlog import read_log
 from parley.widgets.app import make_app
-from parley.widgets.rows import ToolRow
+from parley.widgets.transcript import Transcript
 
 
 def test_main_screen_end_of_session(snap_compare: Any) -> None:
@@ -44,9 +44,10 @@ def test_failed_tool_selected(snap_compare: Any) -> None:
     async def select_failed(pilot: Any) -> None:
         await loaded(pilot)
         app = pilot.app
-        row = next(r for r in app.query(ToolRow) if r.item.status == "error")
-        app.transcript.scroll_to_widget(row, animate=False, top=True)
-        row.post_message(ToolRow.Selected(row.item.call_id))
+        transcript = app.transcript
+        entry = next(e for e in rows(app, "tool") if e.block.failed)
+        transcript.scroll_to_entry(entry, top=True)
+        transcript.post_message(Transcript.ToolSelected(entry.block.call_id))
         await settled(pilot)
 
     assert snap_compare(recorded_app(title="demo.py"), terminal_size=SIZE, run_before=select_failed)
@@ -77,13 +78,14 @@ def test_light_theme(snap_compare: Any) -> None:
     assert snap_compare(recorded_app(title="demo.py"), terminal_size=SIZE, run_before=light)
 
 
-def test_long_session_is_windowed(snap_compare: Any) -> None:
-    """A session longer than the window: the oldest rows are not mounted and the
-    "earlier items" button says how many."""
+def test_long_session_is_windowed(snap_compare: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A session longer than the window (made 60 entries here): the oldest entries are
+    not laid out and the "earlier items" line says how many."""
+    monkeypatch.setattr(Transcript, "window", 60)
     base = read_log(RECORDING).items
     items: list[it.ChatItem] = []
     span = base[-1].ts - base[0].ts + 60
-    for copy in range(5):  # 5 x 31 rows: more than the window of 60
+    for copy in range(5):  # 5 x 31 entries: more than the window of 60
         for i in base:
             changes: dict[str, Any] = {"seq": len(items) + 1, "ts": i.ts + copy * span}
             if isinstance(i, it.ToolCall):

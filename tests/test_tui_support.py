@@ -1,12 +1,12 @@
-"""Helpers for the chat UI tests (no tests here): polling, sending, reading rows,
-and a demo-agent daemon shared by a module."""
+"""Helpers for the chat UI tests (no tests here): polling, sending, reading the
+transcript's entries, and a demo-agent daemon shared by a module."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from conftest import DEMO, ROOT, Parley
@@ -17,12 +17,10 @@ from textual.widgets import Static
 from parley.app.agent.launcher import AgentSpec
 from parley.app.backend import DaemonBackend, ItemsBackend
 from parley.widgets.app import ParleyApp, make_app
-from parley.widgets.rows import Row
+from parley.widgets.transcript import Entry, ItemEntry, Notice
 
 RECORDING = ROOT / "testdata" / "recordings" / "demo-session.jsonl"
 SIZE = (120, 40)
-
-R = TypeVar("R", bound=Row)
 
 
 async def wait_until(
@@ -55,13 +53,42 @@ def shown(node: DOMNode, selector: str) -> Content:
     return visual
 
 
-def rows(app: ParleyApp, cls: type[R] | None = None) -> list[Any]:
-    out = app.transcript.rows
-    return [r for r in out if cls is None or isinstance(r, cls)]
+def rows(app: ParleyApp, kind: str | None = None) -> list[ItemEntry]:
+    """The transcript's shown entries of chat items (not notices), of block ``kind``
+    (``"tool"``, ``"agent"``…) if given."""
+    return [
+        e for e in app.transcript.shown
+        if isinstance(e, ItemEntry) and (kind is None or e.kind == kind)
+    ]  # fmt: skip
 
 
-def after_user(app: ParleyApp, text: str) -> list[Row]:
-    """The rows after the last user message ``text`` (the turn's rows, and later)."""
+def notices(app: ParleyApp, variant: str | None = None) -> list[Notice]:
+    """The transcript's notices (with the class ``variant``, e.g. ``"queued"``)."""
+    return [
+        e for e in app.transcript.entries
+        if isinstance(e, Notice) and (variant is None or variant in e.classes)
+    ]  # fmt: skip
+
+
+def drawn_with(app: ParleyApp, entry: Entry, variant: str) -> bool:
+    """Whether the transcript draws ``entry`` with the component class
+    ``transcript--{variant}`` (its bar and colours, e.g. ``tool-done``, ``late``)."""
+    return f"transcript--{variant}" in app.transcript.classes_of(entry)
+
+
+async def click_entry(pilot: Any, entry: Entry) -> None:
+    """Scroll the transcript to ``entry`` and click its first line."""
+    transcript = pilot.app.transcript
+    transcript.scroll_to_entry(entry)
+    await pilot.pause()
+    region = transcript.entry_region(entry)
+    assert region is not None, "not laid out"
+    y = region.y - round(transcript.scroll_y) + transcript.gutter.top
+    await pilot.click(transcript, offset=(transcript.gutter.left + 4, y))
+
+
+def after_user(app: ParleyApp, text: str) -> list[ItemEntry]:
+    """The entries after the last user message ``text`` (the turn's, and later)."""
     all_rows = rows(app)
     for i in range(len(all_rows) - 1, -1, -1):
         item = all_rows[i].item

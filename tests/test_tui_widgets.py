@@ -8,9 +8,9 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from test_tui_support import RECORDING, SIZE, rows, send, shown, wait_until
+import pytest
+from test_tui_support import RECORDING, SIZE, drawn_with, rows, send, shown, wait_until
 from textual import events
-from textual.widgets import Button
 from textual.widgets._toast import Toast
 
 from parley.app.backend import BackendError, ItemsBackend
@@ -19,8 +19,8 @@ from parley.app.protocol.shapes import AgentInfo
 from parley.app.session.eventlog import read_log
 from parley.widgets.app import ParleyApp, make_app
 from parley.widgets.markdown import markdown_content
-from parley.widgets.rows import AgentRow, ToolRow, TurnEndRow, UserRow
 from parley.widgets.status_bar import Spinner
+from parley.widgets.transcript import Transcript
 
 
 class ScriptedBackend(ItemsBackend):
@@ -123,15 +123,16 @@ async def test_tool_call_row_is_updated_in_place_and_unprompted_items_show() -> 
         app = await loaded(pilot)
         call = it.ToolCall(call_id="c1", name="lookup_weather", arguments='{"location": "Oslo"}')
         backend.emit(call)
-        row = await wait_until(pilot, lambda: rows(app, ToolRow))
-        assert row[0].has_class("-running") and "running" in row[0].plain
+        row = await wait_until(pilot, lambda: rows(app, "tool"))
+        assert drawn_with(app, row[0], "tool-running") and "running" in row[0].plain
         backend.emit(
             dataclasses.replace(call, status="done", output="sunny [b]x[/b]", duration_ms=3.0)
         )
         await wait_until(pilot, lambda: row[0].item.status == "done")
         await pilot.pause()
-        assert len(rows(app, ToolRow)) == 1
-        assert row[0].has_class("-done") and not row[0].has_class("-running")
+        assert len(rows(app, "tool")) == 1
+        assert drawn_with(app, row[0], "tool-done")
+        assert not drawn_with(app, row[0], "tool-running")
         assert "sunny [b]x[/b]" in row[0].plain and "3.0 ms" in row[0].plain
         assert list(app.tools.calls) == ["c1"] and app.tools.calls["c1"].status == "done"
         # a late, unprompted item (no turn) is shown as it arrives
@@ -155,9 +156,9 @@ async def test_text_that_looks_like_markup_is_shown_as_text() -> None:
         await wait_until(pilot, lambda: len(rows(app)) == 5)
         await pilot.pause()
         for row in rows(app):
-            rendered = row.render_content().plain
+            rendered = row.content().plain
             assert "[/]" in rendered or "[/b]" in rendered, rendered
-        agent = rows(app, AgentRow)[0].render_content().plain
+        agent = rows(app, "agent")[0].content().plain
         assert "bold and [bold red]not markup[/]" in agent  # Markdown, not markup
         app.tools.select("c")
         await pilot.pause()
@@ -201,7 +202,9 @@ async def test_input_box_send_newline_paste_history_busy_and_escape() -> None:
         await pilot.press("escape")
         await wait_until(pilot, lambda: not app.busy)
         assert prompt.text == "first\nline one\nline two\nthree"
-        cancelled = [r for r in rows(app, TurnEndRow) if r.item.status == "cancelled"]
+        cancelled = [
+            r for r in rows(app, "turn_end") if getattr(r.item, "status", None) == "cancelled"
+        ]
         assert len(cancelled) == 2
         # and the next turn works
         prompt.clear()
@@ -211,7 +214,7 @@ async def test_input_box_send_newline_paste_history_busy_and_escape() -> None:
         await wait_until(pilot, lambda: not app.busy)
         assert getattr(rows(app)[-1].item, "text", None) == "Here you go."
         assert app.status.latency_ms == 12.0
-        assert [r.item.text for r in rows(app, UserRow)] == [
+        assert [getattr(r.item, "text", None) for r in rows(app, "user")] == [
             "first", "line one\nline two\nthree", "again"
         ]  # fmt: skip
 
@@ -220,28 +223,34 @@ async def test_a_recorded_session_takes_no_turns() -> None:
     app = make_app(ItemsBackend(recorded()), frozen=True)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
-        before = len(app.transcript.entries)
+        before = len(app.transcript.items)
         await send(pilot, "hello")
         await pilot.pause()
-        assert len(app.transcript.entries) == before
+        assert len(app.transcript.items) == before
         assert "read only" in str(app.prompt.placeholder)
         assert not app.check_action("restart_agent", ())
 
 
-async def test_long_session_mounts_a_window_and_shows_earlier_rows_on_demand() -> None:
+async def test_long_session_lays_out_a_window_and_shows_earlier_entries_on_demand(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(Transcript, "window", 60)
+    monkeypatch.setattr(Transcript, "page", 100)
     items = recorded(copies=6)
     async with make_app(ItemsBackend(items), frozen=True).run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
-        total = len(app.transcript.entries)
-        window = app.transcript.window
+        transcript = app.transcript
+        total = len(transcript.entries)
+        window = transcript.window
         assert total > window and len(rows(app)) == window
-        button = app.transcript.query_one("#earlier", Button)
-        assert f"{total - window:,} earlier items" in str(button.label)
-        app.transcript.scroll_home(animate=False)
+        assert transcript.earlier == total - window
+        transcript.scroll_home(animate=False)
         await pilot.pause()
-        await pilot.click(button)
+        # line 0 is the blank before it, line 1 the "earlier items" line
+        assert f"▲ {total - window:,} earlier items: show more" in transcript.render_line(1).text
+        await pilot.click(transcript, offset=(10, 1))
         await wait_until(pilot, lambda: len(rows(app)) == min(total, window + 100))
-        assert rows(app)[0].item is app.transcript.entries[total - len(rows(app))].item
+        assert rows(app)[0].item is transcript.entries[total - len(rows(app))].item
 
 
 async def test_spinner_turns_while_the_agent_thinks() -> None:

@@ -91,7 +91,7 @@ async def test_the_chat_ui_shows_control_characters_escaped() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await app.loaded.wait()
         await pilot.pause()
-        shown = [r.item for r in app.transcript.rows if r.item is not None]
+        shown = [e.item for e in app.transcript.shown if e.item is not None]
         assert len(shown) >= 5
         for item in [*shown, *app.tools.calls.values()]:
             for value in vars(item).values():

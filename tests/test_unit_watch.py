@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-from test_tui_support import SIZE, rows, wait_until
+from test_tui_support import SIZE, drawn_with, rows, wait_until
 from test_tui_widgets import ScriptedBackend, loaded
 from watchfiles import Change
 
@@ -18,7 +18,6 @@ from parley.app.session.reload import syntax_error
 from parley.app.session.watch import SourceFilter
 from parley.headless.render import TextRenderer
 from parley.widgets.app import make_app
-from parley.widgets.rows import ReloadRow
 
 
 def test_source_filter(tmp_path: Path) -> None:
@@ -83,21 +82,21 @@ async def test_reload_rows_and_notifications_in_the_ui() -> None:
     backend = ScriptedBackend([it.Reload(seq=1, ts=1.0, files=["old.py"], agent_pid=7)])
     async with make_app(backend, frozen=True).run_test(size=SIZE) as pilot:
         app = await loaded(pilot)
-        (old,) = await wait_until(pilot, lambda: rows(app, ReloadRow))
+        (old,) = await wait_until(pilot, lambda: rows(app, "reload"))
         assert "agent reloaded: old.py" in old.plain
         await wait_until(pilot, lambda: app.loaded.is_set())
         assert not app._notifications
         backend.emit(it.Reload(files=["agent.py"], agent_pid=42, duration_ms=300.0))
-        await wait_until(pilot, lambda: len(rows(app, ReloadRow)) == 2)
-        row = rows(app, ReloadRow)[1]
+        await wait_until(pilot, lambda: len(rows(app, "reload")) == 2)
+        row = rows(app, "reload")[1]
         assert "agent reloaded: agent.py" in row.plain and "pid 42" in row.plain
-        assert not row.has_class("-error")
+        assert not drawn_with(app, row, "reload-error") and drawn_with(app, row, "reload")
         await wait_until(pilot, lambda: app._notifications)
         assert [n.message for n in app._notifications] == ["Agent reloaded (agent.py)"]
         backend.emit(it.Reload(files=["agent.py"], error="SyntaxError: [b]bad[/b]"))
-        await wait_until(pilot, lambda: len(rows(app, ReloadRow)) == 3)
-        bad = rows(app, ReloadRow)[2]
-        assert bad.has_class("-error") and "SyntaxError: [b]bad[/b]" in bad.plain
+        await wait_until(pilot, lambda: len(rows(app, "reload")) == 3)
+        bad = rows(app, "reload")[2]
+        assert drawn_with(app, bad, "reload-error") and "SyntaxError: [b]bad[/b]" in bad.plain
         await wait_until(
             pilot, lambda: any("Reload failed (agent.py)" in n.message for n in app._notifications)
         )

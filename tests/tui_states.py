@@ -13,13 +13,13 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from test_tui_support import RECORDING, recorded_app, wait_until
+from test_tui_support import RECORDING, recorded_app, rows, wait_until
 
 from parley.app.backend import ItemsBackend, ReplayBackend
 from parley.app.protocol import items as it
 from parley.app.session.eventlog import read_log
 from parley.widgets.app import ParleyApp, make_app
-from parley.widgets.rows import ToolRow
+from parley.widgets.transcript import Transcript
 
 __all__ = [
     "DeadAgent",
@@ -132,8 +132,9 @@ async def slow_search_detail(pilot: Any) -> None:
     """Loaded, and the ``slow_search`` call opened (Enter on its row): its detail shows
     (over the transcript when the terminal is narrow)."""
     await loaded(pilot)
-    row = next(r for r in pilot.app.query(ToolRow) if r.item.name == "slow_search")
-    row.post_message(ToolRow.Selected(row.item.call_id))
+    transcript = pilot.app.transcript
+    entry = next(e for e in rows(pilot.app, "tool") if e.block.title == "slow_search")
+    transcript.post_message(Transcript.ToolSelected(entry.block.call_id))
     await settled(pilot)
 
 

@@ -21,7 +21,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
@@ -37,15 +36,14 @@ from parley.widgets.banner import Banner
 from parley.widgets.commands import CommandsMixin
 from parley.widgets.gc_policy import QuietCollector
 from parley.widgets.log_pane import AgentLogPane
-from parley.widgets.main_screen import MainScreen
 from parley.widgets.panes import PanesMixin
 from parley.widgets.prompt import PromptInput
 from parley.widgets.replay import ReplayMixin
-from parley.widgets.rows import ROW_CLASSES, NoticeRow, clean_text, readable_error
+from parley.widgets.rows import clean_text, readable_error
 from parley.widgets.status_bar import StatusBar
 from parley.widgets.threads import in_thread
 from parley.widgets.tools_pane import ToolsPane
-from parley.widgets.transcript import Transcript
+from parley.widgets.transcript import Notice, Transcript
 
 W = TypeVar("W", bound=Widget)
 
@@ -141,7 +139,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         #: has finished is the view's (:meth:`_update_busy`)
         self._own_turns: dict[str, str] = {}
         self._say_lock = asyncio.Lock()
-        self._starting_notice: NoticeRow | None = None
+        self._starting_notice: Notice | None = None
         # set while routing a batch, applied once after it
         self._info_stale = False
         self._check_agent = False
@@ -154,9 +152,6 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         self.overlay: str | None = None
 
     # -- layout ---------------------------------------------------------------------
-
-    def get_default_screen(self) -> Screen[Any]:
-        return MainScreen(id="_default")
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
@@ -212,7 +207,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         if self.backend.is_replay:
             prompt.idle_placeholder = prompt.placeholder = "A recorded session: read only"
         prompt.focus()
-        self._starting_notice = await self.transcript.add_notice(
+        self._starting_notice = self.transcript.add_notice(
             "Starting the agent… (this takes a few seconds)", classes="starting"
         )
         self.boot()
@@ -227,19 +222,19 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
             info = await self.backend.start()
         except Exception as e:
             self.status.state = "disconnected"
-            await self._drop_starting_notice()
+            self._drop_starting_notice()
             self._show_banner("The agent failed to start", error_message(e), log_tail=False)
             return
         self.started = True
         self.agents.info = info
         self.status.state = "listening"
         self.query_one(AgentLogPane).set_path(self.backend.agent_log_path)
-        await self._drop_starting_notice()
+        self._drop_starting_notice()
         self.follow()
 
-    async def _drop_starting_notice(self) -> None:
+    def _drop_starting_notice(self) -> None:
         if self._starting_notice is not None:
-            await self._starting_notice.remove()
+            self.transcript.remove_notice(self._starting_notice)
             self._starting_notice = None
 
     @work(group="follow", exclusive=True, exit_on_error=False)
@@ -273,9 +268,8 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
             reader.cancel()
 
     async def on_items_arrived(self, message: ItemsArrived) -> None:
-        # One frame shows the whole batch: without this, a frame drawn while new
-        # rows mount shows the panes' changes without them, and the rows come a
-        # frame (16.7 ms) later.
+        # One frame shows the whole batch: without this, a frame drawn while the
+        # panes change may come before the transcript's new lines.
         self.gc_policy.activity()
         with self.batch_update():
             await self._show_items(message)
@@ -292,7 +286,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
             setattr(status, name, value)
         self._status_updates.clear()
         self.tools.flush()
-        await self.transcript.flush()
+        self.transcript.flush()
         if self._info_stale:
             self._info_stale = False
             self.refresh_agent_info()
@@ -309,13 +303,13 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
 
     def route(self, item: it.ChatItem) -> None:
         """The one dispatch over chat items: the view folds each into a block (its
-        text escaped), the transcript shows the block in the row class of its kind
-        (rows are mounted by ``transcript.flush()``), and the side panes and status
+        text escaped), the transcript shows the block (drawn by
+        ``transcript.flush()``), and the side panes and status
         bar take what concerns them."""
         update = self.view.feed(item)
         if update is not None:
             block = update.block
-            self.transcript.show(block, ROW_CLASSES[block.kind])
+            self.transcript.show(block)
             if block.kind == "tool":
                 self.tools.upsert(block)
             elif block.kind == "agent":
@@ -380,7 +374,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
                               ended=True)  # fmt: skip
             return
         self.status.state = "disconnected"
-        errors = [e.item for e in self.transcript.entries if isinstance(e.item, it.AgentError)]
+        errors = [i for i in self.transcript.items if isinstance(i, it.AgentError)]
         detail = readable_error(errors[-1].message) if errors else "The agent disconnected."
         self._show_banner("The agent stopped", detail)
 
@@ -435,9 +429,9 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
     async def send(self, text: str) -> None:
         """Queue ``text`` as a turn (turns sent in a row keep their order)."""
         async with self._say_lock:
-            waiting: NoticeRow | None = None
+            waiting: Notice | None = None
             if not self.started:
-                waiting = await self.transcript.add_notice(
+                waiting = self.transcript.add_notice(
                     f"You (queued: sent when the agent is up)\n{clean_text(text)}",
                     classes="queued",
                 )
@@ -447,8 +441,8 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
                 turn_id = await self.backend.say(text)
             except Exception as e:
                 if waiting is not None:
-                    await waiting.remove()
-                await self.transcript.add_notice(
+                    self.transcript.remove_notice(waiting)
+                self.transcript.add_notice(
                     f"✗ Not sent: {readable_error(error_message(e))}\nCtrl+R restarts the agent; "
                     "your text is back in the input box.",
                     classes="error",
@@ -456,7 +450,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
                 self.prompt.restore(text)
                 return
             if waiting is not None:
-                await waiting.remove()  # the user message follows from the session
+                self.transcript.remove_notice(waiting)  # the user message follows
             if not self.view.turns.is_finished(turn_id):
                 self._own_turns[turn_id] = text
             self._update_busy()
@@ -513,7 +507,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
     @work(group="restart", exclusive=True, exit_on_error=False)
     async def restart_agent(self) -> None:
         self.status.state = "restarting"
-        await self.transcript.add_notice("Restarting the agent…")
+        self.transcript.add_notice("Restarting the agent…")
         try:
             info = await self.backend.restart()
         except Exception as e:
@@ -524,7 +518,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         self.call_ended = False
         self.agents.info = info
         self.status.state = "listening"
-        await self.transcript.add_notice(f"The agent restarted ({info.get('id', '?')}).")
+        self.transcript.add_notice(f"The agent restarted ({info.get('id', '?')}).")
         self.refresh_bindings()
 
     async def action_quit(self) -> None:
@@ -561,10 +555,10 @@ def make_app(
 
     ``freeze_gc`` (the CLI sets it): once the session's first items are on screen,
     :func:`gc.freeze` moves every object alive then out of the collector's reach, so
-    later collections do not walk the thousands of widgets and items of a long
-    session (they were 60-90 ms pauses, one every ~9 appended items; see
-    ``bench/bench_tui.py``). Rows unmounted later that were alive then are never
-    collected: at most one window of rows. From then on the full collections run
+    later collections do not walk the thousands of items, blocks and cached lines of a
+    long session (they were 60-90 ms pauses, one every ~9 appended items; see
+    ``bench/bench_tui.py``). Cached lines dropped later that were alive then are never
+    collected: at most one cache's worth. From then on the full collections run
     when the session is quiet (:class:`parley.widgets.gc_policy.QuietCollector`)."""
     return ParleyApp(
         backend, title=title, frozen=frozen, export_dir=export_dir, freeze_gc=freeze_gc

@@ -54,7 +54,7 @@ def session_sources(app: ChatAppHost) -> tuple[Path | None, Recording]:
     """What :func:`read_session` needs, taken on the UI loop: the backend's event log
     path (or ``None``) and the recording made of the header and items the app has."""
     path = getattr(app.backend, "event_log_path", None)
-    items = list(getattr(app.backend, "items", None) or [e.item for e in app.transcript.entries])
+    items = list(getattr(app.backend, "items", None) or app.transcript.items)
     return (Path(path) if path is not None else None), Recording(
         {"type": "session", **app.backend.header}, items
     )
@@ -123,7 +123,7 @@ class CommandsMixin:
         """Clear what shows the session's history: the transcript, the tool calls
         and the handoff timeline (the current agent stays; the session keeps its
         items)."""
-        await self.transcript.clear()
+        self.transcript.clear()
         self.tools.clear()
         self.agents.clear()
 

@@ -1,8 +1,8 @@
 """Agent text as Markdown, rendered to one :class:`~textual.content.Content`.
 
 Textual's ``Markdown`` widget mounts a widget per block, which makes a long
-transcript slow; a transcript row renders this Content instead (one widget per
-message). It covers what agents write: paragraphs, headings, emphasis, inline code,
+transcript slow; the transcript draws this Content instead (one widget for the whole
+transcript). It covers what agents write: paragraphs, headings, emphasis, inline code,
 code blocks, lists, block quotes, rules, links; anything else (tables, HTML) is shown
 as its source lines. The text is never parsed as Textual or Rich markup, and styles
 are theme variables.

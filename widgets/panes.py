@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.widgets import Footer
 
-from parley.widgets.rows import ToolRow
+from parley.widgets.transcript import Transcript
 
 if TYPE_CHECKING:
     from parley.widgets.host import ChatAppHost
@@ -66,7 +66,7 @@ class PanesMixin:
         self.query_one("#side").display = any(shown.values())
         self.transcript.display = self.overlay is None or not self.narrow
 
-    def on_tool_row_selected(self: ChatAppHost, message: ToolRow.Selected) -> None:
+    def on_transcript_tool_selected(self: ChatAppHost, message: Transcript.ToolSelected) -> None:
         if self.narrow:
             if self.overlay != "tools":
                 self.action_toggle_pane("tools")

@@ -19,8 +19,8 @@ else:  # a plain mixin: a Widget base here would hide the widget's COMPONENT_CLA
 
 class LayoutOnlyRefresh(_Base):
     """A widget whose ``refresh`` calls ask for layout only (no repaint of its own
-    lines) inside :meth:`layout_only`: for Textual calls that repaint a container
-    whose lines do not change (a row moved, options added below the view). Mix in
+    lines) inside :meth:`layout_only`: for Textual calls that repaint a widget whose
+    lines do not change (options added below the view). Mix in
     before the Textual widget class: ``class ToolList(LayoutOnlyRefresh, OptionList)``.
     """
 

@@ -29,7 +29,7 @@ class ReplayMixin:
             self.replay_finished = True
             self.status.state = "replay finished"
             recorded = items[-1].ts - t0
-            await self.transcript.add_notice(
+            self.transcript.add_notice(
                 f"■ End of the recording: {shown:,} items, {clock(recorded)[1:]} recorded. "
                 "Ctrl+Q quits.",
                 classes="end-of-recording",

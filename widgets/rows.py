@@ -1,30 +1,25 @@
-"""One transcript row widget per block kind of the view (:mod:`parley.app.view`).
+"""What a transcript entry says, per block kind of the view (:mod:`parley.app.view`).
 
-Every row holds the :class:`~parley.app.view.Block` it shows in a reactive ``block``
-and re-renders itself when it changes (a tool call's block is replaced as its
-progress and result arrive; an error's when its failed turn joins it). What a row
-shows, its labels, glyphs and caps come from the block: a row only styles it. Agent
-and tool text is data: it goes into :class:`~textual.content.Content` as plain text or
-into the Markdown widget, never through markup. Colours come from the ``.tcss`` file
-and theme variables.
+Each renderer turns a :class:`~parley.app.view.Block` into one
+:class:`~textual.content.Content` (the transcript,
+:class:`parley.widgets.transcript.Transcript`, wraps it, draws its bar, padding and
+background, and caches the lines). What an entry shows, its labels, glyphs and caps
+come from the block: a renderer only styles it. Agent and tool text is data: it goes
+into Content as plain text or through :func:`parley.widgets.markdown.markdown_content`,
+never through markup. Styles are theme variables.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, cast
+from collections.abc import Callable
+from typing import Any
 
 from textual.content import Content
-from textual.geometry import Size
-from textual.message import Message
-from textual.reactive import reactive
-from textual.widget import Widget
-from textual.widgets import Static
 
 from parley.app.agent.agentlog import strip_ansi
-from parley.app.protocol import items as it
 from parley.app.protocol.sanitize import escape_controls
-from parley.app.view import GLYPHS, TOOL_GLYPHS, Block, format_ms
+from parley.app.view import GLYPHS, Block, format_ms
 from parley.widgets.ansi import ansi_content
 from parley.widgets.markdown import markdown_content
 
@@ -85,273 +80,155 @@ def _aside(text: str) -> Content:
     return Content.styled(f"  · {clean_text(text)}", "italic $text-muted") if text else Content()
 
 
-class Row(Widget):
-    """Base of every transcript row: ``block`` is the view's block it shows, ``item``
-    the newest chat item folded into it. A block's ``late`` note (an item of a
-    cancelled turn) gives the row the ``-late`` class."""
-
-    DEFAULT_CSS = "Row { height: auto; }"
-
-    # every row is made with its block: the reactive's default is never shown
-    block: reactive[Block] = reactive(cast(Block, None), layout=True)
-    #: reactives of a subclass (besides ``block``) and their defaults
-    STATE: ClassVar[dict[str, Any]] = {}
-
-    def __init__(self, block: Block, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.set_reactive(Row.block, block)
-        self.set_class(bool(block.late), "-late")
-
-    @property
-    def item(self) -> it.ChatItem:
-        return self.block.item
-
-    def watch_block(self, block: Block) -> None:
-        self.set_class(bool(block.late), "-late")
-
-    def recycle(self, block: Block) -> None:
-        """Show ``block`` in this (mounted, hidden) row instead of mounting a new one:
-        every reactive back to its default, then ``block``."""
-        self.remove_class("-cursor")
-        for name, default in self.STATE.items():
-            setattr(self, name, default)
-        self.block = block
-
-    def _size_updated(
-        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
-    ) -> bool:
-        # A row scrolls nothing: its new size was placed by the layout pass that
-        # gave it; Textual's default would run a second pass for every new row.
-        return super()._size_updated(size, virtual_size, container_size, layout=False)
-
-    @property
-    def plain(self) -> str:
-        return self.render_content().plain
-
-    def render_content(self) -> Content:
-        return Content("")
-
-    def render(self) -> Content:
-        return self.render_content()
-
-    def activate(self) -> None:
-        """Enter on the row in the transcript (its detail, if it has one)."""
-
-    def _note(self) -> Content:
-        late = self.block.late
-        return (
-            Content.styled(f"  · {clean_text(late)}", "italic $text-muted") if late else Content()
-        )
+def _note(block: Block) -> Content:
+    """The ``late`` note of an item of a cancelled turn, after the first line."""
+    return _aside(block.late)
 
 
-class UserRow(Row):
+def user_content(b: Block) -> Content:
     """What the user typed."""
-
-    def render_content(self) -> Content:
-        return Content.assemble(
-            (self.block.title, "bold $text-accent"), "\n", Content(clean_text(self.block.body))
-        )
+    return Content.assemble((b.title, "bold $text-accent"), "\n", Content(clean_text(b.body)))
 
 
-class AgentRow(Row):
-    """An agent message: the agent's id (and the time to first token from its
-    metrics), then the text rendered as Markdown."""
-
-    def _header(self) -> Content:
-        b = self.block
-        head = Content.styled(clean_text(b.label), "bold $text-success")
-        if b.interrupted:
-            head = head + Content.styled(" (interrupted)", "italic $text-muted")
-        if b.ttft_ms is not None:
-            head = head + Content.styled(f"  ttft {format_ms(b.ttft_ms)}", "$text-muted")
-        return head + self._note()
-
-    @property
-    def plain(self) -> str:
-        return f"{self._header().plain}\n{clean_text(self.block.body)}"
-
-    def render_content(self) -> Content:
-        body = markdown_content(clean_text(self.block.body))
-        return Content.assemble(self._header(), "\n", body)
+def agent_header(b: Block) -> Content:
+    """An agent message's first line: the agent's id, "(interrupted)", the time to
+    first token from its metrics, the late note."""
+    head = Content.styled(clean_text(b.label), "bold $text-success")
+    if b.interrupted:
+        head = head + Content.styled(" (interrupted)", "italic $text-muted")
+    if b.ttft_ms is not None:
+        head = head + Content.styled(f"  ttft {format_ms(b.ttft_ms)}", "$text-muted")
+    return head + _note(b)
 
 
-class ToolRow(Row):
-    """One line per function tool call, updated in place: glyph, name, arguments,
-    duration, then the last progress line while it runs, its result when it ends.
-    Selecting it (click, or Enter on it in the transcript) posts
-    :class:`ToolRow.Selected`."""
-
-    class Selected(Message):
-        def __init__(self, call_id: str) -> None:
-            super().__init__()
-            self.call_id = call_id
-
-    def watch_block(self, block: Block) -> None:
-        super().watch_block(block)
-        for status in TOOL_GLYPHS:
-            self.set_class(block.status == status, f"-{status}")
-
-    def on_mount(self) -> None:
-        self.watch_block(self.block)
-
-    def render_content(self) -> Content:
-        b = self.block
-        parts: list[Content | str | tuple[str, str]] = [
-            (b.glyph + " ", "bold"),
-            (clean_text(b.title), "bold"),
-        ]
-        summary = clean_text(b.args)
-        if summary:
-            parts += [" ", Content.styled(summary, "$text-muted")]
-        if b.running:
-            last = f"  {GLYPHS['progress']} {clean_text(b.progress[-1])}" if b.progress else ""
-            parts.append(Content.styled(last or "  running…", "italic"))
-        else:
-            parts.append(Content.styled(f"  {format_ms(b.duration_ms)}", "$text-muted"))
-            if b.output and b.status != "cancelled":
-                parts += ["  → ", Content(clean_text(b.result))]
-            elif b.result:
-                parts.append(f"  {b.result}")
-        return Content.assemble(*parts, self._note())
-
-    def on_click(self) -> None:
-        self.activate()
-
-    def activate(self) -> None:
-        self.post_message(self.Selected(self.block.call_id))
+def agent_content(b: Block) -> Content:
+    """An agent message: :func:`agent_header`, then the text rendered as Markdown."""
+    return Content.assemble(agent_header(b), "\n", markdown_content(clean_text(b.body)))
 
 
-class HandoffRow(Row):
+def tool_content(b: Block) -> Content:
+    """One line per function tool call: glyph, name, arguments, duration, then the
+    last progress line while it runs, its result when it ends."""
+    parts: list[Content | str | tuple[str, str]] = [
+        (b.glyph + " ", "bold"),
+        (clean_text(b.title), "bold"),
+    ]
+    summary = clean_text(b.args)
+    if summary:
+        parts += [" ", Content.styled(summary, "$text-muted")]
+    if b.running:
+        last = f"  {GLYPHS['progress']} {clean_text(b.progress[-1])}" if b.progress else ""
+        parts.append(Content.styled(last or "  running…", "italic"))
+    else:
+        parts.append(Content.styled(f"  {format_ms(b.duration_ms)}", "$text-muted"))
+        if b.output and b.status != "cancelled":
+            parts += ["  → ", Content(clean_text(b.result))]
+        elif b.result:
+            parts.append(f"  {b.result}")
+    return Content.assemble(*parts, _note(b))
+
+
+def handoff_content(b: Block) -> Content:
     """The agent in charge changed (or the first agent took the session)."""
-
-    def render_content(self) -> Content:
-        head, _, rest = self.block.title.partition(": ")
-        return Content.assemble((f"{self.block.glyph} {head}: ", "bold"), Content(clean_text(rest)))
+    head, _, rest = b.title.partition(": ")
+    return Content.assemble((f"{b.glyph} {head}: ", "bold"), Content(clean_text(rest)))
 
 
-class ReloadRow(Row):
-    """Watch mode reloaded the agent: a divider across the transcript; or, when the
+def reload_content(b: Block) -> Content:
+    """Watch mode reloaded the agent (a divider across the transcript); or, when the
     new agent could not start, the error (the previous agent keeps running)."""
-
-    def watch_block(self, block: Block) -> None:
-        super().watch_block(block)
-        self.set_class(block.status == "error", "-error")
-
-    def on_mount(self) -> None:
-        self.watch_block(self.block)
-
-    def render_content(self) -> Content:
-        b = self.block
-        if b.status == "error":
-            return Content.assemble(
-                (f"{b.glyph} ", "bold"),
-                Content(clean_text(b.title)),
-                "\n",
-                Content(clean_text(b.body.strip())),
-                "\n",
-                ("Save again to retry.", "italic"),
-            )
+    if b.status == "error":
         return Content.assemble(
             (f"{b.glyph} ", "bold"),
             Content(clean_text(b.title)),
-            Content.styled(f"  ({clean_text(b.body)})" if b.body else "", "$text-muted"),
+            "\n",
+            Content(clean_text(b.body.strip())),
+            "\n",
+            ("Save again to retry.", "italic"),
         )
+    return Content.assemble(
+        (f"{b.glyph} ", "bold"),
+        Content(clean_text(b.title)),
+        Content.styled(f"  ({clean_text(b.body)})" if b.body else "", "$text-muted"),
+    )
 
 
 ERROR_HINT = "Enter: details · F4: agent log · Ctrl+R: restart the agent"
 
 
-class ErrorRow(Row):
+def error_raw(b: Block) -> list[str]:
+    """An error block's messages as they came (the agent's error, its detail, the
+    turn's error)."""
+    return list(b.messages)
+
+
+def error_summary(b: Block) -> str:
+    """An error block's one readable line (:func:`readable_error` of its first message)."""
+    return readable_error(b.messages[0]) if b.messages else b.title
+
+
+def error_content(b: Block, expanded: bool = False) -> Content:
     """An error block: one the agent reported, a turn that failed, or both (a model
     failure sends the ``error`` event, then the failed response: the view joins them).
-    One readable line; Enter or a click shows the messages as they came
-    (``expanded``)."""
-
-    expanded: reactive[bool] = reactive(False, layout=True)
-    STATE: ClassVar[dict[str, Any]] = {"expanded": False}
-
-    @property
-    def raw(self) -> list[str]:
-        """The messages as they came (the agent's error, its detail, the turn's error)."""
-        return list(self.block.messages)
-
-    @property
-    def summary(self) -> str:
-        return readable_error(self.block.messages[0]) if self.block.messages else self.block.title
-
-    def render_content(self) -> Content:
-        parts: list[Any] = [(f"{self.block.glyph} ", "bold"), Content(self.summary), self._note()]
-        if self.expanded:
-            for line in self.raw:
-                parts += ["\n", Content.styled(clean_text(line.strip()), "$text-muted")]
-        parts += ["\n", Content.styled(ERROR_HINT, "italic")]
-        return Content.assemble(*parts)
-
-    def on_click(self) -> None:
-        self.activate()
-
-    def activate(self) -> None:
-        self.expanded = not self.expanded
+    One readable line; ``expanded`` (Enter or a click) adds the messages as they came."""
+    parts: list[Any] = [(f"{b.glyph} ", "bold"), Content(error_summary(b)), _note(b)]
+    if expanded:
+        for line in error_raw(b):
+            parts += ["\n", Content.styled(clean_text(line.strip()), "$text-muted")]
+    parts += ["\n", Content.styled(ERROR_HINT, "italic")]
+    return Content.assemble(*parts)
 
 
-class EndedRow(Row):
+def ended_content(b: Block) -> Content:
     """The agent ended the call (its ``end_call`` tool ran, then it disconnected):
     not an error."""
+    title = b.title
+    return Content.assemble(
+        (f"{b.glyph} {title[:1].upper()}{title[1:]}", "bold"),
+        "\n",
+        ("Ctrl+R starts a new call in this session · Ctrl+Q quits", "italic"),
+    )
 
-    def render_content(self) -> Content:
-        title = self.block.title
+
+def turn_end_content(b: Block) -> Content:
+    """A turn that was cancelled or timed out (a failed turn is an error block)."""
+    if b.status == "timeout":
         return Content.assemble(
-            (f"{self.block.glyph} {title[:1].upper()}{title[1:]}", "bold"),
+            (f"{b.glyph} {b.title}", "bold"),
             "\n",
-            ("Ctrl+R starts a new call in this session · Ctrl+Q quits", "italic"),
+            ("The agent may still be working; Esc cancels the turn.", "italic"),
         )
+    quote = Content.styled(f"  · {clean_text(b.quote)}", "italic $text-muted") if b.quote else ""
+    return Content.assemble(Content.styled(f"{b.glyph} {b.title}", "italic"), quote)
 
 
-class TurnEndRow(Row):
-    """A turn that was cancelled or timed out (a failed turn is an :class:`ErrorRow`)."""
-
-    def watch_block(self, block: Block) -> None:
-        super().watch_block(block)
-        for status in ("cancelled", "timeout"):
-            self.set_class(block.status == status, f"-{status}")
-
-    def on_mount(self) -> None:
-        self.watch_block(self.block)
-
-    def render_content(self) -> Content:
-        b = self.block
-        if b.status == "timeout":
-            return Content.assemble(
-                (f"{b.glyph} {b.title}", "bold"),
-                "\n",
-                ("The agent may still be working; Esc cancels the turn.", "italic"),
-            )
-        quote = (
-            Content.styled(f"  · {clean_text(b.quote)}", "italic $text-muted") if b.quote else ""
-        )
-        return Content.assemble(Content.styled(f"{b.glyph} {b.title}", "italic"), quote)
-
-
-#: the row class of each block kind
-ROW_CLASSES: dict[str, type[Row]] = {
-    "user": UserRow,
-    "agent": AgentRow,
-    "tool": ToolRow,
-    "handoff": HandoffRow,
-    "error": ErrorRow,
-    "ended": EndedRow,
-    "turn_end": TurnEndRow,
-    "reload": ReloadRow,
+#: the renderer of each block kind: ``(block, expanded) -> Content``
+RENDERERS: dict[str, Callable[[Block, bool], Content]] = {
+    "user": lambda b, _: user_content(b),
+    "agent": lambda b, _: agent_content(b),
+    "tool": lambda b, _: tool_content(b),
+    "handoff": lambda b, _: handoff_content(b),
+    "error": error_content,
+    "ended": lambda b, _: ended_content(b),
+    "turn_end": lambda b, _: turn_end_content(b),
+    "reload": lambda b, _: reload_content(b),
 }
 
 
-class NoticeRow(Static):
-    """A line from parley itself (starting, restarted, not sent…): not a chat item."""
+def block_content(b: Block, expanded: bool = False) -> Content:
+    """What the transcript shows for ``b`` (an error's messages when ``expanded``)."""
+    return RENDERERS[b.kind](b, expanded)
 
-    DEFAULT_CSS = "NoticeRow { height: auto; }"
 
-    item = None
+def block_plain(b: Block, expanded: bool = False) -> str:
+    """:func:`block_content` as plain text; an agent message's body is its source
+    text, not the rendered Markdown."""
+    if b.kind == "agent":
+        return f"{agent_header(b).plain}\n{clean_text(b.body)}"
+    return block_content(b, expanded).plain
 
-    def __init__(self, text: str, **kwargs: Any) -> None:
-        # a notice may quote an error that quotes the agent's log (ANSI colour, \r)
-        super().__init__(ansi_content(text), **kwargs)
+
+def notice_content(text: str) -> Content:
+    """A line from parley itself (starting, restarted, not sent…): it may quote an
+    error that quotes the agent's log (ANSI colour, ``\\r``)."""
+    return ansi_content(text)
