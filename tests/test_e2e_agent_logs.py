@@ -8,10 +8,13 @@ format (``\\n\\r`` line ends, ANSI colour) in ``parley logs`` and in error messa
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Iterator
 
 import pytest
 from conftest import AGENTS, DEMO, ECHO, Parley, processes_of
+
+from parley.app.cli import exitcodes
 
 pytestmark = pytest.mark.e2e
 
@@ -139,3 +142,38 @@ def test_failed_turn_shows_the_model_error_traceback(parley: Parley) -> None:
     err = proc.stderr.splitlines()
     assert err[0] == "parley: from the agent log (`parley logs` shows all of it):"
     assert err[-1].startswith("  │ livekit.agents._exceptions.APIStatusError: ")
+
+
+def test_logs_follow_prints_new_lines_until_the_session_stops(parley: Parley) -> None:
+    """``logs -f`` prints each line as the agent writes it, and ends (exit 0) once the
+    session it follows stops; on a recorded session it follows until Ctrl+C."""
+    parley("start", str(ECHO), check=True)
+    follower = parley.popen("logs", "-f", "-n", "1")
+    try:
+        assert follower.stdout is not None
+        assert follower.stdout.readline().strip()  # its tail: it follows from here on
+        parley("say", "hi", check=True)
+        seen = ""
+        while '"lk.pii.text": "hi"' not in seen:  # a line written after it started
+            line = follower.stdout.readline()
+            assert line, "logs -f ended before the turn's lines"
+            seen += line
+        parley("stop", check=True)
+        out, err = follower.communicate(timeout=60)
+        assert follower.returncode == 0, err
+        assert "\x1b" not in seen + out and "\r" not in seen + out
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.communicate()
+    recorded = parley.popen("logs", "-f", "-n", "1")
+    try:
+        assert recorded.stdout is not None
+        assert recorded.stdout.readline().strip()
+        recorded.send_signal(signal.SIGINT)
+        _, err = recorded.communicate(timeout=60)
+        assert recorded.returncode == exitcodes.INTERRUPTED, err
+    finally:
+        if recorded.poll() is None:
+            recorded.kill()
+            recorded.communicate()

@@ -264,3 +264,49 @@ async def test_runner_stops_on_a_failed_send_and_still_saves_the_svg(tmp_path: P
     assert runner.error == "line 2 was not sent: the agent is gone"
     assert runner.statuses == ["ok"] and backend.said == ["first"]
     assert runner.screenshot_path == str(svg) and svg.read_text().lstrip().startswith("<svg")
+
+
+async def test_runner_waits_without_a_timer_and_writes_the_svg_off_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every wait is woken by what it waits for: with no typing delay and no pause the
+    runner never sleeps (it checked its conditions every 20 ms before). The screenshot
+    is written in a thread, not on the UI loop, and is complete when the runner ends."""
+    import inspect
+
+    from parley.widgets import script
+
+    sleeps: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def sleep(delay: float, result: Any = None) -> Any:
+        caller = inspect.currentframe()
+        if caller is not None and caller.f_back is not None:
+            if caller.f_back.f_code.co_filename == script.__file__:
+                sleeps.append(delay)
+        return await real_sleep(delay, result)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    writers: list[threading.Thread] = []
+    real_write = script.write_svg
+
+    def write_svg(path: Path, svg: str) -> None:
+        writers.append(threading.current_thread())
+        real_write(path, svg)
+
+    monkeypatch.setattr(script, "write_svg", write_svg)
+    backend = EchoBackend(delay=0.05)
+    watcher = TurnWatcher(backend)
+    svg = tmp_path / "shot.svg"
+    runner = ScriptRunner(
+        ["one", "two"], watcher, type_delay=0, pause=0, exit_after=True, screenshot=svg
+    )
+    app = make_app(watcher, frozen=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await runner(pilot)
+        assert svg.exists()  # written before the runner returned
+        await pilot.pause()
+    assert runner.error is None and runner.statuses == ["ok", "ok"]
+    assert sleeps == []
+    assert len(writers) == 1 and writers[0] is not threading.main_thread()
+    ET.fromstring(svg.read_text(encoding="utf-8"))  # the whole document

@@ -96,16 +96,45 @@ async def test_log_pane_one_row_per_log_line_with_colours(tmp_path: Path) -> Non
         # appended lines arrive one per line too, also when a write splits \n and \r
         with open(log, "ab") as f:
             f.write(b"\r00:45:05 \x1b[32mINFO\x1b[0m livekit.agents later\n")
-        await pane.poll()
+        await wait_until(pilot, lambda: pane.line_count == 8, what="appended line")
         with open(log, "ab") as f:
             f.write(b"\r00:45:06 \x1b[32mINFO\x1b[0m livekit.agents latest\n")
-        await pane.poll()
+        await wait_until(pilot, lambda: pane.line_count == 9, what="appended line")
         assert pane.plain_lines[-2:] == [
             "00:45:05 INFO livekit.agents later",
             "00:45:06 INFO livekit.agents latest",
         ]
         svg = assert_valid_svg(app)
         assert "Traceback" in svg.replace("&#160;", " ")
+
+
+async def test_log_pane_follows_a_truncated_or_replaced_log(tmp_path: Path) -> None:
+    """A log truncated, or replaced by a longer one (a rotation, a file created again),
+    is shown from its start: never from the old file's offset, never stuck."""
+    log = tmp_path / "agent.log"
+    log.write_bytes(b"old 1\nold 2\nold 3\n")
+    app = make_app(LiveItems(read_log(RECORDING).items, agent_log=log), frozen=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.loaded.is_set(), what="items shown")
+        await pilot.press("f4")
+        pane = app.query_one(AgentLogPane)
+        await wait_until(pilot, lambda: pane.line_count == 3, what="log lines")
+        new = tmp_path / "agent.log.new"
+        new.write_bytes(b"".join(b"replaced %d\n" % i for i in range(6)))
+        new.replace(log)  # longer than the old file: same size checks cannot tell
+        await wait_until(pilot, lambda: pane.line_count == 9, what="the new log")
+        assert pane.plain_lines[3:] == [f"replaced {i}" for i in range(6)]
+        log.write_bytes(b"truncated\n")
+        await wait_until(pilot, lambda: pane.line_count == 10, what="the truncated log")
+        assert pane.plain_lines[-1] == "truncated"
+        # hidden, it reads nothing; shown again, it reads on from where it was
+        await pilot.press("f4")
+        await wait_until(pilot, lambda: not pane.display, what="pane hidden")
+        with open(log, "ab") as f:
+            f.write(b"while hidden\n")
+        await pilot.press("f4")
+        await wait_until(pilot, lambda: pane.line_count == 11, what="the line written meanwhile")
+        assert pane.plain_lines[-1] == "while hidden"
 
 
 async def test_crash_banner_shows_the_log_tail_line_by_line(tmp_path: Path) -> None:

@@ -129,6 +129,9 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
         self.last_reply: str | None = None
         self.items_seen = 0
         self.loaded = asyncio.Event()  # the first batch is on screen
+        #: set when a batch of items is on screen (``items_seen`` grew) and when the app
+        #: starts quitting: a waiter (the script runner) clears it, checks, then awaits it
+        self.updated = asyncio.Event()
         #: the one fold of the stream: blocks for the transcript and tools pane, turns
         self.view = View()
         #: the turns this window sent and not yet finished (turn id → the text typed, for
@@ -297,6 +300,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
             gc.freeze()
             self.gc_policy.start(self)
         self.loaded.set()
+        self.updated.set()
 
     def route(self, item: it.ChatItem) -> None:
         """The one dispatch over chat items: the view folds each into a block (its
@@ -523,6 +527,7 @@ class ParleyApp(CommandsMixin, PanesMixin, ReplayMixin, App[None]):
             self.exit()  # the agent it started)
             return
         self.quitting = True
+        self.updated.set()
         self.status.state = "stopping"
         self.shutdown()
 

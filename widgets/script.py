@@ -10,19 +10,25 @@ and quit the app.
 It learns when a turn is over from :class:`TurnWatcher`, a pass-through
 :class:`parley.app.backend.ChatBackend` that notes the turn ids ``say`` returns and the
 items ``follow`` yields; the app itself is driven only through keys and its public
-attributes (``prompt``, ``items_seen``, ``quitting``).
+attributes (``prompt``, ``items_seen``, ``loaded``, ``quitting``).
+
+Every wait is woken by what it waits for, never by a timer: the watcher's ``updated``
+event (started, a line sent, an item through ``follow``) and the app's (items on
+screen, quitting). A wait runs as an app worker, so the app closing (its workers
+cancelled) ends it too. The screenshot is rendered on the UI loop (it reads the screen)
+and written in the I/O thread pool; the file is complete before the runner goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from parley.app.backend import ChatBackend
 from parley.app.errors import ParleyError
@@ -30,6 +36,7 @@ from parley.app.protocol import items as it
 from parley.app.protocol.shapes import AgentInfo, SessionHeader
 from parley.app.view import Turns
 from parley.widgets.app import ParleyApp
+from parley.widgets.threads import in_thread
 
 #: seconds a scripted turn may take before the script gives up
 TURN_TIMEOUT = 120.0
@@ -53,8 +60,8 @@ class TurnWatcher:
     ``turns`` (the ids ``say`` returned, or the exception it raised, in order),
     ``finished`` (turn id → its ``turn_finished`` item, from the view's
     :class:`parley.app.view.Turns`), ``items_seen`` and whether
-    :meth:`start` completed (``start_done``, ``start_error``). Every other attribute
-    is the wrapped backend's."""
+    :meth:`start` completed (``start_done``, ``start_error``); ``updated`` is set
+    whenever one of these changes. Every other attribute is the wrapped backend's."""
 
     def __init__(self, backend: ChatBackend) -> None:
         self.backend = backend
@@ -64,6 +71,7 @@ class TurnWatcher:
         self.items_seen = 0
         self.start_done = False
         self.start_error: BaseException | None = None
+        self.updated = asyncio.Event()
 
     @property
     def finished(self) -> dict[str, it.TurnFinished]:
@@ -95,12 +103,14 @@ class TurnWatcher:
             raise
         finally:
             self.start_done = True
+            self.updated.set()
         return info
 
     async def follow(self) -> AsyncIterator[it.ChatItem]:
         async for item in self.backend.follow():
             self.items_seen += 1
             self.session_turns.fold(item)
+            self.updated.set()
             yield item
 
     async def say(self, text: str) -> str:
@@ -108,8 +118,10 @@ class TurnWatcher:
             turn_id: str = await self.backend.say(text)
         except Exception as e:
             self.turns.append(e)
+            self.updated.set()
             raise
         self.turns.append(turn_id)
+        self.updated.set()
         return turn_id
 
     async def cancel(self) -> list[str]:
@@ -172,20 +184,41 @@ class ScriptRunner:
         if self.screenshot is not None:
             await pilot.pause()
             path = self.screenshot.resolve()
-            self.screenshot_path = app.save_screenshot(filename=path.name, path=str(path.parent))
+            svg = app.export_screenshot()  # on the loop: it reads the screen
+            await in_thread(write_svg, path, svg)
+            self.screenshot_path = str(path)
         if self.exit_after:
             await app.action_quit()
 
     async def _wait(
         self, app: ParleyApp, ready: Callable[[], object], timeout: float, what: str
     ) -> None:
-        deadline = time.monotonic() + timeout
-        while not ready():
-            if not app.is_running or getattr(app, "quitting", False):
-                raise ScriptAborted("the app was closed")
-            if time.monotonic() > deadline:
-                raise ScriptAborted(f"{what} took more than {timeout:g} s")
-            await asyncio.sleep(0.02)
+        """Until ``ready()``: rechecked each time the watcher or the app is updated.
+        Raises :class:`ScriptAborted` after ``timeout`` seconds, or when the app quits
+        or closes meanwhile."""
+        w = self.watcher
+
+        async def until_ready() -> None:
+            while True:
+                w.updated.clear()
+                app.updated.clear()
+                if ready() or app.quitting:
+                    return
+                await _first_of(w.updated.wait(), app.updated.wait())
+
+        if not app.is_running:
+            raise ScriptAborted("the app was closed")
+        waiter = app.run_worker(until_ready(), group="script-wait", exit_on_error=False)
+        try:
+            await asyncio.wait_for(waiter.wait(), timeout)
+        except asyncio.TimeoutError:
+            raise ScriptAborted(f"{what} took more than {timeout:g} s") from None
+        except WorkerCancelled:  # the app closed: its workers are cancelled
+            raise ScriptAborted("the app was closed") from None
+        except WorkerFailed as e:  # ready() raised
+            raise e.error from None
+        if not ready():  # the app quits
+            raise ScriptAborted("the app was closed")
 
     async def _run(self, pilot: Pilot[object] | Pilot[None], app: ParleyApp) -> None:
         w = self.watcher
@@ -220,3 +253,19 @@ class ScriptRunner:
             self.statuses.append(w.finished[turn].status)
             if self.pause > 0 and n < len(self.lines) - 1:
                 await asyncio.sleep(self.pause)
+
+
+def write_svg(path: Path, svg: str) -> None:
+    """Write the screenshot ``svg`` to ``path`` (UTF-8). Blocking: run it in the I/O
+    pool. Raises ``OSError``."""
+    path.write_text(svg, encoding="utf-8")
+
+
+async def _first_of(*waits: Coroutine[object, object, object]) -> None:
+    """Until the first of ``waits`` is done; the others are cancelled."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 import psutil
 
-__all__ = ["exited", "running", "wait_exit"]
+__all__ = ["exited", "pid_exited", "running", "wait_exit"]
 
 #: how often a process is checked where its exit cannot be awaited (seconds)
 CHECK_EVERY = 0.02
@@ -107,19 +107,7 @@ async def exited(proc: subprocess.Popen[bytes]) -> int | None:
             await asyncio.sleep(CHECK_EVERY)
         return proc.returncode
     if fd >= 0:
-        loop = asyncio.get_running_loop()
-        readable: asyncio.Future[None] = loop.create_future()
-
-        def on_exit() -> None:
-            if not readable.done():
-                readable.set_result(None)
-
-        loop.add_reader(fd, on_exit)
-        try:
-            await readable
-        finally:
-            loop.remove_reader(fd)
-            os.close(fd)
+        await _readable(fd)
     # exited: reap it (poll() answers None while another thread holds Popen's lock,
     # e.g. a proc.wait() in a worker thread, which then reaps it at once)
     while proc.poll() is None:
@@ -129,3 +117,38 @@ async def exited(proc: subprocess.Popen[bytes]) -> int | None:
         else:  # pragma: no cover - the pidfd said it exited
             await asyncio.sleep(CHECK_EVERY)
     return proc.returncode
+
+
+async def pid_exited(pid: int) -> None:
+    """Wait until the process ``pid`` (any process, not only a child) has exited; a
+    zombie counts as exited. Reaps nothing.
+
+    Linux: awaits the process's pidfd on the running loop (no thread, no timer);
+    elsewhere checks the process every :data:`CHECK_EVERY` seconds.
+    """
+    fd = _pidfd(pid)
+    if fd is None:
+        while running(pid):
+            await asyncio.sleep(CHECK_EVERY)
+        return
+    if fd >= 0:
+        await _readable(fd)
+
+
+async def _readable(fd: int) -> None:
+    """Wait until the pidfd ``fd`` turns readable (its process exited), then close it."""
+    loop = asyncio.get_running_loop()
+    readable: asyncio.Future[None] = loop.create_future()
+
+    def on_exit() -> None:
+        if not readable.done():
+            readable.set_result(None)
+
+    try:
+        loop.add_reader(fd, on_exit)
+        try:
+            await readable
+        finally:
+            loop.remove_reader(fd)
+    finally:
+        os.close(fd)

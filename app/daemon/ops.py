@@ -36,13 +36,16 @@ Errors are ``{"event": "error", "error": message, "kind": "input" | "agent" |
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from parley.app.agent.engine import EngineError
+from parley.app.agent.logfollow import file_changes
 from parley.app.agent.turnlog import TurnLog
 from parley.app.daemon.seen import SeenItems, noteworthy
 from parley.app.daemon.state import SessionState
@@ -52,12 +55,15 @@ from parley.app.protocol.shapes import DaemonStatus, StopSummary, agent_id
 from parley.app.session.session import Session, Turn
 
 if TYPE_CHECKING:
-    import contextlib
-
     from parley.app.daemon.config import DaemonConfig
 
-#: how often ``say --logs`` looks for new agent-log lines while it waits for items, s
-LOG_POLL_S = 0.1
+log = logging.getLogger("parley.daemon")
+
+#: how often ``listen`` looks at the agent's state again once the quiet time has passed
+#: and the agent was not quiet, s: what :meth:`ControlOps._quiet` reads (the running turn,
+#: the queue, tools running) changes without notifying anyone (``Session.running`` is
+#: cleared a loop iteration after the turn's ``turn_finished`` item)
+QUIET_RECHECK_S = 0.1
 
 
 class ControlOps:
@@ -125,7 +131,7 @@ class ControlOps:
             turn_id = turn.turn_id
             self.watched[turn_id] = self.watched.get(turn_id, 0) + 1
             logs = _TurnLogSender(writer, turn, session.agent_log, req["logs"])
-            with self._busy():
+            with self._busy(), contextlib.closing(logs):
                 for old in backlog:  # what nobody has seen yet comes first
                     if not self.seen.seen(old.seq):
                         await self._send_item(writer, old, before_turn=True)
@@ -197,8 +203,12 @@ class ControlOps:
                         heard = heard or noteworthy(old)
                 last = time.monotonic()
                 while True:
+                    # sleep through the quiet time; past it, the agent's state is
+                    # looked at again every QUIET_RECHECK_S (see there)
+                    left = quiet - (time.monotonic() - last)
+                    wait = max(left, min(quiet, QUIET_RECHECK_S))
                     try:
-                        item = await asyncio.wait_for(q.get(), timeout=min(quiet, 0.1))
+                        item = await asyncio.wait_for(q.get(), wait)
                     except asyncio.TimeoutError:
                         if time.monotonic() - last < quiet:
                             continue
@@ -327,18 +337,47 @@ class _TurnLogSender:
         self.log = TurnLog(path)
         self.logs = logs
         self.shown = False  # the turn's first item was sent
+        self._changed = asyncio.Event()  # the log changed since the last read
+        self._stop = asyncio.Event()
+        self._watch: asyncio.Task[None] | None = None
 
     async def next_item(self, q: asyncio.Queue[it.ChatItem | None]) -> it.ChatItem | None:
-        """The next item; with ``logs``, sends the log lines written meanwhile every
-        :data:`LOG_POLL_S` seconds (once the turn's first item, its user message, is
-        sent: everything the agent logs for the turn comes after it)."""
-        while self.logs:
-            try:
-                return await asyncio.wait_for(q.get(), LOG_POLL_S)
-            except asyncio.TimeoutError:
+        """The next item; with ``logs``, sends the log lines the agent writes
+        meanwhile as it writes them (the log's changes are watched,
+        :func:`parley.app.agent.logfollow.file_changes`), once the turn's first item,
+        its user message, is sent: everything the agent logs for the turn comes after
+        it."""
+        if not self.logs:
+            return await q.get()
+        if self._watch is None:
+            self._watch = asyncio.create_task(self._watch_log(), name="parley-say-logs")
+        get = asyncio.ensure_future(q.get())
+        try:
+            while True:
+                changed = asyncio.ensure_future(self._changed.wait())
+                await asyncio.wait({get, changed}, return_when=asyncio.FIRST_COMPLETED)
+                changed.cancel()
+                if get.done():
+                    return get.result()
+                self._changed.clear()
                 if self.shown:
                     await self._send_lines(self._read(), failure=False)
-        return await q.get()
+        finally:
+            get.cancel()
+
+    async def _watch_log(self) -> None:
+        try:
+            async with contextlib.aclosing(file_changes(Path(self.log.path), self._stop)) as ch:
+                async for _ in ch:
+                    self._changed.set()
+        except OSError as e:  # no watch (e.g. the OS limit): lines come with the items
+            log.warning("say --logs cannot watch %s: %s", self.log.path, e)
+
+    def close(self) -> None:
+        """Stop watching the log (the ``say`` is over)."""
+        self._stop.set()
+        if self._watch is not None:
+            self._watch.cancel()
 
     def _read(self, final: bool = False) -> list[str]:
         if not self.log.started and self.turn.log_start is not None:
