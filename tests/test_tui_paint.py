@@ -24,11 +24,11 @@ from rich.style import Style
 from test_tui_support import SIZE, wait_until
 from textual._compositor import ChopsUpdate, LayoutUpdate
 from textual.strip import Strip
-from textual.widgets import OptionList
 
 from parley.app.backend import ItemsBackend
 from parley.app.protocol import items as it
 from parley.widgets.app import make_app
+from parley.widgets.tools_pane import ToolList
 from parley.widgets.transcript import Transcript
 
 # The updates read here (``LayoutUpdate.strips``, ``ChopsUpdate.chops``) are Textual 8's
@@ -162,6 +162,10 @@ async def test_each_frame_paints_what_a_full_render_shows(
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.loaded.is_set())
         await settled(pilot, "loading")
+        # the tool list scrolled back: new calls land below its view (160) or in it (4)
+        tool_list = app.query_one("#tool-list", ToolList)
+        tool_list.scroll_home(animate=False, immediate=True)
+        await settled(pilot, "scrolling the tool list back")
         seq = items[-1].seq
         for n in range(24):
             seq += 1
@@ -183,10 +187,11 @@ async def test_each_frame_paints_what_a_full_render_shows(
             await wait_until(pilot, on_screen)
             await settled(pilot, f"new item {n}")
         # the tool list scrolled to its end shows the calls added below its view
-        tool_list = app.query_one("#tool-list")
-        tool_list.scroll_end(animate=False, immediate=True)
+        scrolls = tool_list.scroll_y != tool_list.max_scroll_y
+        assert scrolls == (n_items == 160)  # 4: it followed the new calls to its end
         before = len(frames)
-        await wait_until(pilot, lambda: len(frames) > before)
+        tool_list.scroll_end(animate=False, immediate=True)
+        await wait_until(pilot, lambda: len(frames) > before or not scrolls)
         await settled(pilot, "scrolling the tool list")
         assert "lookup" in text(terminal.lines[tool_list.region.bottom - 1])
     assert frames
@@ -194,26 +199,64 @@ async def test_each_frame_paints_what_a_full_render_shows(
 
 
 @pytest.mark.parametrize("n_items", [6, 160])
-async def test_tool_list_height_is_textuals_with_few_or_many_calls(n_items: int) -> None:
-    """The tool list sums its options' heights only up to its container's height
-    (:meth:`parley.widgets.tools_pane.ToolList.get_content_height`): its height is
-    the one Textual's full sum gives, capped by its max-height."""
+async def test_tool_list_height_is_its_calls_up_to_its_max_height(n_items: int) -> None:
+    """The tool list is one line per call, as tall as its calls up to its max-height
+    (``parley.tcss``); beyond it, it scrolls."""
     app = make_app(ItemsBackend(session(n_items)), frozen=True)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.loaded.is_set())
         await pilot.pause()
-        tool_list = app.query_one("#tool-list", OptionList)
+        tool_list = app.query_one("#tool-list", ToolList)
         container = tool_list.parent.content_region.size  # type: ignore[union-attr]
         viewport = app.screen.size
-        full = OptionList.get_content_height(
-            tool_list, container, viewport, tool_list.content_region.width
-        )
-        assert full == n_items // 2  # one line per call
+        full = tool_list.virtual_size.height
+        assert full == len(tool_list) == n_items // 2  # one line per call
         max_height = tool_list.styles.max_height
         assert max_height is not None
         cap = int(max_height.resolve(container, viewport))
         assert tool_list.outer_size.height == min(full, cap)
         assert (full < cap) == (n_items == 6)
-        # and it stops summing at the container's height (the work it saves)
-        summed = tool_list.get_content_height(container, viewport, tool_list.content_region.width)
-        assert summed == min(full, container.height)
+        assert tool_list.show_vertical_scrollbar == (full > cap)
+
+
+async def test_a_call_added_below_the_tool_lists_view_repaints_none_of_its_lines() -> None:
+    """Scrolled back, a new call below the view draws no line of the list (only its
+    scrollbar moves): a long session's list is full, and repainting it cost every
+    frame that shows a new call. In view (at the bottom, following), it does."""
+    backend = ItemsBackend(session(160))
+    app = make_app(backend, frozen=True)
+    drawn: list[int] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.loaded.is_set())
+        tool_list = app.query_one("#tool-list", ToolList)
+        render_line = tool_list.render_line
+
+        def counting(y: int) -> Any:
+            drawn.append(y)
+            return render_line(y)
+
+        tool_list.render_line = counting  # type: ignore[method-assign]
+        tool_list.scroll_home(animate=False, immediate=True)
+        await pilot.pause(0.1)
+        virtual = tool_list.virtual_size.height
+        drawn.clear()
+        for n in range(2):
+            backend.push(it.ToolCall(seq=1000 + n, ts=1000.0 + n, call_id=f"below{n}",
+                                     name="lookup", arguments="{}", status="done",
+                                     output="ok", duration_ms=1.0))  # fmt: skip
+            count = virtual + n + 1
+            await wait_until(pilot, lambda: len(tool_list) == count)  # noqa: B023
+            await pilot.pause(0.1)
+        assert tool_list.virtual_size.height == virtual + 2
+        assert tool_list.scroll_y == 0 and drawn == []
+        assert tool_list.vertical_scrollbar.window_virtual_size == virtual + 2  # it moved
+        tool_list.scroll_end(animate=False, immediate=True)
+        await pilot.pause(0.1)
+        drawn.clear()
+        backend.push(it.ToolCall(seq=1010, ts=1010.0, call_id="followed", name="lookup",
+                                 arguments="{}", status="done", output="ok",
+                                 duration_ms=1.0))  # fmt: skip
+        await wait_until(pilot, lambda: "followed" in tool_list.ids and bool(drawn))
+        await pilot.pause(0.1)
+        assert tool_list.scroll_y == tool_list.max_scroll_y > 0  # followed the new call
+        assert drawn

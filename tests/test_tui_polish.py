@@ -12,7 +12,7 @@ from typing import Any
 from click.testing import CliRunner
 from test_tui_support import RECORDING, drawn_with, notices, rows, send, shown, wait_until
 from test_tui_widgets import ScriptedBackend, loaded, recorded
-from textual.widgets import Footer, OptionList
+from textual.widgets import Footer
 from textual.widgets._toast import ToastRack
 
 from parley.app.backend import ItemsBackend, ReplayBackend
@@ -30,7 +30,7 @@ from parley.widgets.rows import (
     format_ms,
     readable_error,
 )
-from parley.widgets.tools_pane import tool_summary
+from parley.widgets.tools_pane import ToolList, tool_summary
 
 
 def block(item: it.ChatItem) -> Block:
@@ -421,7 +421,7 @@ async def test_polish_padding_hanging_tools_line_and_toasts_above_the_input() ->
     app = make_app(backend, frozen=True)
     async with app.run_test(size=WIDE, notifications=True) as pilot:
         app = await loaded(pilot)
-        assert app.query_one("#tool-list", OptionList).styles.padding.left >= 1
+        assert app.query_one("#tool-list", ToolList).styles.padding.left >= 1
         app.agents.info = {"id": "concierge", "instructions": "x",
                            "tools": [f"tool_number_{n}" for n in range(12)]}  # fmt: skip
         await pilot.pause()
