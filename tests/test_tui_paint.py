@@ -33,7 +33,7 @@ from parley.widgets.transcript import Transcript
 
 # The updates read here (``LayoutUpdate.strips``, ``ChopsUpdate.chops``) are Textual 8's
 # shapes; older versions (the floor is 6.2.0) send other ones.
-pytestmark = pytest.mark.skipif(
+needs_textual_8 = pytest.mark.skipif(
     int(version("textual").split(".")[0]) < 8,
     reason="reads Textual 8's compositor updates",
 )
@@ -121,6 +121,7 @@ def session(n: int) -> list[it.ChatItem]:
     return out
 
 
+@needs_textual_8
 @pytest.mark.parametrize("n_items", [4, 160])
 async def test_each_frame_paints_what_a_full_render_shows(
     n_items: int, monkeypatch: pytest.MonkeyPatch
