@@ -191,20 +191,34 @@ async def file_changes(path: Path, stop: asyncio.Event) -> AsyncGenerator[None, 
         stop_event=stop,
         recursive=False,
     )
-    # the generator's first step creates the OS watch (RustNotify) before it waits in a
-    # thread (as in parley.app.session.watch): after it, every change is reported
+    async with contextlib.aclosing(watch_batches(changes)) as batches:
+        async for _ in batches:
+            yield
+
+
+Batch = TypeVar("Batch")
+
+
+async def watch_batches(changes: AsyncGenerator[Batch, None]) -> AsyncGenerator[Batch | None, None]:
+    """The batches of a ``watchfiles.awatch`` generator, after a first ``None`` once
+    its OS watch is in place (a change after that is reported): the generator's first
+    step creates the watch (RustNotify) before it waits for changes in a thread, so
+    that step is started before the ``None``. Ends when ``changes`` does (its
+    ``stop_event``); closes it. Raises what creating the watch raised (``OSError``:
+    a missing directory, the OS limit of watches)."""
     pending = asyncio.ensure_future(changes.__anext__())
     try:
         await asyncio.sleep(0)
         if pending.done() and pending.exception() is not None:
             pending.result()  # the watch could not start
+        yield None
         while True:
-            yield
             try:
-                await pending
+                batch = await pending
             except StopAsyncIteration:
                 return
             pending = asyncio.ensure_future(changes.__anext__())
+            yield batch
     finally:
         pending.cancel()
         with contextlib.suppress(BaseException):

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from watchfiles import Change, DefaultFilter, awatch
 
+from parley.app.agent.logfollow import watch_batches
 from parley.app.session.reload import Reloader
 
 log = logging.getLogger("parley.watch")
@@ -85,18 +86,12 @@ async def watch_project(
         stop_event=stop,
         recursive=True,
     )
-    # the generator's first step creates the OS watches (RustNotify) before it waits
-    # in a thread: once that step has run, every later change is reported
-    pending = asyncio.ensure_future(changes_iter.__anext__())
-    try:
-        await asyncio.sleep(0)
-        if ready is not None:
-            ready.set()
-        while True:
-            try:
-                changes = await pending
-            except StopAsyncIteration:
-                return
+    async with contextlib.aclosing(watch_batches(changes_iter)) as batches:
+        async for changes in batches:
+            if changes is None:  # the watch is in place
+                if ready is not None:
+                    ready.set()
+                continue
             seen = time.monotonic()
             files = sorted({_relative(path, root) for _, path in changes})
             log.info("changed: %s", ", ".join(files))
@@ -104,13 +99,6 @@ async def watch_project(
                 await reloader.reload(files, detected=seen)
             except Exception:  # the watcher outlives one bad reload
                 log.exception("reload failed")
-            pending = asyncio.ensure_future(changes_iter.__anext__())
-    finally:
-        pending.cancel()
-        with contextlib.suppress(BaseException):
-            await pending
-        with contextlib.suppress(Exception):
-            await changes_iter.aclose()
 
 
 def _relative(path: str, root: Path) -> str:
